@@ -1,0 +1,52 @@
+# diffdet_plugin: two commands on a fresh machine.
+#   make test   install what is missing into .venv, then run the tests
+#   make demo   install what is missing, then run the main job on the embedded default
+# Both are idempotent: with everything installed they go straight to the work.
+#
+# Variables:
+#   TORCH_SPEC   torch requirement installed first (default torch==2.13.0, CPU on this kind of
+#                machine; a GPU user sets e.g. TORCH_SPEC='torch==2.4.1').
+#   PYTHON       the interpreter that creates .venv (default python3).
+#   VENV         the virtual environment folder (default .venv).
+#   PYTEST_ARGS  extra pytest arguments.
+# A prebuilt mmcv 2.1.0 wheel is taken through PIP_FIND_LINKS when one matches torch/Python
+# (../shared/wheels/cpu-torch2.13.0-py311 is added when it exists); otherwise mmcv is built
+# from source with its C++ ops (about 7 minutes on 2 cores).
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+SHARED_WHEELS := $(abspath ../shared/wheels/cpu-torch2.13.0-py311)
+export PIP_FIND_LINKS := $(strip $(PIP_FIND_LINKS) $(if $(wildcard $(SHARED_WHEELS)/*.whl),$(SHARED_WHEELS)))
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export MMCV_WITH_OPS := 1
+export MAX_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.diffdet_installed
+
+.PHONY: install test demo clean-venv
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) setup.py requirements/build.txt requirements/runtime.txt requirements/tests.txt
+	$(PIP) install -q "$(TORCH_SPEC)" -r requirements/build.txt
+	$(PIP) install -q --no-build-isolation "mmcv==2.1.0"
+	$(PIP) install -q --no-build-isolation -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+	$(PY) -c "import mmcv.ops, mmdet, diffusers, transformers, diffdet_plugin; print('diffdet_plugin', diffdet_plugin.__version__, 'installed in $(VENV)')"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+
+demo: install
+	$(PY) tools/demo.py
+
+clean-venv:
+	rm -rf $(VENV)

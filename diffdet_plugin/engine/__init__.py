@@ -1,0 +1,4 @@
+"""Runner-side components (model wrappers)."""
+from .model_wrappers import DeviceAwareDistributedDataParallel
+
+__all__ = ['DeviceAwareDistributedDataParallel']

@@ -1,0 +1,15 @@
+"""Latent-diffusion core: presets, :class:`FrozenLDM` and UNet feature taps.
+
+Nothing in this package imports mmdet: it is the plugin's single owner of
+diffusion math and can be used on its own.
+"""
+from .frozen_ldm import FrozenLDM, LDMLoadError, resolve_dtype
+from .presets import PRESETS, build_preset_components, get_preset, preset_names
+from .tokenizer import build_byte_clip_tokenizer
+from .unet_taps import ALL_BLOCKS, TapLevel, UNetTaps, tap_layout
+
+__all__ = [
+    'FrozenLDM', 'LDMLoadError', 'resolve_dtype', 'PRESETS', 'build_preset_components',
+    'get_preset', 'preset_names', 'build_byte_clip_tokenizer', 'ALL_BLOCKS', 'TapLevel',
+    'UNetTaps', 'tap_layout'
+]

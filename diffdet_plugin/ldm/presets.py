@@ -1,0 +1,180 @@
+"""Architecture presets: the real Stable Diffusion architectures, random weights.
+
+No weights can be downloaded on the machines this plugin is developed on, so
+every code path (and every benchmark) must run on an architecture built from
+its config alone. Each preset holds the full diffusers configs of one model:
+
+============  ==========================  =========  ==========  ===============
+preset        same architecture as        image px   latent px   prediction type
+============  ==========================  =========  ==========  ===============
+``sd15``      runwayml SD 1.5             512        64          epsilon
+``sd2-base``  stabilityai SD 2 (base)     512        64          epsilon
+``sd2``       stabilityai SD 2 (768-v)    768        96          v_prediction
+``tiny``      a few-MB SD-shaped model    128        16          epsilon
+============  ==========================  =========  ==========  ===============
+
+``tiny`` keeps SD's topology (VAE with 4 levels, i.e. latent stride 8; UNet
+with 4 levels, cross-attention in the first three) at toy widths, so its taps
+have the same strides as the real models. All presets use the download-free
+byte-level CLIP tokenizer of :mod:`.tokenizer`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import os.path as osp
+
+import torch
+
+_SD_DOWN = ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D']
+_SD_UP = ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D']
+
+_SD_UNET = dict(
+    act_fn='silu', block_out_channels=[320, 640, 1280, 1280], center_input_sample=False,
+    down_block_types=_SD_DOWN, up_block_types=_SD_UP, downsample_padding=1,
+    flip_sin_to_cos=True, freq_shift=0, in_channels=4, out_channels=4, layers_per_block=2,
+    mid_block_scale_factor=1, norm_eps=1e-5, norm_num_groups=32)
+
+_SD_VAE = dict(
+    act_fn='silu', block_out_channels=[128, 256, 512, 512], in_channels=3, out_channels=3,
+    down_block_types=['DownEncoderBlock2D'] * 4, up_block_types=['UpDecoderBlock2D'] * 4,
+    latent_channels=4, layers_per_block=2, norm_num_groups=32, scaling_factor=0.18215)
+
+_SD_SCHEDULE = dict(
+    beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
+    clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+
+# CLIP ViT-L/14 (SD 1.x) and OpenCLIP ViT-H/14 with its last layer dropped (SD 2.x).
+_CLIP_L = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+               num_attention_heads=12, max_position_embeddings=77, hidden_act='quick_gelu',
+               projection_dim=768, layer_norm_eps=1e-5, bos_token_id=0, eos_token_id=2,
+               pad_token_id=1)
+_OPENCLIP_H = dict(_CLIP_L, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
+                   num_attention_heads=16, hidden_act='gelu', projection_dim=512)
+
+PRESETS: dict[str, dict] = {
+    'sd15': dict(
+        description='Stable Diffusion 1.5 architecture (860M UNet, CLIP ViT-L/14)',
+        resolution=512,
+        unet=dict(_SD_UNET, sample_size=64, cross_attention_dim=768, attention_head_dim=8),
+        vae=dict(_SD_VAE, sample_size=512),
+        text_encoder=_CLIP_L,
+        scheduler=dict(_class_name='PNDMScheduler', skip_prk_steps=True,
+                       prediction_type='epsilon', **_SD_SCHEDULE)),
+    'sd2-base': dict(
+        description='Stable Diffusion 2 base architecture, 512 px, epsilon prediction',
+        resolution=512,
+        unet=dict(_SD_UNET, sample_size=64, cross_attention_dim=1024,
+                  attention_head_dim=[5, 10, 20, 20], use_linear_projection=True),
+        vae=dict(_SD_VAE, sample_size=512),
+        text_encoder=_OPENCLIP_H,
+        scheduler=dict(_class_name='PNDMScheduler', skip_prk_steps=True,
+                       prediction_type='epsilon', **_SD_SCHEDULE)),
+    'sd2': dict(
+        description='Stable Diffusion 2 (768-v) architecture, 768 px, v-prediction',
+        resolution=768,
+        unet=dict(_SD_UNET, sample_size=96, cross_attention_dim=1024,
+                  attention_head_dim=[5, 10, 20, 20], use_linear_projection=True,
+                  upcast_attention=True),
+        vae=dict(_SD_VAE, sample_size=768),
+        text_encoder=_OPENCLIP_H,
+        scheduler=dict(_class_name='DDIMScheduler', prediction_type='v_prediction',
+                       **_SD_SCHEDULE)),
+    'tiny': dict(
+        description='SD-shaped toy model (a few MB) for tests and demos',
+        resolution=128,
+        unet=dict(_SD_UNET, block_out_channels=[32, 32, 64, 64], layers_per_block=1,
+                  norm_num_groups=8, sample_size=16, cross_attention_dim=32,
+                  attention_head_dim=4),
+        vae=dict(_SD_VAE, block_out_channels=[16, 32, 32, 32], layers_per_block=1,
+                 norm_num_groups=8, sample_size=128),
+        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=32, intermediate_size=64,
+                          num_hidden_layers=2, num_attention_heads=2, projection_dim=32,
+                          bos_token_id=512, eos_token_id=513, pad_token_id=513),
+        scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
+                       **_SD_SCHEDULE)),
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def get_preset(name: str) -> dict:
+    """A deep copy of one preset's configs; a clear error for an unknown name."""
+    if name not in PRESETS:
+        raise KeyError(f'Unknown LDM preset {name!r}. Available presets: '
+                       f'{", ".join(PRESETS)}. For real weights use `pretrained=` '
+                       'with a hub id, a local diffusers folder or a .ckpt/.safetensors file.')
+    return copy.deepcopy(PRESETS[name])
+
+
+def build_scheduler(config: dict):
+    """A diffusers noise scheduler from a config holding ``_class_name``."""
+    import diffusers
+    config = dict(config)
+    cls = getattr(diffusers, config.pop('_class_name'))
+    return cls.from_config(config)
+
+
+def build_preset_components(name: str, seed: int = 0) -> dict:
+    """Build ``vae``, ``unet``, ``text_encoder``, ``tokenizer``, ``scheduler`` of a preset.
+
+    Weights are random but deterministic in ``seed`` (the global RNG is left
+    untouched), so every rank of a distributed job builds the same model.
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .tokenizer import build_byte_clip_tokenizer
+    cfg = get_preset(name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        vae = AutoencoderKL.from_config(cfg['vae'])
+        unet = UNet2DConditionModel.from_config(cfg['unet'])
+        text_encoder = CLIPTextModel(CLIPTextConfig(**cfg['text_encoder']))
+    return dict(vae=vae, unet=unet, text_encoder=text_encoder,
+                tokenizer=build_byte_clip_tokenizer(),
+                scheduler=build_scheduler(cfg['scheduler']))
+
+
+def write_preset_config_folder(name: str, out_dir: str) -> str:
+    """Write a weight-less diffusers folder (``model_index.json``, each part's
+    ``config.json``, the tokenizer) for ``name``.
+
+    ``StableDiffusionPipeline.from_single_file(..., config=out_dir)`` reads the
+    architecture from such a folder, so a single checkpoint file loads offline.
+    """
+    import diffusers
+    from transformers import CLIPTextConfig
+
+    from .tokenizer import build_byte_clip_tokenizer
+    cfg = get_preset(name)
+    version = diffusers.__version__
+    parts = {
+        'unet': ('diffusers', 'UNet2DConditionModel', cfg['unet']),
+        'vae': ('diffusers', 'AutoencoderKL', cfg['vae']),
+    }
+    for sub, (_, cls_name, conf) in parts.items():
+        os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+        with open(osp.join(out_dir, sub, 'config.json'), 'w') as f:
+            json.dump(dict(conf, _class_name=cls_name, _diffusers_version=version), f, indent=2)
+    sched = dict(cfg['scheduler'])
+    os.makedirs(osp.join(out_dir, 'scheduler'), exist_ok=True)
+    with open(osp.join(out_dir, 'scheduler', 'scheduler_config.json'), 'w') as f:
+        json.dump(dict(sched, _diffusers_version=version), f, indent=2)
+    text_cfg = CLIPTextConfig(**cfg['text_encoder'])
+    text_cfg.architectures = ['CLIPTextModel']
+    text_cfg.save_pretrained(osp.join(out_dir, 'text_encoder'))
+    build_byte_clip_tokenizer().save_pretrained(osp.join(out_dir, 'tokenizer'))
+    index = dict(_class_name='StableDiffusionPipeline', _diffusers_version=version,
+                 vae=['diffusers', 'AutoencoderKL'], unet=['diffusers', 'UNet2DConditionModel'],
+                 text_encoder=['transformers', 'CLIPTextModel'],
+                 tokenizer=['transformers', 'CLIPTokenizer'],
+                 scheduler=['diffusers', sched['_class_name']],
+                 safety_checker=[None, None], feature_extractor=[None, None],
+                 requires_safety_checker=False)
+    with open(osp.join(out_dir, 'model_index.json'), 'w') as f:
+        json.dump(index, f, indent=2)
+    return out_dir

@@ -1,0 +1,3 @@
+from .ldm_backbone import LDMBackbone, LDMMismatchError
+
+__all__ = ['LDMBackbone', 'LDMMismatchError']

@@ -1,0 +1,155 @@
+"""``LDMBackbone``: a frozen latent diffusion model as a detection backbone.
+
+DiffusionEngine (arXiv 2309.03893), Sec. 3.2: the Detection-Adapter reads the
+multi-scale UNet features of a real image at a small noise level::
+
+    x ∈ [-1, 1]^{B×3×H×W}  (DetDataPreprocessor with mean = std = 127.5)
+    z0 = s · E(x)                       (B, 4, H/8, W/8)
+    z1 = α_1 · z0 + σ_1 · ε             one forward-noise step, t = 1
+    UNet(z1, t=1, c = τ(""))            one pass, empty prompt
+    → block outputs grouped by stride   tuple, fine → coarse (see ldm/unet_taps.py)
+
+The LDM is frozen: it runs under ``torch.no_grad`` and is *not* a registered
+sub-module, so its weights are neither in the optimizer nor in checkpoints.
+Instead each checkpoint stores the LDM's identity (source and fingerprint)
+under ``backbone.ldm_identity``; loading a checkpoint made on another LDM
+raises :class:`LDMMismatchError`.
+"""
+from __future__ import annotations
+
+import json
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+
+from mmdet.registry import MODELS
+
+from ...ldm import ALL_BLOCKS, FrozenLDM, UNetTaps, tap_layout
+
+IDENTITY_KEY = 'ldm_identity'
+
+
+class LDMMismatchError(RuntimeError):
+    """An adapter checkpoint was trained on a different LDM than the one loaded."""
+
+
+def encode_identity(identity: dict) -> torch.Tensor:
+    """LDM identity → uint8 tensor, so it survives mmengine's checkpoint code."""
+    return torch.tensor(list(json.dumps(identity, sort_keys=True).encode()), dtype=torch.uint8)
+
+
+def decode_identity(t: torch.Tensor) -> dict:
+    return json.loads(bytes(t.tolist()).decode())
+
+
+@MODELS.register_module()
+class LDMBackbone(BaseModule):
+    """Frozen LDM UNet features for any mmdet detector.
+
+    Args:
+        ldm (dict): :meth:`FrozenLDM.build` arguments, e.g.
+            ``dict(preset='sd2-base')``, ``dict(pretrained='stabilityai/stable-diffusion-2-base',
+            dtype='fp16')`` or ``dict(pretrained='v2-1_512-ema-pruned.safetensors', preset='sd2-base')``.
+        tap_blocks (Sequence[str]): UNet blocks to tap; default every block (the paper).
+        timestep (int): noise level t of the single UNet pass (paper: 1).
+        noise (str): ``'fixed'`` (ε from ``noise_seed``, the same for every
+            image: deterministic features) or ``'random'`` (fresh ε each call).
+        noise_seed (int): seed of the fixed noise.
+        prompt (str): the UNet's text condition (paper: the empty prompt).
+        size_divisor (int): H and W must be multiples of it (UNet needs 64 for SD).
+    """
+
+    def __init__(self, ldm: dict | None = None, tap_blocks=ALL_BLOCKS, timestep: int = 1, noise: str = 'fixed',
+                 noise_seed: int = 0, prompt: str = '', size_divisor: int = 64, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if ldm is None:
+            raise KeyError('LDMBackbone needs the config key `ldm`: set model.backbone.ldm = '
+                           "dict(preset='sd2-base') (random weights) or dict(pretrained="
+                           "'stabilityai/stable-diffusion-2-base') (a hub id, diffusers folder or "
+                           '.ckpt/.safetensors file).')
+        if not isinstance(ldm, dict):
+            raise TypeError('LDMBackbone `ldm` must be a dict of FrozenLDM.build arguments, '
+                            "e.g. dict(preset='sd2-base') or dict(pretrained='<hub id|folder|file>')")
+        if noise not in ('fixed', 'random'):
+            raise ValueError(f"LDMBackbone noise must be 'fixed' or 'random', got {noise!r}")
+        frozen = FrozenLDM.build(**ldm)
+        # Not a registered sub-module: no parameters, no state_dict entries, no DDP sync.
+        object.__setattr__(self, 'ldm', frozen)
+        if not 0 <= timestep < frozen.num_train_timesteps:
+            raise ValueError(f'LDMBackbone timestep must be in [0, {frozen.num_train_timesteps}), '
+                             f'got {timestep}')
+        self.tap_blocks = tuple(tap_blocks)
+        self.levels = tap_layout(frozen.unet.config, self.tap_blocks, frozen.latent_stride)
+        self.timestep = timestep
+        self.noise = noise
+        self.noise_seed = noise_seed
+        self.prompt = prompt
+        self.size_divisor = size_divisor
+        self._taps = UNetTaps(frozen.unet, self.tap_blocks)
+        self._fixed_noise: dict = {}
+
+    @property
+    def out_channels(self) -> list[int]:
+        """Channels per pyramid level, fine to coarse (feed them to the neck)."""
+        return [lvl.channels for lvl in self.levels]
+
+    @property
+    def strides(self) -> list[int]:
+        return [lvl.stride for lvl in self.levels]
+
+    def _noise_like(self, z: torch.Tensor) -> torch.Tensor:
+        if self.noise == 'random':
+            return torch.randn_like(z)
+        key = tuple(z.shape[1:])
+        if key not in self._fixed_noise:
+            g = torch.Generator().manual_seed(self.noise_seed)
+            self._fixed_noise[key] = torch.randn(key, generator=g)
+        return self._fixed_noise[key].to(z.device, z.dtype).expand_as(z)
+
+    def check_input(self, x: torch.Tensor):
+        h, w = x.shape[-2:]
+        if h % self.size_divisor or w % self.size_divisor:
+            raise ValueError(
+                f'LDMBackbone input is {h}x{w}, not a multiple of {self.size_divisor}: the UNet '
+                'downsamples 64x. Pad the batch: model.data_preprocessor = '
+                f'dict(type="DetDataPreprocessor", pad_size_divisor={self.size_divisor}, ...).')
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) in [-1, 1] → tuple of (B, C_l, H/s_l, W/s_l), fine to coarse."""
+        self.check_input(x)
+        ldm = self.ldm
+        if ldm.device != x.device:
+            ldm.to(x.device)
+        with torch.no_grad():
+            z0 = ldm.encode_images(x)
+            zt = ldm.add_noise(z0, self._noise_like(z0), self.timestep)
+            ctx = ldm.prompt_embedding(self.prompt, x.shape[0])
+            self._taps.clear()
+            ldm.unet_forward(zt, self.timestep, ctx)
+            feats = self._taps.pyramid(tuple(x.shape[-2:]))
+        return tuple(f.to(x.dtype) for f in feats)
+
+    # ---------------------------------------------------- checkpoint identity
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + IDENTITY_KEY] = encode_identity(self.ldm.identity)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        stored = state_dict.pop(prefix + IDENTITY_KEY, None)
+        if stored is None:
+            print_log('Checkpoint has no LDM identity (made before diffdet_plugin recorded it, or '
+                      'not an LDMBackbone adapter): cannot check which LDM it was trained on.',
+                      logger='current', level=30)
+        else:
+            theirs, ours = decode_identity(stored), self.ldm.identity
+            if theirs['fingerprint'] != ours['fingerprint']:
+                raise LDMMismatchError(
+                    f"This adapter checkpoint was trained on the LDM {theirs['source']!r} "
+                    f"(fingerprint {theirs['fingerprint']}), but the model's backbone loaded "
+                    f"{ours['source']!r} (fingerprint {ours['fingerprint']}). Set "
+                    "model.backbone.ldm to the LDM the adapter was trained on, or train an "
+                    'adapter for this LDM.')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)

@@ -1,0 +1,74 @@
+"""Small helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+
+def _reduce_history_buffer(buf):
+    return buf.__class__, (buf._log_history, buf._count_history, buf.max_length)
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Make mmengine checkpoints load under ``torch.load(weights_only=True)``.
+
+    torch >= 2.6 defaults to the weights-only unpickler; mmengine 0.10.7 calls
+    ``torch.load`` without ``weights_only``, and its checkpoints hold the
+    message hub (``HistoryBuffer`` with numpy arrays), so resuming fails. Two
+    narrow fixes, the safe loader stays on:
+
+    * ``HistoryBuffer`` is pickled as ``HistoryBuffer(log, counts, max_length)``
+      (a ``copyreg`` reducer) instead of its ``__dict__``, which holds function
+      references that only the unsafe ``getattr`` global could restore;
+    * ``HistoryBuffer`` and the numpy types mmengine stores are added to
+      torch's safe-globals allow list.
+    """
+    import copyreg
+
+    import numpy as np
+    import torch
+    from mmengine.logging import HistoryBuffer
+
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    core = getattr(np, '_core', None) or np.core
+    allowed = [HistoryBuffer, np.ndarray, np.dtype, core.multiarray._reconstruct,
+               core.multiarray.scalar]
+    allowed += [type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64', 'int32',
+                                            'int16', 'int8', 'uint8', 'bool')]
+    torch.serialization.add_safe_globals(allowed)
+
+
+def setup_cfg(cfg, args):
+    """Apply mmdet's standard command-line overrides to a Config."""
+    if getattr(args, 'work_dir', None):
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if getattr(args, 'amp', False):
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        import torch
+        dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        if not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
+            # NCCL needs GPUs; CPU-only distributed runs (tests, debugging) use gloo,
+            # and a DDP wrapper that accepts CPU modules.
+            dist_cfg['backend'] = 'gloo'
+            if cfg.get('model_wrapper_cfg') is None:
+                cfg.model_wrapper_cfg = dict(type='mmdet.DeviceAwareDistributedDataParallel',
+                                             broadcast_buffers=False,
+                                             find_unused_parameters=cfg.get(
+                                                 'find_unused_parameters', False))
+            if args.launcher == 'pytorch':
+                # mmengine's init_dist calls torch.cuda.set_device even for gloo; it skips
+                # its own init when a process group exists, so start gloo here.
+                import torch.distributed as dist
+                if not dist.is_initialized():
+                    dist.init_process_group(backend='gloo')
+    return cfg
+
+
+def set_local_rank(args):
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0))

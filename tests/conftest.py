@@ -1,0 +1,67 @@
+"""Shared fixtures: the repository root, a tiny LDM, a small toy-shapes dataset."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine',
+                       'de_adapter_dino-4scale_tiny_300it_toy-shapes.py')
+SD2_BASE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine',
+                           'de_adapter_dino-5scale_sd2-base_90k_coco.py')
+
+# Tests must never reach a model hub.
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+
+def pytest_configure(config):
+    # Build with mmdet's registries as the default scope, as mmdet's tools do.
+    import diffdet_plugin  # noqa: F401
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def tiny_ldm():
+    from diffdet_plugin.ldm import FrozenLDM
+    return FrozenLDM.from_preset('tiny')
+
+
+@pytest.fixture(scope='session')
+def toy_data(tmp_path_factory):
+    """A toy-shapes COCO dataset (48 train / 16 val images, 128 px)."""
+    from diffdet_plugin.datasets import generate_toy_shapes
+    root = tmp_path_factory.mktemp('toy_shapes')
+    generate_toy_shapes(str(root), num_train=48, num_val=16, image_size=128, seed=0)
+    return str(root)
+
+
+def toy_cfg_options(data_root: str) -> list:
+    """--cfg-options that point the tiny adapter config at a toy dataset folder."""
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        f'test_evaluator.ann_file={root}annotations/instances_val.json',
+    ]
+
+
+def run_tool(args, cwd=REPO, timeout=600, env=None):
+    """Run a command (list) and return the CompletedProcess; output kept for messages."""
+    full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=full_env)
+    return proc
+
+
+def python():
+    return sys.executable

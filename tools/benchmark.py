@@ -1,0 +1,409 @@
+"""Benchmarks of diffdet_plugin components.
+
+One subcommand per benchmark; they share the timing / memory / environment
+helpers below. Results: ``docs/benchmarks.md``.
+
+``backbone``: :class:`LDMBackbone` feature extraction (plugin path) against
+the same work done with plain diffusers calls on the very same components
+(stock path)::
+
+    python tools/benchmark.py backbone --preset sd2-base --batch 16 --res 512 \\
+        [--dtype fp32|fp16|bf16] [--device cpu|cuda] [--warmup 1] [--repeat 3] \\
+        [--seed 0] [--threads N] [--json OUT.json]
+
+Both paths: x in [-1, 1] → VAE posterior mean · s → ``scheduler.add_noise`` at
+t = 1 → one UNet pass with the empty prompt (embedding computed once, outside
+the timed region). The plugin additionally runs its forward hooks and groups
+the tapped block outputs by stride, so plugin ÷ stock throughput shows the
+plugin's overhead.
+
+Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` (both variants in
+one process, peak stats reset between them); on CPU each variant runs in its
+own child process (this script re-invoked with the hidden ``--variant`` flag)
+and reports its peak RSS (``ru_maxrss``), which includes the model weights.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+RESULT_TAG = 'BENCH_RESULT '  # prefix of the JSON line a child process prints
+DTYPES = ('fp32', 'fp16', 'bf16')
+BACKBONE_VARIANTS = ('plugin', 'stock')
+
+
+# ----------------------------------------------------------------------------
+# shared helpers: environment, timing, memory, child processes, output
+# ----------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def environment(device: str, dtype: str) -> dict:
+    """What the numbers depend on: versions, device, threads, dtype, load."""
+    import diffusers
+    env = dict(python=platform.python_version(), torch=torch.__version__,
+               diffusers=diffusers.__version__, device=device, dtype=dtype,
+               cpu=cpu_model(), cpu_count=usable_cpus(), torch_threads=torch.get_num_threads(),
+               load_avg_1_5_15=load_average())
+    if device == 'cuda':
+        env.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda,
+                   cudnn=torch.backends.cudnn.version())
+    return env
+
+
+def synchronize(device: str):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_fn(fn, warmup: int, repeat: int, device: str) -> list[float]:
+    """Call ``fn()`` ``warmup`` times untimed, then ``repeat`` times timed.
+
+    Returns the wall-clock seconds of each timed call; on CUDA the device is
+    synchronized before and after each call. ``fn``'s result is dropped at
+    once, so no two calls' outputs are alive together.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def summarize(times: list[float], items_per_call: int) -> dict:
+    med = statistics.median(times)
+    return dict(times_s=[round(t, 4) for t in times], median_s=round(med, 4),
+                min_s=round(min(times), 4), items_per_s=items_per_call / med)
+
+
+def current_rss_bytes() -> int | None:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, B on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == 'darwin' else peak * 1024
+
+
+def reset_peak_memory(device: str):
+    if device == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory(device: str) -> dict:
+    if device == 'cuda':
+        return dict(peak_mem_bytes=torch.cuda.max_memory_allocated(),
+                    peak_mem_kind='cuda max_memory_allocated')
+    return dict(peak_mem_bytes=peak_rss_bytes(), peak_mem_kind='peak process RSS')
+
+
+def run_child(argv: list[str]) -> dict:
+    """Run this script with ``argv`` in a fresh process; return the JSON it reports.
+
+    The child's stderr goes straight to ours; its result is the last stdout
+    line starting with :data:`RESULT_TAG`.
+    """
+    cmd = [sys.executable, osp.abspath(__file__)] + argv
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    results = [ln[len(RESULT_TAG):] for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if proc.returncode != 0 or not results:
+        sys.stdout.write(proc.stdout)
+        raise SystemExit(f'benchmark child process failed (exit code {proc.returncode}): '
+                         f'{" ".join(cmd)}')
+    return json.loads(results[-1])
+
+
+def emit_child_result(result: dict):
+    print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+def fmt_bytes(n: int | None) -> str:
+    return '-' if n is None else f'{n / 2**30:.2f} GiB' if n >= 2**30 else f'{n / 2**20:.0f} MiB'
+
+
+def print_table(headers: list[str], rows: list[list[str]]):
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+    line = ' | '.join(f'{h:<{w}}' for h, w in zip(headers, widths))
+    print(line)
+    print('-+-'.join('-' * w for w in widths))
+    for r in rows:
+        print(' | '.join(f'{str(c):<{w}}' for c, w in zip(r, widths)))
+
+
+def print_environment(env: dict):
+    dev = (f"cuda: {env['gpu']} (CUDA {env['cuda']}, cuDNN {env['cudnn']})"
+           if env['device'] == 'cuda' else f"cpu: {env['cpu']}, {env['cpu_count']} usable cores")
+    print(f"torch {env['torch']}, diffusers {env['diffusers']}, python {env['python']}")
+    print(f"device {dev}; torch threads {env['torch_threads']}; dtype {env['dtype']}; "
+          f"load average (1/5/15 min) {env['load_avg_1_5_15']}")
+
+
+def write_json(path: str, data: dict):
+    d = osp.dirname(osp.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=2)
+    print(f'wrote {path}')
+
+
+def check_device(parser: argparse.ArgumentParser, args):
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device cuda: CUDA is not available here (torch {torch.__version__}, '
+                     f'built with CUDA {torch.version.cuda}). Use --device cpu, or run on a '
+                     'machine with an NVIDIA GPU and a CUDA build of torch.')
+
+
+def setup_threads(args):
+    if getattr(args, 'threads', None):
+        torch.set_num_threads(args.threads)
+
+
+# ----------------------------------------------------------------------------
+# backbone
+# ----------------------------------------------------------------------------
+def build_backbone(args):
+    """LDMBackbone from mmdet's registry, its frozen LDM on ``args.device``."""
+    import diffdet_plugin  # noqa: F401  (registers LDMBackbone)
+    from mmdet.registry import MODELS
+    backbone = MODELS.build(dict(type='LDMBackbone',
+                                 ldm=dict(preset=args.preset, dtype=args.dtype, seed=args.seed),
+                                 noise='fixed', noise_seed=args.seed))
+    backbone.ldm.to(args.device)
+    return backbone
+
+
+def backbone_fns(backbone, x: torch.Tensor) -> dict:
+    """The two timed callables, on the same components and the same input.
+
+    The empty-prompt embedding, the stock path's noise and timesteps (and the
+    plugin's cached fixed noise) are made here, outside the timed region.
+    """
+    ldm = backbone.ldm
+    vae, unet, scheduler = ldm.vae, ldm.unet, ldm.scheduler
+    b = x.shape[0]
+    s = ldm.latent_stride
+    latent_shape = (b, ldm.latent_channels, x.shape[-2] // s, x.shape[-1] // s)
+    # Empty-prompt embedding: once, through the tokenizer + text encoder, for both.
+    ctx = ldm.prompt_embedding(backbone.prompt, b)
+    # Plugin: prime its fixed-noise cache; stock: the same noise, as a tensor.
+    noise = backbone._noise_like(torch.empty(latent_shape, device=x.device, dtype=ldm.dtype))
+    noise = noise.contiguous()
+    t = torch.full((b, ), backbone.timestep, device=x.device, dtype=torch.long)
+
+    def plugin():
+        return backbone(x)
+
+    @torch.no_grad()
+    def stock():
+        z0 = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
+        z1 = scheduler.add_noise(z0, noise, t)
+        return unet(z1, t, encoder_hidden_states=ctx).sample
+
+    return dict(plugin=plugin, stock=stock)
+
+
+def run_backbone_variants(args, variants) -> tuple[dict, dict]:
+    """Build the backbone once and time ``variants`` in this process.
+
+    Returns (per-variant results, extra info). The plugin runs first; before
+    the stock path the backbone's forward hooks are removed, so stock pays
+    nothing for them.
+    """
+    torch.manual_seed(args.seed)
+    t0 = time.perf_counter()
+    backbone = build_backbone(args)
+    synchronize(args.device)
+    build_s = time.perf_counter() - t0
+    ldm = backbone.ldm
+    g = torch.Generator().manual_seed(args.seed)
+    # In the LDM's dtype for both paths (the plugin would otherwise add a cast).
+    x = (torch.rand(args.batch, 3, args.res, args.res, generator=g) * 2 - 1).to(args.device, ldm.dtype)
+    fns = backbone_fns(backbone, x)
+    n_params = sum(p.numel() for m in (ldm.vae, ldm.unet) for p in m.parameters())
+    info = dict(build_s=round(build_s, 2), rss_after_build_bytes=current_rss_bytes(),
+                vae_unet_params=n_params, out_channels=backbone.out_channels,
+                strides=backbone.strides,
+                feature_shapes=None)
+    results = {}
+    for v in variants:
+        if v == 'stock':
+            backbone._taps.remove()
+        reset_peak_memory(args.device)
+        times = time_fn(fns[v], args.warmup, args.repeat, args.device)
+        results[v] = dict(summarize(times, args.batch), **peak_memory(args.device))
+        if v == 'plugin':
+            info['feature_shapes'] = [list(f.shape) for f in backbone._taps.pyramid(
+                tuple(x.shape[-2:]))]
+    return results, info
+
+
+def bench_backbone(args, parser):
+    if args.res % 64:
+        parser.error(f'--res {args.res} is not a multiple of 64: the SD UNet downsamples the '
+                     'image 64x (VAE 8x, UNet 8x). Use e.g. --res '
+                     f'{max(64, args.res // 64 * 64)} or {(args.res // 64 + 1) * 64}.')
+    for flag, val, lo in (('--batch', args.batch, 1), ('--repeat', args.repeat, 1),
+                          ('--warmup', args.warmup, 0)):
+        if val < lo:
+            parser.error(f'{flag} must be >= {lo}, got {val}')
+    from diffdet_plugin.ldm.presets import preset_names
+    if args.preset not in preset_names():
+        parser.error(f'--preset {args.preset!r} is unknown; available: {", ".join(preset_names())}')
+    check_device(parser, args)
+    setup_threads(args)
+
+    if args.variant:  # child process: one variant, result as a JSON line
+        results, info = run_backbone_variants(args, [args.variant])
+        emit_child_result(dict(result=results[args.variant], info=info,
+                               env=environment(args.device, args.dtype)))
+        return
+
+    env = environment(args.device, args.dtype)
+    print(f'backbone benchmark: preset {args.preset}, batch {args.batch}, {args.res}x{args.res}, '
+          f'warmup {args.warmup}, repeat {args.repeat} (median reported)')
+    print_environment(env)
+    if args.device == 'cuda':
+        results, info = run_backbone_variants(args, BACKBONE_VARIANTS)
+        mem_note = ('peak memory: torch.cuda.max_memory_allocated per variant (same process, '
+                    'peak reset between variants; includes the model weights)')
+    else:
+        results, info = {}, None
+        base = _strip_flag(args.argv, '--json')
+        for v in BACKBONE_VARIANTS:  # one after another: each child holds the whole model
+            print(f'[{v}] running in a child process ...', flush=True)
+            child = run_child(base + ['--variant', v])
+            results[v] = dict(child['result'],
+                              rss_after_build_bytes=child['info']['rss_after_build_bytes'])
+            info = info or child['info']  # the plugin child's: it also has the feature shapes
+            env['torch_threads'] = child['env']['torch_threads']
+        mem_note = ('peak memory on CPU: peak process RSS (ru_maxrss) of the variant\'s own child '
+                    'process, including the model weights (VAE, UNet, text encoder), the Python '
+                    'interpreter and imported libraries')
+    env['load_avg_1_5_15_end'] = load_average()
+    ratio = results['plugin']['items_per_s'] / results['stock']['items_per_s']
+
+    print()
+    rows = [[v, f"{r['median_s']:.3f}", f"{r['items_per_s']:.3f}", fmt_bytes(r['peak_mem_bytes'])]
+            for v, r in results.items()]
+    print_table(['variant', 'median s/batch', 'images/s', 'peak mem'], rows)
+    print(f'ratio plugin/stock (images/s): {ratio:.3f}')
+    print(mem_note)
+    print(f"model build {info['build_s']} s; VAE+UNet params {info['vae_unet_params'] / 1e6:.1f} M; "
+          f"features {info['feature_shapes']}; load average at end {env['load_avg_1_5_15_end']}")
+
+    if args.json:
+        write_json(args.json, dict(
+            bench='backbone',
+            args=dict(preset=args.preset, batch=args.batch, res=args.res, dtype=args.dtype,
+                      device=args.device, warmup=args.warmup, repeat=args.repeat,
+                      seed=args.seed),
+            env=env, results=results, ratio_plugin_over_stock=ratio, memory_note=mem_note,
+            info=info))
+
+
+def _strip_flag(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag VALUE`` / ``flag=VALUE``."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == flag:
+            skip = True
+        elif not a.startswith(flag + '='):
+            out.append(a)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------
+def add_backbone_parser(subparsers):
+    p = subparsers.add_parser(
+        'backbone', help='LDMBackbone feature extraction vs. the same stock diffusers calls',
+        description='Time LDMBackbone(x) (feature pyramid) against plain diffusers calls doing '
+        'the same work (VAE encode, add_noise at t=1, one UNet pass with the empty prompt) on '
+        'the same components; report images/s, their ratio and peak memory.')
+    p.add_argument('--preset', default='sd2-base',
+                   help='LDM architecture preset (random weights): tiny, sd15, sd2-base, sd2')
+    p.add_argument('--batch', type=int, default=16, help='images per forward pass')
+    p.add_argument('--res', type=int, default=512, help='square image size; a multiple of 64')
+    p.add_argument('--dtype', choices=DTYPES, default='fp32', help='LDM weights and input dtype')
+    p.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
+    p.add_argument('--warmup', type=int, default=1, help='untimed calls per variant')
+    p.add_argument('--repeat', type=int, default=3, help='timed calls per variant (median)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the weights, input and noise')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch.set_num_threads (default: torch\'s own choice)')
+    p.add_argument('--json', metavar='OUT.json', help='also write the numbers to this file')
+    p.add_argument('--variant', choices=BACKBONE_VARIANTS, help=argparse.SUPPRESS)
+    p.set_defaults(func=bench_backbone, parser=p)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description='diffdet_plugin benchmarks (results: docs/benchmarks.md)')
+    subparsers = parser.add_subparsers(dest='bench', required=True)
+    add_backbone_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # re-used to start child processes
+    args.func(args, args.parser)
+
+
+if __name__ == '__main__':
+    main()

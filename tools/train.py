@@ -1,0 +1,63 @@
+"""Train a detector (e.g. a DiffusionEngine Detection-Adapter) from an mmdet config.
+
+Same arguments as mmdet's ``tools/train.py``; the plugin is imported first, so
+configs may inherit ``diffdet_plugin::...`` and use its components.
+
+    python tools/train.py configs/diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py
+    bash tools/dist_train.sh CONFIG 8 [--work-dir DIR] ...
+"""
+import argparse
+
+import diffdet_plugin  # noqa: F401  (registers components and the config package)
+from diffdet_plugin.runner_utils import allow_mmengine_checkpoints, set_local_rank, setup_cfg
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmdet.utils import setup_cache_size_limit_of_dynamo
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by total batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from this checkpoint, or (no value) from the latest one '
+                        'in the work dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. model.backbone.ldm.'
+                        'pretrained=stabilityai/stable-diffusion-2-base)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    set_local_rank(args)
+    return args
+
+
+def main():
+    args = parse_args()
+    setup_cache_size_limit_of_dynamo()
+    allow_mmengine_checkpoints()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    setup_cfg(cfg, args)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError(f'{args.config} has no auto_scale_lr.base_batch_size: add '
+                           'auto_scale_lr = dict(enable=True, base_batch_size=N)')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
