@@ -25,7 +25,7 @@ def add_mim_extension():
     editable = any(a in sys.argv for a in ('develop', 'editable_wheel'))
     mim = osp.join(HERE, 'diffdet_plugin', '.mim')
     os.makedirs(mim, exist_ok=True)
-    for name in ('configs', 'tools'):
+    for name in ('configs', 'tools', 'model-index.yml'):
         src, dst = osp.join(HERE, name), osp.join(mim, name)
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
@@ -33,6 +33,8 @@ def add_mim_extension():
             shutil.rmtree(dst)
         if editable:
             os.symlink(osp.relpath(src, mim), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
         else:
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__'))
 
@@ -56,7 +58,7 @@ if __name__ == '__main__':
         python_requires='>=3.9',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
         include_package_data=True,
-        package_data={'diffdet_plugin': ['.mim/configs/**/*.py', '.mim/tools/*', '.mim/tools/**/*',
+        package_data={'diffdet_plugin': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/tools/*', '.mim/tools/**/*',
                                          'assets/**/*']},
         install_requires=read_requirements('runtime.txt'),
         extras_require={'tests': read_requirements('tests.txt')},

@@ -128,6 +128,7 @@ class LDMBackbone(BaseModule):
             self._taps.clear()
             ldm.unet_forward(zt, self.timestep, ctx)
             feats = self._taps.pyramid(tuple(x.shape[-2:]))
+            self._taps.clear()  # do not hold the block outputs until the next call
         return tuple(f.to(x.dtype) for f in feats)
 
     # ---------------------------------------------------- checkpoint identity
