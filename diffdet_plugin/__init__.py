@@ -10,6 +10,6 @@ from .version import __version__
 
 register_config_package()
 
-from . import datasets, engine, models, registry  # noqa: E402,F401  (registration side effects)
+from . import datasets, engine, models, registry, synthesis  # noqa: E402,F401  (registration side effects)
 
 __all__ = ['__version__']

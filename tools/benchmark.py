@@ -277,7 +277,7 @@ def run_backbone_variants(args, variants) -> tuple[dict, dict]:
     results = {}
     for v in variants:
         if v == 'stock':
-            backbone._taps.remove()
+            backbone.taps.remove()
         reset_peak_memory(args.device)
         times = time_fn(fns[v], args.warmup, args.repeat, args.device)
         results[v] = dict(summarize(times, args.batch), **peak_memory(args.device))

@@ -1,4 +1,6 @@
-"""Datasets: the procedural toy-shapes domain (more to come: synthetic COCO)."""
+"""Datasets: the procedural toy-shapes domain and synthesized (DiffusionEngine) COCO data."""
+from .synthetic_coco import PROVENANCE_KEYS, SYNTHETIC_META_KEYS, SyntheticCocoDataset
 from .toy_shapes import TOY_SHAPES_CLASSES, caption_for, generate_toy_shapes, render_scene
 
-__all__ = ['TOY_SHAPES_CLASSES', 'caption_for', 'generate_toy_shapes', 'render_scene']
+__all__ = ['TOY_SHAPES_CLASSES', 'caption_for', 'generate_toy_shapes', 'render_scene',
+           'PROVENANCE_KEYS', 'SYNTHETIC_META_KEYS', 'SyntheticCocoDataset']

@@ -86,7 +86,7 @@ class LDMBackbone(BaseModule):
         self.noise_seed = noise_seed
         self.prompt = prompt
         self.size_divisor = size_divisor
-        self._taps = UNetTaps(frozen.unet, self.tap_blocks)
+        self.taps = UNetTaps(frozen.unet, self.tap_blocks)  # also read by the synthesis engine
         self._fixed_noise: dict = {}
 
     @property
@@ -125,10 +125,10 @@ class LDMBackbone(BaseModule):
             z0 = ldm.encode_images(x)
             zt = ldm.add_noise(z0, self._noise_like(z0), self.timestep)
             ctx = ldm.prompt_embedding(self.prompt, x.shape[0])
-            self._taps.clear()
+            self.taps.clear()
             ldm.unet_forward(zt, self.timestep, ctx)
-            feats = self._taps.pyramid(tuple(x.shape[-2:]))
-            self._taps.clear()  # do not hold the block outputs until the next call
+            feats = self.taps.pyramid(tuple(x.shape[-2:]))
+            self.taps.clear()  # do not hold the block outputs until the next call
         return tuple(f.to(x.dtype) for f in feats)
 
     # ---------------------------------------------------- checkpoint identity

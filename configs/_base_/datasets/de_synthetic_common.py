@@ -1,0 +1,39 @@
+# Names shared by the DiffusionEngine downstream configs (real + synthetic data): the meta
+# keys that carry a synthesized image's provenance into data_samples.metainfo, and the class
+# lists (one `metainfo` per domain, shared by the real and the synthetic source: mmengine's
+# ConcatDataset requires equal metainfo, and SyntheticCocoDataset checks the names against
+# the synthesized file's categories). Only new names are defined here, so this file can be
+# one of several `_base_` files next to any mmdet config.
+
+# mmdet's default PackDetInputs meta keys + the provenance of synthesized images
+# (== diffdet_plugin.datasets.SYNTHETIC_META_KEYS; a test checks they agree).
+synthetic_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                       'flip_direction', 'ref_image_id', 'ref_file_name', 'prompt',
+                       'negative_prompt', 'seed', 'encode_ratio', 'denoising_steps',
+                       'guidance_scale', 'num_inference_steps', 'scheduler', 'ldm',
+                       'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256')
+
+coco_metainfo = dict(classes=(
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
+    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
+    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
+    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
+    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
+    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake',
+    'chair', 'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop',
+    'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
+    'toothbrush'))
+
+# VOCDataset has its own palette: the synthetic source must use the same one.
+voc_metainfo = dict(
+    classes=('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+             'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+             'sheep', 'sofa', 'train', 'tvmonitor'),
+    palette=[(106, 0, 228), (119, 11, 32), (165, 42, 42), (0, 0, 192), (197, 226, 255),
+             (0, 60, 100), (0, 0, 142), (255, 77, 255), (153, 69, 1), (120, 166, 157),
+             (0, 182, 199), (0, 226, 252), (182, 182, 255), (0, 0, 230), (220, 20, 60),
+             (163, 255, 0), (0, 82, 0), (3, 95, 161), (0, 80, 100), (183, 130, 88)])
+
+toy_shapes_metainfo = dict(classes=('circle', 'square', 'triangle', 'star', 'hexagon', 'cross'))

@@ -1,0 +1,9 @@
+# Cross-domain baseline of faster-rcnn_r50_fpn_18k_voc0712-clipart-de-to-clipart1k.py: the
+# same detector and schedule, trained on VOC07+12 trainval only (equal iterations), evaluated
+# on Clipart1k test.
+_base_ = './faster-rcnn_r50_fpn_18k_voc0712-clipart-de-to-clipart1k.py'
+
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    batch_sampler=dict(_delete_=True, type='AspectRatioBatchSampler'),
+    dataset=dict(_delete_=True, **_base_.real_train_dataset))

@@ -1,0 +1,84 @@
+"""Text-guided image-to-image denoising (SDEdit) with classifier-free guidance.
+
+The DiffusionEngine synthesis loop (arXiv 2309.03893, Sec. 3.3), written like
+diffusers' ``StableDiffusionImg2ImgPipeline`` so it can be read side by side:
+
+    k = round-down(N · r)                 denoising steps for encode ratio r ∈ (0, 1]
+    z_T' = α_t' · z0_ref + σ_t' · ε      reference latents noised to the k-th last step t'
+           (r = 1: pure noise, text-to-image)
+    for t in the last k of N scheduler timesteps:
+        ε_u, ε_c = UNet([z_t, z_t], t, [c_neg, c_prompt]).chunk(2)   one call, both CFG halves
+        ε̂ = ε_u + w · (ε_c − ε_u)                                     guidance scale w
+        z_{t−1} = scheduler.step(ε̂, t, z_t)
+
+The last UNet call of the loop is the one whose block features the
+Detection-Adapter labels (read through :class:`UNetTaps`).
+"""
+from __future__ import annotations
+
+import torch
+
+#: Extra scheduler settings by name; DiffusionEngine samples with DPM-Solver++.
+SCHEDULER_DEFAULTS = {
+    'DPMSolverMultistepScheduler': dict(algorithm_type='dpmsolver++', solver_order=2),
+}
+
+
+def build_sampling_scheduler(ldm, name: str = 'DPMSolverMultistepScheduler', **overrides):
+    """A fresh diffusers scheduler of class ``name`` on the LDM's noise schedule.
+
+    Any diffusers scheduler class name works (``DDIMScheduler``,
+    ``EulerDiscreteScheduler``, ...); the model's β schedule and prediction
+    type are kept, ``overrides`` change the rest.
+    """
+    import diffusers
+    cls = getattr(diffusers, name, None)
+    if cls is None or not hasattr(cls, 'from_config') or not hasattr(cls, 'step'):
+        raise ValueError(f'Unknown diffusers scheduler {name!r}: give a class name from '
+                         'diffusers.schedulers, e.g. DPMSolverMultistepScheduler or DDIMScheduler')
+    kwargs = dict(SCHEDULER_DEFAULTS.get(name, {}), **overrides)
+    return cls.from_config(ldm.scheduler.config, **kwargs)
+
+
+def num_denoising_steps(num_inference_steps: int, encode_ratio: float) -> int:
+    """k = ⌊N · r⌋, at least 1: the steps run for encode ratio r (as diffusers' img2img)."""
+    if not 0 < encode_ratio <= 1:
+        raise ValueError(f'encode_ratio must be in (0, 1], got {encode_ratio}')
+    return max(1, min(int(num_inference_steps * encode_ratio), num_inference_steps))
+
+
+@torch.no_grad()
+def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: torch.Tensor,
+                    prompt_embeds: torch.Tensor, negative_embeds: torch.Tensor,
+                    encode_ratio: float, num_inference_steps: int = 30,
+                    guidance_scale: float = 7.5) -> torch.Tensor:
+    """Denoise a batch from its references; returns the final latents (B, 4, h, w).
+
+    Args:
+        ldm: the :class:`FrozenLDM` (UNet and noise tables).
+        scheduler: a scheduler from :func:`build_sampling_scheduler` (its state is reset).
+        ref_latents: z0 of the references (B, 4, h, w); ignored when all N steps run.
+        noise: ε (B, 4, h, w), drawn by the caller (per-image seeds).
+        prompt_embeds, negative_embeds: (B, L, D) text conditions of the two CFG halves.
+        encode_ratio: r; the loop runs the last ⌊N·r⌋ of N steps.
+    """
+    device = ldm.device
+    scheduler.set_timesteps(num_inference_steps, device=device)
+    k = num_denoising_steps(num_inference_steps, encode_ratio)
+    start = (num_inference_steps - k) * scheduler.order
+    timesteps = scheduler.timesteps[start:]
+    if hasattr(scheduler, 'set_begin_index'):
+        scheduler.set_begin_index(start)
+    noise = noise.to(device, ldm.dtype)
+    if k == num_inference_steps or ref_latents is None:
+        latents = noise * scheduler.init_noise_sigma  # text-to-image from pure noise
+    else:
+        t0 = timesteps[:1].repeat(noise.shape[0])
+        latents = scheduler.add_noise(ref_latents.to(device, ldm.dtype), noise, t0)
+    context = torch.cat([negative_embeds, prompt_embeds]).to(device, ldm.dtype)
+    for t in timesteps:
+        model_in = scheduler.scale_model_input(torch.cat([latents, latents]), t)
+        out_uncond, out_cond = ldm.unet_forward(model_in, t, context).chunk(2)
+        guided = out_uncond + guidance_scale * (out_cond - out_uncond)
+        latents = scheduler.step(guided, t, latents).prev_sample
+    return latents

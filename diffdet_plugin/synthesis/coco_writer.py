@@ -1,0 +1,148 @@
+"""The one COCO writer of every synthesis mode: per-batch shards, atomic, mergeable.
+
+Layout of an output folder ``DIR``::
+
+    DIR/images/000000000001.jpg ...          generated images (image id = item index + 1)
+    DIR/shards/rank{r}/batch_{b:08d}.json    one record per finished batch (written last)
+    DIR/plan/round_{k:04d}.json              category-balance rounds (k >= 1)
+    DIR/annotations.json                     merged COCO file (written by merge_shards)
+    DIR/failures.jsonl                       skipped items with their reasons
+    DIR/info.json                            the run's provenance (LDM, adapter, settings)
+
+Every file is written to a temporary name and renamed into place, so a run
+killed at any moment leaves either a whole file or none. A batch counts as
+done only when its shard record exists; its images were renamed into place
+before it, so a record never names a half-written image. Running the same
+command again redoes exactly the batches without a record.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import os.path as osp
+import tempfile
+
+import numpy as np
+
+
+def atomic_write_bytes(path: str, data: bytes):
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_', suffix=osp.basename(path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_json(path: str, obj, indent=None):
+    atomic_write_bytes(path, json.dumps(obj, indent=indent).encode())
+
+
+def image_file_name(image_id: int) -> str:
+    return f'{image_id:012d}.jpg'
+
+
+class ShardWriter:
+    """Writes one rank's finished batches into ``out_dir`` (see the module docstring)."""
+
+    def __init__(self, out_dir: str, rank: int = 0, jpeg_quality: int = 95):
+        self.out_dir = out_dir
+        self.rank = rank
+        self.jpeg_quality = jpeg_quality
+        self.image_dir = osp.join(out_dir, 'images')
+        self.shard_dir = osp.join(out_dir, 'shards', f'rank{rank}')
+        os.makedirs(self.image_dir, exist_ok=True)
+        os.makedirs(self.shard_dir, exist_ok=True)
+
+    def write_image(self, file_name: str, rgb: np.ndarray):
+        """(H, W, 3) uint8 RGB → ``images/<file_name>`` (JPEG), atomically."""
+        import io
+
+        from PIL import Image
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format='JPEG', quality=self.jpeg_quality)
+        atomic_write_bytes(osp.join(self.image_dir, file_name), buf.getvalue())
+
+    def commit_batch(self, batch_index: int, record: dict):
+        """Mark batch ``batch_index`` done: its record, written last and atomically."""
+        atomic_write_json(osp.join(self.shard_dir, f'batch_{batch_index:08d}.json'),
+                          dict(record, batch=batch_index, rank=self.rank))
+
+
+def load_batch_records(out_dir: str) -> dict[int, dict]:
+    """Every finished batch's record, by batch index (from all ranks' shard folders)."""
+    records = {}
+    for path in glob.glob(osp.join(out_dir, 'shards', 'rank*', 'batch_*.json')):
+        with open(path) as f:
+            rec = json.load(f)
+        records[int(rec['batch'])] = rec
+    return records
+
+
+def merge_shards(out_dir: str, info: dict | None = None) -> dict:
+    """Merge all shard records into ``annotations.json`` and ``failures.jsonl``.
+
+    Image ids come from the plan (item index + 1), so merging is idempotent and
+    independent of rank count and order; annotation ids are assigned in
+    (image id, detection order). Images whose file is missing are reported.
+    ``info`` (default: ``DIR/info.json``) becomes the COCO file's ``info``.
+    Returns a summary dict (counts per category, failures, paths).
+    """
+    info_path = osp.join(out_dir, 'info.json')
+    if info is None and osp.isfile(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+    records = load_batch_records(out_dir)
+    # temporary files of writes a killed run did not finish
+    for tmp in glob.glob(osp.join(out_dir, '**', '.tmp_*'), recursive=True):
+        os.remove(tmp)
+    if not records:
+        raise FileNotFoundError(f'No finished batches under {out_dir}/shards: nothing to merge. '
+                                'Run tools/synthesize.py with --out pointing at this folder.')
+    categories = None
+    images, anns, failures = {}, [], []
+    for b in sorted(records):
+        rec = records[b]
+        if categories is None:
+            categories = rec['categories']
+        elif rec['categories'] != categories:
+            raise ValueError(f'Shard batch {b} in {out_dir} has another category list than the '
+                             'others: the folder mixes runs of different adapters. Use one '
+                             '--out folder per adapter.')
+        for img in rec['images']:
+            images[img['id']] = img
+        anns.extend(rec['annotations'])
+        failures.extend(rec.get('failures', []))
+    missing = [i['file_name'] for i in images.values()
+               if not osp.isfile(osp.join(out_dir, 'images', i['file_name']))]
+    if missing:
+        raise FileNotFoundError(f'{len(missing)} images named in the shards are missing from '
+                                f'{out_dir}/images (first: {missing[0]}).')
+    anns.sort(key=lambda a: (a['image_id'], a.get('rank_in_image', 0)))
+    out_anns = []
+    for i, a in enumerate(anns, start=1):
+        a = {k: v for k, v in a.items() if k != 'rank_in_image'}
+        out_anns.append(dict(id=i, **a))
+    coco = dict(info=dict(info or {}, description='diffdet_plugin synthetic detection data'),
+                categories=categories, images=[images[k] for k in sorted(images)],
+                annotations=out_anns)
+    ann_path = osp.join(out_dir, 'annotations.json')
+    atomic_write_json(ann_path, coco)
+    fail_path = osp.join(out_dir, 'failures.jsonl')
+    failures.sort(key=lambda f: (f.get('item', -1), f.get('reason', '')))
+    atomic_write_bytes(fail_path, ''.join(json.dumps(f) + '\n' for f in failures).encode())
+    per_cat = {c['name']: 0 for c in categories}
+    id2name = {c['id']: c['name'] for c in categories}
+    for a in out_anns:
+        per_cat[id2name[a['category_id']]] += 1
+    return dict(annotations_file=ann_path, failures_file=fail_path, images=len(images),
+                boxes=len(out_anns), per_category=per_cat, failures=len(failures))

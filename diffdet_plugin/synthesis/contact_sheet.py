@@ -1,0 +1,58 @@
+"""A contact sheet of synthesized images with their boxes (mmdet's DetLocalVisualizer)."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+import numpy as np
+
+
+def write_contact_sheet(out_dir: str, num_images: int = 16, cols: int = 4,
+                        ann_file: str | None = None, out_file: str | None = None) -> str:
+    """Draw the first ``num_images`` images of ``annotations.json`` with boxes and class names.
+
+    Returns the PNG path (``DIR/contact_sheet.png`` by default).
+    """
+    import torch
+    from mmengine.structures import InstanceData
+    from PIL import Image
+
+    from mmdet.structures import DetDataSample
+    from mmdet.visualization import DetLocalVisualizer
+    ann_file = ann_file or osp.join(out_dir, 'annotations.json')
+    out_file = out_file or osp.join(out_dir, 'contact_sheet.png')
+    with open(ann_file) as f:
+        coco = json.load(f)
+    classes = [c['name'] for c in sorted(coco['categories'], key=lambda c: c['id'])]
+    by_image: dict[int, list] = {}
+    for a in coco['annotations']:
+        by_image.setdefault(a['image_id'], []).append(a)
+    images = sorted(coco['images'], key=lambda i: i['id'])[:num_images]
+    if not images:
+        return ''
+    vis = DetLocalVisualizer(name=f'contact_sheet_{id(images)}')
+    vis.dataset_meta = dict(classes=classes)
+    tiles = []
+    for img in images:
+        rgb = np.asarray(Image.open(osp.join(out_dir, 'images', img['file_name'])).convert('RGB'))
+        anns = by_image.get(img['id'], [])
+        inst = InstanceData()
+        inst.bboxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                                     a['bbox'][1] + a['bbox'][3]] for a in anns],
+                                   dtype=torch.float32).reshape(-1, 4)
+        inst.labels = torch.tensor([a['category_id'] - 1 for a in anns], dtype=torch.long)
+        inst.scores = torch.tensor([a.get('score', 1.0) for a in anns], dtype=torch.float32)
+        sample = DetDataSample()
+        sample.pred_instances = inst
+        vis.add_datasample('synthetic', rgb, data_sample=sample, draw_gt=False, draw_pred=True,
+                           show=False, pred_score_thr=0.0)
+        tiles.append(vis.get_image())
+    h = max(t.shape[0] for t in tiles)
+    w = max(t.shape[1] for t in tiles)
+    rows = (len(tiles) + cols - 1) // cols
+    sheet = np.full((rows * h, min(cols, len(tiles)) * w, 3), 255, np.uint8)
+    for k, t in enumerate(tiles):
+        r, c = divmod(k, cols)
+        sheet[r * h:r * h + t.shape[0], c * w:c * w + t.shape[1]] = t
+    Image.fromarray(sheet).save(out_file)
+    return out_file

@@ -1,0 +1,255 @@
+"""DiffusionEngine synthesis end to end on the tiny preset (CPU)."""
+import json
+import os
+import os.path as osp
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import REPO, TINY_CONFIG, python, run_tool, toy_cfg_options
+
+SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def synth_options(toy_data, **extra):
+    root = toy_data.rstrip('/') + '/'
+    opts = {
+        'synthesis.reference.ann_file': root + 'annotations/instances_train.json',
+        'synthesis.reference.img_dir': root + 'train/',
+        'synthesis.reference.caption_file': root + 'annotations/captions_train.json',
+        # an adapter trained for a few iterations scores low: keep its boxes for the tests
+        'synthesis.score_thr': 0.05,
+        'synthesis.num_inference_steps': 10,
+        'synthesis.contact_sheet.num_images': 4,
+    }
+    opts.update(extra)
+    return [f'{k}={v}' for k, v in opts.items()]
+
+
+@pytest.fixture(scope='module')
+def adapter_ckpt(toy_data, tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('adapter'))
+    _ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
+                  'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
+                  'default_hooks.checkpoint.interval=4', *toy_cfg_options(toy_data)]))
+    return osp.join(work, 'iter_4.pth')
+
+
+def synthesize(toy_data, ckpt, out, num_images=24, extra=None, launcher_procs=0, **kw):
+    opts = synth_options(toy_data, **(extra or {}))
+    if launcher_procs:
+        cmd = ['bash', 'tools/dist_synthesize.sh', SYNTH_CONFIG, str(launcher_procs)]
+        env = dict(PORT=str(_free_port()), PYTHON=python())
+    else:
+        cmd, env = [python(), 'tools/synthesize.py', SYNTH_CONFIG], None
+    cmd += ['--checkpoint', ckpt, '--out', out, '--num-images', str(num_images),
+            '--cfg-options', *opts]
+    return run_tool(cmd, env=env, **kw)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope='module')
+def reference_run(toy_data, adapter_ckpt, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('synth_ref'))
+    _ok(synthesize(toy_data, adapter_ckpt, out))
+    return out
+
+
+def test_output_is_valid_coco_with_provenance(reference_run, adapter_ckpt):
+    from pycocotools.coco import COCO
+    coco = COCO(osp.join(reference_run, 'annotations.json'))
+    assert len(coco.imgs) == 24
+    assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == \
+        ['circle', 'square', 'triangle', 'star', 'hexagon', 'cross']
+    assert len(coco.anns) > 0
+    for ann in coco.anns.values():
+        x, y, w, h = ann['bbox']
+        assert w > 0 and h > 0 and ann['iscrowd'] == 0 and ann['score'] >= 0.05
+        assert ann['area'] == pytest.approx(w * h, rel=1e-3, abs=0.02)
+    img = coco.imgs[1]
+    for key in ('ref_image_id', 'prompt', 'negative_prompt', 'seed', 'encode_ratio',
+                'guidance_scale', 'num_inference_steps', 'scheduler', 'ldm', 'ldm_fingerprint',
+                'adapter_checkpoint', 'adapter_sha256'):
+        assert key in img, key
+    assert 0.3 <= img['encode_ratio'] <= 1.0 and img['guidance_scale'] == 7.5
+    assert img['scheduler'] == 'DPMSolverMultistepScheduler'
+    assert img['ldm'] == 'preset:tiny:seed0'
+    assert osp.isfile(osp.join(reference_run, 'images', img['file_name']))
+    assert osp.isfile(osp.join(reference_run, 'contact_sheet.png'))
+    assert len({i['seed'] for i in coco.imgs.values()}) == 24
+    summary = read_json(osp.join(reference_run, 'summary.json'))
+    assert summary['images'] == 24 and summary['boxes'] == len(coco.anns)
+
+
+def test_two_ranks_and_merge_give_the_same_data(toy_data, adapter_ckpt, reference_run, tmp_path):
+    out = str(tmp_path / 'dist')
+    _ok(synthesize(toy_data, adapter_ckpt, out, launcher_procs=2))
+    ranks = sorted(os.listdir(osp.join(out, 'shards')))
+    assert ranks == ['rank0', 'rank1']
+    assert read_json(osp.join(out, 'annotations.json')) == \
+        read_json(osp.join(reference_run, 'annotations.json'))
+    # merging on its own (e.g. after several nodes) gives the same file again
+    os.remove(osp.join(out, 'annotations.json'))
+    _ok(run_tool([python(), 'tools/merge_shards.py', out, '--no-contact-sheet']))
+    assert read_json(osp.join(out, 'annotations.json')) == \
+        read_json(osp.join(reference_run, 'annotations.json'))
+
+
+def test_same_seed_is_deterministic_and_another_seed_differs(toy_data, adapter_ckpt,
+                                                             reference_run, tmp_path):
+    _ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'a')))
+    assert read_json(tmp_path / 'a' / 'annotations.json') == \
+        read_json(osp.join(reference_run, 'annotations.json'))
+    _ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'b'), extra={'synthesis.seed': 1}))
+    a = read_json(tmp_path / 'b' / 'annotations.json')
+    b = read_json(osp.join(reference_run, 'annotations.json'))
+    assert [i['seed'] for i in a['images']] != [i['seed'] for i in b['images']]
+
+
+def test_kill_9_and_restart_equals_uninterrupted(toy_data, adapter_ckpt, reference_run, tmp_path):
+    out = str(tmp_path / 'killed')
+    cmd_proc = None
+    opts = synth_options(toy_data)
+    cmd = [python(), 'tools/synthesize.py', SYNTH_CONFIG, '--checkpoint', adapter_ckpt,
+           '--out', out, '--num-images', '24', '--cfg-options', *opts]
+    cmd_proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    shard_dir = osp.join(out, 'shards', 'rank0')
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if osp.isdir(shard_dir) and len(os.listdir(shard_dir)) >= 2:
+            break
+        time.sleep(0.05)
+    os.killpg(cmd_proc.pid, signal.SIGKILL)
+    cmd_proc.wait()
+    done_before = len([f for f in os.listdir(shard_dir) if f.endswith('.json')])
+    assert 0 < done_before < 6, 'the kill must land in the middle of the run'
+    assert not osp.isfile(osp.join(out, 'annotations.json'))
+    _ok(run_tool(cmd))  # the same command again
+    merged = read_json(osp.join(out, 'annotations.json'))
+    assert merged == read_json(osp.join(reference_run, 'annotations.json'))
+    ids = [i['id'] for i in merged['images']]
+    assert len(ids) == len(set(ids)) == 24
+    assert not [f for f in os.listdir(osp.join(out, 'images')) if f.startswith('.tmp_')]
+
+
+def test_corrupt_reference_is_recorded_and_skipped(toy_data, adapter_ckpt, tmp_path):
+    import shutil
+    data = str(tmp_path / 'toy_copy')
+    shutil.copytree(toy_data, data)
+    bad = osp.join(data, 'train', '000000000002.png')
+    with open(bad, 'wb') as f:
+        f.write(b'this is not a png')
+    out = str(tmp_path / 'corrupt')
+    _ok(synthesize(data, adapter_ckpt, out, num_images=8))
+    with open(osp.join(out, 'failures.jsonl')) as f:
+        failures = [json.loads(line) for line in f]
+    assert len(failures) == 1
+    assert failures[0]['ref_image_id'] == 2 and 'unreadable reference' in failures[0]['reason']
+    coco = read_json(osp.join(out, 'annotations.json'))
+    assert len(coco['images']) == 7 and 2 not in {i['id'] for i in coco['images']}
+
+
+def test_mismatching_classes_or_ldm_are_refused_before_work(toy_data, adapter_ckpt, tmp_path):
+    out = str(tmp_path / 'refused')
+    proc = synthesize(toy_data, adapter_ckpt, out,
+                      extra={'model.backbone.ldm.seed': 5})
+    assert proc.returncode != 0 and 'LDMMismatchError' in proc.stderr
+    assert 'fingerprint' in proc.stderr
+    proc = run_tool([python(), 'tools/synthesize.py', SYNTH_CONFIG, '--checkpoint', adapter_ckpt,
+                     '--out', out, '--cfg-options', *synth_options(toy_data),
+                     "metainfo.classes=['a','b','c','d','e','f']"])
+    assert proc.returncode != 0 and 'was trained on the classes' in proc.stderr
+    assert not osp.isdir(osp.join(out, 'images')) or not os.listdir(osp.join(out, 'images'))
+
+
+def test_category_balance_reaches_the_bound(toy_data, adapter_ckpt, tmp_path):
+    out = str(tmp_path / 'balanced')
+    out_text = _ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
+        'synthesis.balance.min_per_category': 3, 'synthesis.balance.max_images': 40,
+        'synthesis.balance.batches_per_round': 2}))
+    assert 'balance round 1' in out_text
+    coco = read_json(osp.join(out, 'annotations.json'))
+    counts = {c['id']: 0 for c in coco['categories']}
+    for a in coco['annotations']:
+        counts[a['category_id']] += 1
+    assert len(coco['images']) > 8  # balancing generated more
+    assert min(counts.values()) >= 3 or len(coco['images']) >= 40
+
+
+def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
+    """UNet calls == denoising steps per batch, and the adapter's neck sees the last call's
+    conditional-half features."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
+    from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
+    from mmdet.registry import MODELS
+    allow_mmengine_checkpoints()
+    cfg = Config.fromfile(SYNTH_CONFIG)
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in synth_options(toy_data)))
+    syn = cfg.synthesis.to_dict()
+    syn['score_thr'] = float(syn['score_thr'])
+    syn['num_inference_steps'] = int(syn['num_inference_steps'])
+    syn['contact_sheet'] = dict(num_images=0)
+    detector = MODELS.build(cfg.model)
+    load_checkpoint(detector, adapter_ckpt, map_location='cpu')
+    engine = DiffusionEngineSynthesizer(detector, SynthesisConfig.from_dict(syn),
+                                        cfg.metainfo['classes'], str(tmp_path / 'spy'))
+    unet = detector.backbone.ldm.unet
+    last = {}
+    calls = []
+    h1 = unet.up_blocks[3].register_forward_hook(lambda m, a, o: last.__setitem__('up3', o))
+    h2 = unet.register_forward_pre_hook(lambda m, a: calls.append(1))
+    seen = {}
+    h3 = detector.neck.register_forward_pre_hook(lambda m, a: seen.__setitem__('feats', a[0]))
+    try:
+        record = engine.synthesize_batch(0, [(0, 0), (1, 1), (2, 2)])
+    finally:
+        for h in (h1, h2, h3):
+            h.remove()
+    steps = record['denoising_steps']
+    assert len(calls) == steps == engine.unet_calls  # one UNet call per step, no extra pass
+    up3_cond = last['up3'][3:]  # batch of 2B: [uncond; cond]
+    level0 = seen['feats'][0]  # stride 8 = concat(up_blocks.2, up_blocks.3)
+    torch.testing.assert_close(level0[:, -up3_cond.shape[1]:], up3_cond.float())
+    assert len(record['images']) == 3
+
+
+def test_prompt_building():
+    from diffdet_plugin.synthesis import (PHOTO_NEGATIVE_PROMPT, PHOTO_POSITIVE_SUFFIX,
+                                          PromptBuilder, generic_prompt)
+    assert generic_prompt(['dog', 'person', 'dog']) == 'A photo, with dog, person in the photo.'
+    assert generic_prompt(['car'], 'clipart') == 'A clipart, with car in the clipart.'
+    photo = PromptBuilder()
+    p, n = photo(['dog'], caption='A dog on a sofa.')
+    assert p == 'A dog on a sofa. ' + PHOTO_POSITIVE_SUFFIX and n == PHOTO_NEGATIVE_PROMPT
+    p, n = photo(['dog'], caption=None)
+    assert p.startswith('A photo, with dog in the photo. ') and p.endswith(PHOTO_POSITIVE_SUFFIX)
+    clip = PromptBuilder(domain='clipart')
+    assert clip(['cat', 'bird'], caption='ignored? no: used') == ('ignored? no: used', '')
+    assert PromptBuilder(domain='clipart', use_captions=False)(['cat'], 'x') == \
+        ('A clipart, with cat in the clipart.', '')
+    custom = PromptBuilder(positive_suffix='', negative_prompt='blurry')
+    assert custom(['cat'], None) == ('A photo, with cat in the photo.', 'blurry')
