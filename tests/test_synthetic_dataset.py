@@ -380,6 +380,7 @@ def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp
     out = _ok(run_tool([python(), 'tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
                         '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
                         'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
+                        'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2',
                         *toy_de_options(small_real, root)], timeout=600))
     assert 'Iter(train) [3/3]' in out
     assert osp.isfile(osp.join(work, 'iter_3.pth'))

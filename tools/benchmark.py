@@ -21,6 +21,16 @@ Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` (both variants in
 one process, peak stats reset between them); on CPU each variant runs in its
 own child process (this script re-invoked with the hidden ``--variant`` flag)
 and reports its peak RSS (``ru_maxrss``), which includes the model weights.
+
+``synthesize``: the DiffusionEngine synthesis engine
+(:class:`DiffusionEngineSynthesizer.synthesize_batch`: img2img + Detection-Adapter
+labels + JPEG shards) against the same engine with ``with_labels=False`` and
+against diffusers' own ``StableDiffusionImg2ImgPipeline`` built from the very
+same components::
+
+    python tools/benchmark.py synthesize --preset sd2-base --batch 16 --res 512 --steps 30 \\
+        [--strength 0.6] [--guidance 7.5] [--dtype fp32|fp16|bf16] [--device cpu|cuda] \\
+        [--warmup 1] [--repeat 3] [--seed 0] [--threads N] [--json OUT.json]
 """
 from __future__ import annotations
 
@@ -366,6 +376,279 @@ def _strip_flag(argv: list[str], flag: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------
+# synthesize
+# ----------------------------------------------------------------------------
+SYNTH_VARIANTS = ('engine', 'engine_no_labels', 'diffusers')
+SYNTH_VARIANT_HELP = {
+    'engine': 'engine: images + labels',
+    'engine_no_labels': 'engine, with_labels=False',
+    'diffusers': 'diffusers StableDiffusionImg2ImgPipeline',
+}
+# The Detection-Adapter config whose model the engine labels with, per preset
+# (other presets: the sd2-base config with model.backbone.ldm.preset overridden).
+SYNTH_ADAPTER_CONFIGS = {
+    'tiny': 'configs/diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py',
+    'sd2-base': 'configs/diffusion_engine/de_adapter_dino-5scale_sd2-base_90k_coco.py',
+}
+
+
+def adapter_config_path(preset: str) -> str:
+    return osp.join(REPO_ROOT, SYNTH_ADAPTER_CONFIGS.get(preset, SYNTH_ADAPTER_CONFIGS['sd2-base']))
+
+
+def build_adapter(args):
+    """The Detection-Adapter of ``args.preset`` (random head weights) and its class names."""
+    import diffdet_plugin  # noqa: F401  (registers LDMBackbone)
+    from diffdet_plugin.ldm import ALL_BLOCKS, get_preset, tap_layout
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(adapter_config_path(args.preset))
+    cfg.model.backbone.ldm = dict(preset=args.preset, dtype=args.dtype, seed=args.seed)
+    # The neck must take the preset's pyramid channels (the same for sd15 / sd2-base / sd2).
+    channels = [lvl.channels for lvl in tap_layout(get_preset(args.preset)['unet'], ALL_BLOCKS, 8)]
+    cfg.model.neck.in_channels = channels
+    classes = cfg.get('metainfo', {}).get('classes')
+    if classes is None:
+        from mmdet.datasets import CocoDataset
+        classes = CocoDataset.METAINFO['classes']
+    classes = list(classes)[:cfg.model.bbox_head.num_classes]
+    torch.manual_seed(args.seed)
+    detector = MODELS.build(cfg.model).eval()
+    detector.to(args.device)
+    detector.backbone.ldm.to(args.device)  # not a registered sub-module: moved on its own
+    return detector, classes
+
+
+def make_references(root: str, batch: int, res: int, classes: list[str], seed: int) -> dict:
+    """``batch`` toy-shapes images of res x res under ``root``, categories renamed to ``classes``.
+
+    The renaming only makes the generic prompts name the adapter's classes
+    (``A photo, with person, car in the photo.`` for a COCO adapter).
+    """
+    from diffdet_plugin.datasets.toy_shapes import TOY_SHAPES_CLASSES, generate_toy_shapes
+    info = generate_toy_shapes(root, num_train=batch, num_val=0, image_size=res, seed=seed)
+    ann_file = info['train']['ann_file']
+    names = dict(zip(TOY_SHAPES_CLASSES, list(classes) + list(TOY_SHAPES_CLASSES)))
+    with open(ann_file) as f:
+        coco = json.load(f)
+    for c in coco['categories']:
+        c['name'] = names[c['name']]
+    with open(ann_file, 'w') as f:
+        json.dump(coco, f)
+    return dict(ann_file=ann_file, img_dir=info['train']['img_dir'])
+
+
+def synthesis_config(args, reference: dict, with_labels: bool):
+    from diffdet_plugin.synthesis.engine import SynthesisConfig
+    return SynthesisConfig(
+        reference=reference,
+        prompt=dict(domain='photo', use_captions=False),  # the generic template (+ photo suffix)
+        num_images=args.batch, batch_size=args.batch, seed=args.seed,
+        scheduler='DPMSolverMultistepScheduler', num_inference_steps=args.steps,
+        guidance_scale=args.guidance, encode_ratio=(args.strength, args.strength),
+        resize_range=(args.res, args.res), crop_max=(args.res, args.res), size_divisor=64,
+        score_thr=args.score_thr, label_half='cond', keep_negatives=True,
+        balance=dict(min_per_category=0), contact_sheet=dict(num_images=0),
+        with_labels=with_labels)
+
+
+def synthesize_fns(args, detector, classes, reference: dict, work_dir: str, variants) -> tuple:
+    """The timed callables (one batch of ``args.batch`` images each) and per-variant info."""
+    from diffdet_plugin.synthesis.engine import DiffusionEngineSynthesizer, _item_seed
+    from diffdet_plugin.synthesis.references import read_rgb
+    fns, info = {}, {}
+    items = [(i, i) for i in range(args.batch)]  # item i from reference i
+    engines = {}
+    for v in variants:
+        if v not in ('engine', 'engine_no_labels'):
+            continue
+        cfg = synthesis_config(args, reference, with_labels=(v == 'engine'))
+        eng = DiffusionEngineSynthesizer(detector, cfg, classes, osp.join(work_dir, v),
+                                         checkpoint=None)
+        engines[v] = eng
+        fns[v] = (lambda eng=eng, v=v: info[v].__setitem__('last_record',
+                                                              eng.synthesize_batch(0, items)))
+        info[v] = {}
+    if 'diffusers' in variants:
+        from diffusers import StableDiffusionImg2ImgPipeline
+        from PIL import Image
+
+        from diffdet_plugin.ldm import build_sampling_scheduler
+        from diffdet_plugin.synthesis.prompts import PromptBuilder
+        from diffdet_plugin.synthesis.references import load_references
+        ldm = detector.backbone.ldm
+        pipe = StableDiffusionImg2ImgPipeline(
+            vae=ldm.vae, text_encoder=ldm.text_encoder, tokenizer=ldm.tokenizer, unet=ldm.unet,
+            scheduler=build_sampling_scheduler(ldm), safety_checker=None,
+            feature_extractor=None, requires_safety_checker=False)
+        pipe.set_progress_bar_config(disable=True)
+        cfg = synthesis_config(args, reference, with_labels=False)
+        refs = load_references(classes=classes, **cfg.reference)
+        builder = PromptBuilder(**cfg.prompt)
+        prompts = [builder(refs[r].class_names, None) for _, r in items]
+        images = [Image.fromarray(read_rgb(refs[r].path)) for _, r in items]  # loaded once
+        seeds = [_item_seed(args.seed, i) for i, _ in items]
+        gen_device = 'cpu' if args.device == 'cpu' else args.device
+
+        def diffusers_fn():
+            gens = [torch.Generator(gen_device).manual_seed(s) for s in seeds]
+            return pipe(prompt=[p for p, _ in prompts], negative_prompt=[n for _, n in prompts],
+                        image=images, strength=args.strength, num_inference_steps=args.steps,
+                        guidance_scale=args.guidance, generator=gens, output_type='pil').images
+
+        fns['diffusers'] = diffusers_fn
+        info['diffusers'] = dict(prompt=prompts[0][0], negative_prompt=prompts[0][1],
+                                 output_type='pil')
+    return fns, info, engines
+
+
+def run_synthesize_variants(args, variants, work_dir: str) -> tuple[dict, dict]:
+    """Build the adapter + references once and time ``variants`` in this process.
+
+    The engine variants run first; before diffusers the adapter backbone's
+    forward hooks (its UNet taps) are removed, so diffusers pays nothing for them.
+    """
+    from diffdet_plugin.ldm import num_denoising_steps
+    t0 = time.perf_counter()
+    detector, classes = build_adapter(args)
+    synchronize(args.device)
+    build_s = time.perf_counter() - t0
+    reference = make_references(osp.join(work_dir, 'references'), args.batch, args.res, classes,
+                                args.seed)
+    fns, vinfo, engines = synthesize_fns(args, detector, classes, reference, work_dir, variants)
+    ldm = detector.backbone.ldm
+    n_params = sum(p.numel() for m in (ldm.vae, ldm.unet, ldm.text_encoder)
+                   for p in m.parameters())
+    head_params = sum(p.numel() for p in detector.parameters())
+    info = dict(build_s=round(build_s, 2), rss_after_build_bytes=current_rss_bytes(),
+                ldm_params=n_params, adapter_params_without_ldm=head_params,
+                denoising_steps=num_denoising_steps(args.steps, args.strength),
+                unet_calls_per_batch=num_denoising_steps(args.steps, args.strength),
+                unet_batch=2 * args.batch, classes=len(classes), variants={})
+    results = {}
+    for v in variants:
+        if v == 'diffusers':
+            detector.backbone.taps.remove()
+        reset_peak_memory(args.device)
+        times = time_fn(fns[v], args.warmup, args.repeat, args.device)
+        results[v] = dict(summarize(times, args.batch), **peak_memory(args.device))
+        vi = vinfo[v]
+        rec = vi.pop('last_record', None)
+        if rec is not None:
+            vi.update(images_written=len(rec['images']), boxes_written=len(rec['annotations']),
+                      failures=len(rec['failures']), denoising_steps=rec['denoising_steps'],
+                      prompt=rec['images'][0]['prompt'] if rec['images'] else None,
+                      unet_calls=engines[v].unet_calls)
+        info['variants'][v] = vi
+    return results, info
+
+
+def _check_synthesize_args(parser, args):
+    if args.res % 64:
+        parser.error(f'--res {args.res} is not a multiple of 64: the SD UNet downsamples the '
+                     'image 64x (VAE 8x, UNet 8x). Use e.g. --res '
+                     f'{max(64, args.res // 64 * 64)} or {(args.res // 64 + 1) * 64}.')
+    for flag, val, lo in (('--batch', args.batch, 1), ('--steps', args.steps, 1),
+                          ('--repeat', args.repeat, 1), ('--warmup', args.warmup, 0)):
+        if val < lo:
+            parser.error(f'{flag} must be >= {lo}, got {val}')
+    if not 0 < args.strength <= 1:
+        parser.error(f'--strength must be in (0, 1] (the encode ratio: the last '
+                     f'int(steps * strength) of --steps steps run), got {args.strength}')
+    if int(args.steps * args.strength) < 1:
+        parser.error(f'--steps {args.steps} x --strength {args.strength} < 1: no denoising step '
+                     'would run (diffusers refuses it). Raise --steps or --strength.')
+    if args.guidance <= 1:
+        parser.error(f'--guidance must be > 1, got {args.guidance}: the engine always runs '
+                     'classifier-free guidance (both halves in one UNet call) but diffusers '
+                     'switches it off for guidance <= 1, so they would not do the same work.')
+    if not 0 <= args.score_thr <= 1:
+        parser.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
+    from diffdet_plugin.ldm.presets import preset_names
+    if args.preset not in preset_names():
+        parser.error(f'--preset {args.preset!r} is unknown; available: {", ".join(preset_names())}')
+    check_device(parser, args)
+
+
+def bench_synthesize(args, parser):
+    _check_synthesize_args(parser, args)
+    setup_threads(args)
+    import tempfile
+
+    if args.variant:  # child process: one variant, result as a JSON line
+        with tempfile.TemporaryDirectory(prefix='bench_synth_') as work_dir:
+            results, info = run_synthesize_variants(args, [args.variant], work_dir)
+        emit_child_result(dict(result=results[args.variant], info=info,
+                               env=environment(args.device, args.dtype)))
+        return
+
+    env = environment(args.device, args.dtype)
+    print(f'synthesize benchmark: preset {args.preset}, batch {args.batch}, {args.res}x{args.res}, '
+          f'{args.steps} steps, strength {args.strength} '
+          f'({int(args.steps * args.strength)} denoising steps), guidance {args.guidance}, '
+          f'warmup {args.warmup}, repeat {args.repeat} (median reported)')
+    print(f'adapter config: {osp.relpath(adapter_config_path(args.preset), REPO_ROOT)} '
+          f'(model.backbone.ldm.preset={args.preset}, random weights, no checkpoint)')
+    print_environment(env)
+    if args.device == 'cuda':
+        with tempfile.TemporaryDirectory(prefix='bench_synth_') as work_dir:
+            results, info = run_synthesize_variants(args, SYNTH_VARIANTS, work_dir)
+        mem_note = ('peak memory: torch.cuda.max_memory_allocated per variant (same process, '
+                    'peak reset between variants; includes the model weights)')
+    else:
+        results, info = {}, dict(variants={})
+        base = _strip_flag(args.argv, '--json')
+        for v in SYNTH_VARIANTS:  # one after another: each child holds the whole model
+            print(f'[{v}] running in a child process ...', flush=True)
+            child = run_child(base + ['--variant', v])
+            results[v] = dict(child['result'],
+                              rss_after_build_bytes=child['info']['rss_after_build_bytes'])
+            variants = dict(info['variants'], **child['info']['variants'])
+            info = dict(child['info'], variants=variants)
+            env['torch_threads'] = child['env']['torch_threads']
+        mem_note = ('peak memory on CPU: peak process RSS (ru_maxrss) of the variant\'s own child '
+                    'process, including the model weights (VAE, UNet, text encoder, adapter '
+                    'neck/head), the Python interpreter and imported libraries')
+    env['load_avg_1_5_15_end'] = load_average()
+    ips = {v: r['items_per_s'] for v, r in results.items()}
+    ratios = dict(engine_over_diffusers=ips['engine'] / ips['diffusers'],
+                  engine_no_labels_over_diffusers=ips['engine_no_labels'] / ips['diffusers'],
+                  engine_over_engine_no_labels=ips['engine'] / ips['engine_no_labels'])
+
+    print()
+    rows = [[v, SYNTH_VARIANT_HELP[v], f"{r['median_s']:.3f}", f"{r['min_s']:.3f}",
+             f"{r['items_per_s']:.3f}", fmt_bytes(r['peak_mem_bytes'])]
+            for v, r in results.items()]
+    print_table(['variant', 'what', 'median s/batch', 'min s/batch', 'images/s (median)',
+                 'peak mem'], rows)
+    print(f"ratio engine/diffusers (images/s): {ratios['engine_over_diffusers']:.3f}; "
+          f"engine without labels/diffusers: {ratios['engine_no_labels_over_diffusers']:.3f}; "
+          f"engine with/without labels: {ratios['engine_over_engine_no_labels']:.3f}")
+    print('the engine variants also read the references from disk, JPEG-encode and write every '
+          'image and a shard record per batch (part of what the engine does); diffusers returns '
+          'PIL images in memory')
+    print(mem_note)
+    eng = info['variants'].get('engine', {})
+    print(f"model build {info['build_s']} s; LDM params {info['ldm_params'] / 1e6:.1f} M; "
+          f"adapter params (without the LDM) {info['adapter_params_without_ldm'] / 1e6:.1f} M; "
+          f"{info['unet_calls_per_batch']} UNet calls of batch {info['unet_batch']} per batch; "
+          f"engine kept {eng.get('boxes_written')} boxes (score >= {args.score_thr}, random "
+          f"head); load average at end {env['load_avg_1_5_15_end']}")
+
+    if args.json:
+        write_json(args.json, dict(
+            bench='synthesize',
+            args=dict(preset=args.preset, batch=args.batch, res=args.res, steps=args.steps,
+                      strength=args.strength, guidance=args.guidance, dtype=args.dtype,
+                      device=args.device, warmup=args.warmup, repeat=args.repeat,
+                      seed=args.seed, score_thr=args.score_thr),
+            env=env, results=results, ratios=ratios, memory_note=mem_note, info=info))
+
+
+# ----------------------------------------------------------------------------
 # CLI
 # ----------------------------------------------------------------------------
 def add_backbone_parser(subparsers):
@@ -391,11 +674,45 @@ def add_backbone_parser(subparsers):
     return p
 
 
+def add_synthesize_parser(subparsers):
+    p = subparsers.add_parser(
+        'synthesize', help='DiffusionEngine synthesis (images + labels) vs. images only vs. '
+        'diffusers StableDiffusionImg2ImgPipeline',
+        description='Time DiffusionEngineSynthesizer.synthesize_batch (img2img with CFG, '
+        'Detection-Adapter labels from the last UNet call, JPEG + shard writing), the same '
+        'engine with with_labels=False, and diffusers\' StableDiffusionImg2ImgPipeline built '
+        'from the same VAE / text encoder / tokenizer / UNet with the same scheduler, prompts, '
+        'steps, guidance and strength; report images/s, their ratios and peak memory.')
+    p.add_argument('--preset', default='sd2-base',
+                   help='LDM architecture preset (random weights): tiny, sd15, sd2-base, sd2')
+    p.add_argument('--batch', type=int, default=16, help='images per batch (UNet batch: 2x)')
+    p.add_argument('--res', type=int, default=512, help='square image size; a multiple of 64')
+    p.add_argument('--steps', type=int, default=30, help='num_inference_steps N')
+    p.add_argument('--strength', type=float, default=0.6,
+                   help='encode ratio / img2img strength: the last int(N * strength) steps run')
+    p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
+    p.add_argument('--score-thr', type=float, default=0.3,
+                   help='the engine\'s box score threshold (delta)')
+    p.add_argument('--dtype', choices=DTYPES, default='fp32', help='LDM weights dtype')
+    p.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
+    p.add_argument('--warmup', type=int, default=1, help='untimed batches per variant')
+    p.add_argument('--repeat', type=int, default=3, help='timed batches per variant (median)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the weights, references and per-image noise')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch.set_num_threads (default: torch\'s own choice)')
+    p.add_argument('--json', metavar='OUT.json', help='also write the numbers to this file')
+    p.add_argument('--variant', choices=SYNTH_VARIANTS, help=argparse.SUPPRESS)
+    p.set_defaults(func=bench_synthesize, parser=p)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='diffdet_plugin benchmarks (results: docs/benchmarks.md)')
     subparsers = parser.add_subparsers(dest='bench', required=True)
     add_backbone_parser(subparsers)
+    add_synthesize_parser(subparsers)
     return parser
 
 

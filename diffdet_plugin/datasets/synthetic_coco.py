@@ -40,7 +40,6 @@ The dataset is a :class:`mmdet.datasets.CocoDataset` (same pipelines, same
 from __future__ import annotations
 
 import copy
-import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -88,7 +87,6 @@ class SyntheticCocoDataset(CocoDataset):
     """
 
     def __init__(self,
-                 *args,
                  ann_file: str = 'annotations.json',
                  data_prefix: dict = dict(img='images/'),
                  min_score: Optional[float] = None,
@@ -128,7 +126,7 @@ class SyntheticCocoDataset(CocoDataset):
             self._check_classes(tuple(given), file_classes, path)
         if lazy_init:  # do not hold a large file in memory until it is needed
             self._raw = None
-        super().__init__(*args, ann_file=ann_file, data_prefix=data_prefix,
+        super().__init__(ann_file=ann_file, data_prefix=data_prefix,
                          metainfo=metainfo, data_root=data_root,
                          backend_args=backend_args, lazy_init=lazy_init, **kwargs)
 

@@ -62,6 +62,7 @@ class SynthesisConfig:
     balance: dict = field(default_factory=dict)  # min_per_category, max_images, batches_per_round
     contact_sheet: dict = field(default_factory=lambda: dict(num_images=16, cols=4))
     jpeg_quality: int = 95
+    with_labels: bool = True  # False: images only (to measure what labelling costs)
 
     @classmethod
     def from_dict(cls, d: dict) -> 'SynthesisConfig':
@@ -80,6 +81,12 @@ class SynthesisConfig:
         if cfg.label_half not in ('cond', 'uncond'):
             raise ValueError(f"synthesis.label_half must be 'cond' or 'uncond', got {cfg.label_half!r}")
         return cfg
+
+
+def _no_boxes():
+    from mmengine.structures import InstanceData
+    return InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
+                        labels=torch.zeros(0, dtype=torch.long))
 
 
 def _item_seed(seed: int, item: int) -> int:
@@ -320,8 +327,11 @@ class DiffusionEngineSynthesizer:
         half = slice(B, 2 * B) if cfg.label_half == 'cond' else slice(0, B)
         feats = tuple(f[half].float() for f in pyramid)
         images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
-        results = predict_from_backbone_features(self.detector, feats,
-                                                 make_data_samples(B, crop))
+        if cfg.with_labels:
+            results = predict_from_backbone_features(self.detector, feats,
+                                                     make_data_samples(B, crop))
+        else:
+            results = [_no_boxes() for _ in range(B)]
         for j, (item, ref, _) in enumerate(ok):
             self._record_item(record, item, ref, seeds[j], prompts[j], steps, crop,
                               images[j], results[j])
