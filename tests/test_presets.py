@@ -30,7 +30,7 @@ def test_large_presets_build_the_released_architectures(name):
 
 
 def test_preset_names():
-    assert set(preset_names()) == {'sd15', 'sd2-base', 'sd2', 'tiny'}
+    assert set(preset_names()) == {'sd15', 'sd2-base', 'sd2', 'tiny', 'toy'}
 
 
 def test_tiny_parts_forward_with_right_shapes(tiny_ldm):

@@ -1,4 +1,5 @@
-"""Runner-side components (model wrappers)."""
+"""Runner-side components (model wrappers, hooks)."""
+from .hooks import SaveDiffusersHook
 from .model_wrappers import DeviceAwareDistributedDataParallel
 
-__all__ = ['DeviceAwareDistributedDataParallel']
+__all__ = ['DeviceAwareDistributedDataParallel', 'SaveDiffusersHook']

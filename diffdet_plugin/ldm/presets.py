@@ -11,6 +11,7 @@ preset        same architecture as        image px   latent px   prediction type
 ``sd2-base``  stabilityai SD 2 (base)     512        64          epsilon
 ``sd2``       stabilityai SD 2 (768-v)    768        96          v_prediction
 ``tiny``      a few-MB SD-shaped model    128        16          epsilon
+``toy``       the embedded toy-domain LDM 128        16          epsilon
 ============  ==========================  =========  ==========  ===============
 
 ``tiny`` keeps SD's topology (VAE with 4 levels, i.e. latent stride 8; UNet
@@ -91,6 +92,19 @@ PRESETS: dict[str, dict] = {
                  norm_num_groups=8, sample_size=128),
         text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=32, intermediate_size=64,
                           num_hidden_layers=2, num_attention_heads=2, projection_dim=32,
+                          bos_token_id=512, eos_token_id=513, pad_token_id=513),
+        scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
+                       **_SD_SCHEDULE)),
+    'toy': dict(
+        description='the embedded toy-domain model (trained by configs/toy_ldm/)',
+        resolution=128,
+        unet=dict(_SD_UNET, block_out_channels=[64, 128, 128, 128], layers_per_block=1,
+                  norm_num_groups=16, sample_size=16, cross_attention_dim=64,
+                  attention_head_dim=4),
+        vae=dict(_SD_VAE, block_out_channels=[32, 64, 64, 64], layers_per_block=1,
+                 norm_num_groups=16, sample_size=128),
+        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=64, intermediate_size=128,
+                          num_hidden_layers=2, num_attention_heads=2, projection_dim=64,
                           bos_token_id=512, eos_token_id=513, pad_token_id=513),
         scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
                        **_SD_SCHEDULE)),

@@ -1,0 +1,41 @@
+# The embedded toy LDM, stage 1 of 2: its autoencoder (VAE, latent stride 8, 4 channels)
+# on the procedural toy-shapes domain (python tools/make_toy_data.py --out data/toy_shapes).
+#   python tools/train.py configs/toy_ldm/vae_toy_4k_toy-shapes.py
+# Output: work_dirs/vae_toy_4k_toy-shapes/diffusers (a full diffusers folder: the trained VAE
+# plus the `toy` preset's untrained UNet / text encoder, which stage 2 trains).
+#
+# | hyper-parameter | value                                  |
+# | architecture    | `toy` preset (diffdet_plugin/ldm/presets.py) |
+# | loss            | L1 reconstruction + 1e-6 KL            |
+# | optimizer       | AdamW, lr 1e-3, cosine to 1e-5         |
+# | batch, iters    | 16 x 128 px, 4000                      |
+_base_ = 'mmdet::_base_/default_runtime.py'
+custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+
+data_root = 'data/toy_shapes/'
+model = dict(type='AutoencoderTrainer', ldm=dict(preset='toy', seed=0), kl_weight=1e-6,
+             data_preprocessor=dict(type='BaseDataPreprocessor'))
+
+train_dataloader = dict(
+    batch_size=16, num_workers=2, persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='CaptionImageDataset', data_root=data_root,
+                 ann_file='annotations/instances_train.json', img_dir='train/',
+                 caption_file='annotations/captions_train.json', image_size=128,
+                 hflip_prob=0.5))
+val_dataloader = val_cfg = val_evaluator = None
+test_dataloader = test_cfg = test_evaluator = None
+
+max_iters = 4000
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0),
+                     clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters, eta_min=1e-5)
+]
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=1),
+                     logger=dict(interval=50))
+custom_hooks = [dict(type='SaveDiffusersHook', interval=1000)]
+log_processor = dict(by_epoch=False)

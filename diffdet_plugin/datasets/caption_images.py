@@ -1,0 +1,69 @@
+"""``CaptionImageDataset``: (image, caption) pairs from a COCO-format dataset, for LDM training."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+
+from mmdet.registry import DATASETS
+
+
+@DATASETS.register_module()
+class CaptionImageDataset(BaseDataset):
+    """Images with one caption each, as LDM fine-tuning reads them.
+
+    Reads a COCO instances (or image-list) json for the images and takes the
+    caption from a COCO captions file (first caption per image) or from the
+    image record's ``caption`` field. Each sample is
+    ``dict(inputs=uint8 tensor (3, S, S), data_samples=caption)``, the image
+    resized (bicubic) so that its short side is ``image_size`` and center-cropped.
+
+    Args:
+        ann_file: COCO json with ``images``.
+        img_dir: image folder (``file_name`` is relative to it).
+        caption_file: optional COCO captions json.
+        image_size: S.
+        hflip_prob: random horizontal flip probability (training).
+    """
+
+    def __init__(self, ann_file: str, img_dir: str, caption_file: str | None = None,
+                 image_size: int = 128, hflip_prob: float = 0.0, data_root: str = '', **kwargs):
+        self.img_dir = osp.join(data_root, img_dir)
+        self.caption_file = osp.join(data_root, caption_file) if caption_file else None
+        self.image_size = image_size
+        self.hflip_prob = hflip_prob
+        super().__init__(ann_file=ann_file, data_root=data_root, serialize_data=False, **kwargs)
+
+    def load_data_list(self):
+        for path in (self.ann_file, self.caption_file):
+            if path and not osp.isfile(path):
+                raise FileNotFoundError(f'CaptionImageDataset: {path!r} does not exist (for the '
+                                        'toy domain: python tools/make_toy_data.py).')
+        with open(self.ann_file) as f:
+            images = sorted(json.load(f)['images'], key=lambda i: i['id'])
+        captions = {}
+        if self.caption_file:
+            with open(self.caption_file) as f:
+                for a in sorted(json.load(f)['annotations'], key=lambda a: a['id']):
+                    captions.setdefault(a['image_id'], a['caption'])
+        return [dict(img_path=osp.join(self.img_dir, i['file_name']), img_id=i['id'],
+                     caption=captions.get(i['id'], i.get('caption', ''))) for i in images]
+
+    def __getitem__(self, idx):
+        from PIL import Image
+        info = self.get_data_info(idx)
+        with Image.open(info['img_path']) as im:
+            im = im.convert('RGB')
+            s = self.image_size
+            scale = s / min(im.size)
+            im = im.resize((max(s, round(im.width * scale)), max(s, round(im.height * scale))),
+                           Image.BICUBIC)
+            x0, y0 = (im.width - s) // 2, (im.height - s) // 2
+            arr = np.asarray(im.crop((x0, y0, x0 + s, y0 + s)))
+        if self.hflip_prob and not self.test_mode and np.random.rand() < self.hflip_prob:
+            arr = arr[:, ::-1]
+        img = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+        return dict(inputs=img, data_samples=info['caption'])

@@ -1,0 +1,3 @@
+from .ldm_trainer import AutoencoderTrainer, LatentDiffusionTrainer
+
+__all__ = ['AutoencoderTrainer', 'LatentDiffusionTrainer']

@@ -1,0 +1,66 @@
+"""The generic LDM training models: the toy-LDM recipe's two stages through tools/train.py."""
+import os.path as osp
+
+import torch
+
+from conftest import REPO, python, run_tool
+
+VAE_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae_toy_4k_toy-shapes.py')
+LDM_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'ldm_toy_20k_toy-shapes.py')
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def _data_opts(toy_data):
+    return [f'train_dataloader.dataset.data_root={toy_data}/',
+            'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False']
+
+
+def test_two_stage_recipe_trains_and_saves_diffusers_folders(toy_data, tmp_path):
+    from diffdet_plugin.ldm import FrozenLDM
+    vae_dir = tmp_path / 'vae'
+    _ok(run_tool([python(), 'tools/train.py', VAE_CONFIG, '--work-dir', str(vae_dir),
+                  '--cfg-options', 'model.ldm.preset=tiny', 'train_cfg.max_iters=3',
+                  'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+                  'param_scheduler.1.end=3', *_data_opts(toy_data)]))
+    stage1 = FrozenLDM.from_pretrained(str(vae_dir / 'diffusers'))
+    untrained = FrozenLDM.from_preset('tiny')
+    # the VAE learned, the UNet did not
+    assert not torch.equal(stage1.vae.encoder.conv_in.weight, untrained.vae.encoder.conv_in.weight)
+    assert torch.equal(stage1.unet.conv_in.weight, untrained.unet.conv_in.weight)
+
+    ldm_dir = tmp_path / 'ldm'
+    _ok(run_tool([python(), 'tools/train.py', LDM_CONFIG, '--work-dir', str(ldm_dir),
+                  '--cfg-options', f'model.ldm.pretrained={vae_dir}/diffusers',
+                  'train_cfg.max_iters=3', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+                  'param_scheduler.1.end=3', *_data_opts(toy_data)]))
+    stage2 = FrozenLDM.from_pretrained(str(ldm_dir / 'diffusers'))
+    assert torch.equal(stage2.vae.encoder.conv_in.weight, stage1.vae.encoder.conv_in.weight)
+    assert not torch.equal(stage2.unet.conv_in.weight, stage1.unet.conv_in.weight)
+    assert not torch.equal(stage2.text_encoder.get_input_embeddings().weight,
+                           stage1.text_encoder.get_input_embeddings().weight)
+    # the new VAE's latent scaling was measured (not SD's 0.18215)
+    assert stage2.scaling_factor != 0.18215
+
+
+def test_ldm_loss_uses_frozen_ldm_math_and_dropout(toy_data):
+    from diffdet_plugin.models import LatentDiffusionTrainer
+    model = LatentDiffusionTrainer(ldm=dict(preset='tiny'), trainable=('unet',),
+                                   empty_prompt_prob=1.0)
+    model.train()
+    assert model.ldm.unet.training and not model.ldm.vae.training
+    assert not any(p.requires_grad for p in model.ldm.vae.parameters())
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    g = torch.Generator().manual_seed(0)
+    loss, parts = model.ldm_loss(images, ['a red circle', 'a blue star'], generator=g)
+    torch.testing.assert_close(parts['target'], model.ldm.training_target(
+        parts['z0'], parts['target'], parts['t']))  # epsilon: the target is the noise
+    torch.testing.assert_close(
+        parts['zt'], model.ldm.add_noise(parts['z0'], parts['target'], parts['t']))
+    loss.backward()
+    assert model.ldm.unet.conv_in.weight.grad is not None
+    assert model.ldm.text_encoder.get_input_embeddings().weight.grad is None
