@@ -326,7 +326,7 @@ class FrozenLDM(nn.Module):
         if self.prediction_type == 'v_prediction':
             t = self._timesteps(timesteps, latents.shape[0], latents.device)
             return self.scheduler.get_velocity(latents, noise, t)
-        raise NotImplementedError(f'prediction_type {self.prediction_type!r}')
+        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use epsilon or v_prediction')
 
     def predict_x0(self, noisy: torch.Tensor, model_output: torch.Tensor, timesteps):
         """ẑ0 from z_t and the UNet output: (z_t − σ_t ε̂)/α_t, or α_t z_t − σ_t v̂."""
@@ -336,7 +336,7 @@ class FrozenLDM(nn.Module):
             return (noisy - s * model_output) / a
         if self.prediction_type == 'v_prediction':
             return a * noisy - s * model_output
-        raise NotImplementedError(f'prediction_type {self.prediction_type!r}')
+        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use epsilon or v_prediction')
 
     def predict_noise(self, noisy: torch.Tensor, model_output: torch.Tensor, timesteps):
         """ε̂ from z_t and the UNet output: ε̂ itself, or σ_t z_t + α_t v̂."""

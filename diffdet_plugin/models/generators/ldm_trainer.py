@@ -57,7 +57,7 @@ class _LDMPartsModel(BaseModel):
         return self.ldm.save_pretrained(out_dir)
 
     def predict(self, inputs, data_samples=None):
-        raise NotImplementedError('LDM training models have no prediction mode; sample with '
+        raise RuntimeError('LDM training models have no prediction mode; sample with '
                                   'diffdet_plugin.ldm.img2img_denoise')
 
 
