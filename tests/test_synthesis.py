@@ -53,11 +53,15 @@ def adapter_ckpt(toy_data, tmp_path_factory):
 
 def synthesize(toy_data, ckpt, out, num_images=24, extra=None, launcher_procs=0, **kw):
     opts = synth_options(toy_data, **(extra or {}))
+    # Identical output is promised for the same config, seed and intra-op thread count: a CPU
+    # reduction split over 2 threads rounds differently from one over 1. torchrun gives each
+    # rank OMP_NUM_THREADS=1, so every run here uses one thread per process.
+    env = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     if launcher_procs:
         cmd = ['bash', 'tools/dist_synthesize.sh', SYNTH_CONFIG, str(launcher_procs)]
-        env = dict(PORT=str(_free_port()), PYTHON=python())
+        env.update(PORT=str(_free_port()), PYTHON=python())
     else:
-        cmd, env = [python(), 'tools/synthesize.py', SYNTH_CONFIG], None
+        cmd = [python(), 'tools/synthesize.py', SYNTH_CONFIG]
     cmd += ['--checkpoint', ckpt, '--out', out, '--num-images', str(num_images),
             '--cfg-options', *opts]
     return run_tool(cmd, env=env, **kw)
@@ -132,7 +136,8 @@ def test_kill_9_and_restart_equals_uninterrupted(toy_data, adapter_ckpt, referen
     opts = synth_options(toy_data)
     cmd = [python(), 'tools/synthesize.py', SYNTH_CONFIG, '--checkpoint', adapter_ckpt,
            '--out', out, '--num-images', '24', '--cfg-options', *opts]
-    cmd_proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')  # as in synthesize()
+    cmd_proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, env=env,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
     shard_dir = osp.join(out, 'shards', 'rank0')
     deadline = time.time() + 240
@@ -145,7 +150,7 @@ def test_kill_9_and_restart_equals_uninterrupted(toy_data, adapter_ckpt, referen
     done_before = len([f for f in os.listdir(shard_dir) if f.endswith('.json')])
     assert 0 < done_before < 6, 'the kill must land in the middle of the run'
     assert not osp.isfile(osp.join(out, 'annotations.json'))
-    _ok(run_tool(cmd))  # the same command again
+    _ok(run_tool(cmd, env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')))  # the same again
     merged = read_json(osp.join(out, 'annotations.json'))
     assert merged == read_json(osp.join(reference_run, 'annotations.json'))
     ids = [i['id'] for i in merged['images']]

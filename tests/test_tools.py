@@ -97,7 +97,10 @@ def test_sd2_base_adapter_config_builds_and_runs_forward():
     assert cfg.train_cfg.max_iters == 90000 and cfg.optim_wrapper.optimizer.lr == 2e-4
     assert cfg.param_scheduler[0].milestones == [80000]
     assert cfg.model.num_queries == 900 and cfg.model.num_feature_levels == 5
+    torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    # as the Runner does; without it DINO's level_embed is uninitialised memory (NaN at times)
+    model.init_weights()
     model.eval()
     assert model.backbone.out_channels == [960, 1600, 1920, 3840]
     img = torch.randint(0, 255, (3, 512, 512), dtype=torch.uint8)

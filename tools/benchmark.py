@@ -416,8 +416,9 @@ def build_adapter(args):
         classes = CocoDataset.METAINFO['classes']
     classes = list(classes)[:cfg.model.bbox_head.num_classes]
     torch.manual_seed(args.seed)
-    detector = MODELS.build(cfg.model).eval()
-    detector.to(args.device)
+    detector = MODELS.build(cfg.model)
+    detector.init_weights()  # as the Runner does: DINO leaves e.g. level_embed uninitialised
+    detector = detector.eval().to(args.device)
     detector.backbone.ldm.to(args.device)  # not a registered sub-module: moved on its own
     return detector, classes
 
