@@ -1,6 +1,8 @@
 # diffdet_plugin: two commands on a fresh machine.
 #   make test   install what is missing into .venv, then run the tests
 #   make demo   install what is missing, then run the main job on the embedded default
+#   make toy-ldm  retrain the embedded toy LDM from scratch (the recipe behind
+#                 diffdet_plugin/assets/toy_ldm; docs/toy_ldm.md)
 # Both are idempotent: with everything installed they go straight to the work.
 #
 # Variables:
@@ -27,7 +29,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.diffdet_installed
 
-.PHONY: install test demo clean-venv
+.PHONY: install test demo toy-ldm clean-venv
+
+TOY_DATA := data/toy_shapes
+TOY_LDM := diffdet_plugin/assets/toy_ldm
+VAE_CFG := vae_toy_1500it_toy-shapes
+LDM_CFG := ldm_toy_6000it_toy-shapes
 
 install: $(STAMP)
 
@@ -47,6 +54,18 @@ test: install
 
 demo: install
 	$(PY) tools/demo.py
+
+$(TOY_DATA)/annotations/instances_train.json: | install
+	$(PY) tools/make_toy_data.py --out $(TOY_DATA) --num-train 2000 --num-val 200 --seed 0
+
+# Stage 1 (VAE), stage 2 (UNet + text encoder), then an fp16 export into the package and the
+# model card's sample grid. On 2 CPU cores about 10 + 25 minutes; on a CUDA GPU a few minutes.
+toy-ldm: install $(TOY_DATA)/annotations/instances_train.json
+	$(PY) tools/train.py configs/toy_ldm/$(VAE_CFG).py
+	$(PY) tools/train.py configs/toy_ldm/$(LDM_CFG).py
+	$(PY) tools/export_ldm.py work_dirs/$(LDM_CFG)/diffusers $(TOY_LDM) --dtype fp16 --max-mb 25
+	$(PY) tools/sample_ldm.py embedded:toy --out docs/toy_ldm_samples.png --num 16 \
+		--captions $(TOY_DATA)/annotations/captions_val.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -51,3 +51,30 @@ def test_synthesize_tiny_json(tmp_path):
     engine = data['info']['variants']['engine']
     assert engine['images_written'] == 2 and engine['denoising_steps'] == 1
     assert 'images/s' in proc.stdout
+
+
+def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
+    """The data-sparse protocol's steps (subset, adapter, synthesis, three detectors)."""
+    out = tmp_path / 'quality.json'
+    proc = _run('quality', '--data-root', toy_data, '--real-fraction', '0.25',
+                '--adapter-iters', '2', '--num-synth', '4', '--det-iters', '2',
+                '--work-dir', str(tmp_path / 'work'), '--json', str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data['real_subset_images'] == 12 and data['synthetic']['images'] == 4
+    assert [r['run'] for r in data['detectors']] == \
+        ['25% real', '25% real + DE synthetic', '100% real (ceiling)']
+    assert all(0.0 <= r['mAP'] <= 1.0 for r in data['detectors'])
+    assert '| training data | bbox mAP |' in proc.stdout
+
+
+def test_quality_subset_is_deterministic(toy_data, tmp_path):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    from benchmark_quality import write_subset
+    src = osp.join(toy_data, 'annotations', 'instances_train.json')
+    a, b = str(tmp_path / 'a.json'), str(tmp_path / 'b.json')
+    assert write_subset(src, a, 0.1, 0) == write_subset(src, b, 0.1, 0) == 5
+    assert json.loads(open(a).read()) == json.loads(open(b).read())
+    sub = json.loads(open(a).read())
+    ids = {i['id'] for i in sub['images']}
+    assert sub['annotations'] and all(x['image_id'] in ids for x in sub['annotations'])

@@ -1,12 +1,13 @@
 """The generic LDM training models: the toy-LDM recipe's two stages through tools/train.py."""
 import os.path as osp
 
+import pytest
 import torch
 
 from conftest import REPO, python, run_tool
 
-VAE_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae_toy_4k_toy-shapes.py')
-LDM_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'ldm_toy_20k_toy-shapes.py')
+VAE_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae_toy_1500it_toy-shapes.py')
+LDM_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'ldm_toy_6000it_toy-shapes.py')
 
 
 def _ok(proc):
@@ -64,3 +65,33 @@ def test_ldm_loss_uses_frozen_ldm_math_and_dropout(toy_data):
     loss.backward()
     assert model.ldm.unet.conv_in.weight.grad is not None
     assert model.ldm.text_encoder.get_input_embeddings().weight.grad is None
+
+
+def test_latent_cache_encodes_each_image_once_and_is_exact():
+    from diffdet_plugin.models import LatentDiffusionTrainer
+    model = LatentDiffusionTrainer(ldm=dict(preset='tiny'), latent_cache_size=3)
+    calls = []
+    model.ldm.vae.encoder.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape[0]))
+    images = torch.rand(4, 3, 64, 64) * 2 - 1
+    mean, std = model._posterior(images)
+    dist = model.ldm.vae.encode(images).latent_dist
+    calls.clear()
+    torch.testing.assert_close(mean, dist.mean)
+    torch.testing.assert_close(std, dist.std)
+    mean2, _ = model._posterior(images[[2, 0, 1]])  # cached: no encoder call
+    assert calls == []
+    torch.testing.assert_close(mean2, dist.mean[[2, 0, 1]])
+    model._posterior(images[[3]])  # the 4th image did not fit (size 3): encoded again
+    assert calls == [1]
+    with pytest.raises(ValueError, match='frozen VAE'):
+        LatentDiffusionTrainer(ldm=dict(preset='tiny'), trainable=('vae',), latent_cache_size=8)
+
+
+def test_caption_dataset_random_crop(toy_data):
+    from diffdet_plugin.datasets import CaptionImageDataset
+    ds = CaptionImageDataset(ann_file='annotations/instances_train.json', img_dir='train/',
+                             data_root=toy_data + '/', image_size=128, crop_size=64)
+    assert ds[0]['inputs'].shape == (3, 64, 64)
+    with pytest.raises(ValueError, match='crop_size'):
+        CaptionImageDataset(ann_file='annotations/instances_train.json', img_dir='train/',
+                            data_root=toy_data + '/', image_size=128, crop_size=256)

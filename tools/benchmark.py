@@ -31,6 +31,11 @@ same components::
     python tools/benchmark.py synthesize --preset sd2-base --batch 16 --res 512 --steps 30 \\
         [--strength 0.6] [--guidance 7.5] [--dtype fp32|fp16|bf16] [--device cpu|cuda] \\
         [--warmup 1] [--repeat 3] [--seed 0] [--threads N] [--json OUT.json]
+
+``quality``: the papers' data-sparse protocol at toy scale (detector mAP on 10 % real,
+10 % real + engine data, 100 % real); see ``tools/benchmark_quality.py``::
+
+    python tools/benchmark.py quality [--real-fraction 0.1] [--det-iters 1500]
 """
 from __future__ import annotations
 
@@ -50,6 +55,9 @@ import torch
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_quality import add_quality_parser  # noqa: E402
 
 RESULT_TAG = 'BENCH_RESULT '  # prefix of the JSON line a child process prints
 DTYPES = ('fp32', 'fp16', 'bf16')
@@ -714,6 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest='bench', required=True)
     add_backbone_parser(subparsers)
     add_synthesize_parser(subparsers)
+    add_quality_parser(subparsers)
     return parser
 
 

@@ -1,16 +1,19 @@
 """The main job on the embedded default, end to end, on a CPU (``make demo``).
 
-Until the small trained toy LDM ships (see the issues), this runs the
-DiffusionEngine path on the ``tiny`` architecture preset (random weights):
+The DiffusionEngine path on the small *trained* toy LDM shipped in the package
+(``embedded:toy``, docs/toy_ldm.md), in under 15 minutes on 2 CPU cores:
 
 1. write the procedural toy-shapes dataset (COCO, if absent)     data/toy_shapes/
-2. train the Detection-Adapter (frozen tiny LDM + DINO)           work_dirs/demo/adapter/
+2. train the Detection-Adapter (frozen toy LDM + DINO)            work_dirs/demo/adapter/
 3. evaluate it with mmdet's CocoMetric on toy val
 4. synthesize labeled images from toy references with it         work_dirs/demo/synthetic/
    (COCO json + contact sheet PNG)
-5. print where everything was written
+5. print a summary with the paths
 
-    python tools/demo.py [--iters 200] [--num-train 400] [--num-val 100] [--num-synth 32]
+    python tools/demo.py [--iters N] [--num-synth 200] [--score-thr 0.3] [--tiny]
+
+``--tiny`` runs the same steps on the random-weight ``tiny`` preset (a smoke test:
+its features carry no signal, so its boxes are noise).
 """
 import argparse
 import json
@@ -25,20 +28,27 @@ from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-ADAPTER_CONFIG = 'diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py'
-SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_tiny.py'
+CONFIGS = {  # (adapter config, synthesis config)
+    'toy': ('diffusion_engine/de_adapter_dino-4scale_toy_2000it_toy-shapes.py',
+            'diffusion_engine/de_synth_toy-shapes_toy.py'),
+    'tiny': ('diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py',
+             'diffusion_engine/de_synth_toy-shapes_tiny.py'),
+}
 
 
 def parse_args():
     p = argparse.ArgumentParser(description='diffdet_plugin demo: toy data -> adapter -> mAP')
     p.add_argument('--data-root', default='data/toy_shapes', help='toy-shapes dataset folder')
-    p.add_argument('--num-train', type=int, default=400)
-    p.add_argument('--num-val', type=int, default=100)
-    p.add_argument('--iters', type=int, default=200, help='adapter training iterations')
-    p.add_argument('--num-synth', type=int, default=32, help='images to synthesize')
-    p.add_argument('--score-thr', type=float, default=0.1,
-                   help='keep synthesized boxes scoring at least this. The paper uses 0.3; an '
-                   'adapter on the random-weight tiny LDM stays below it, so the demo uses 0.1')
+    p.add_argument('--num-train', type=int, default=2000, help='toy train images to write')
+    p.add_argument('--num-val', type=int, default=200, help='toy val images to write')
+    p.add_argument('--iters', type=int, default=None,
+                   help='adapter training iterations (default: the config\'s)')
+    p.add_argument('--num-synth', type=int, default=200, help='images to synthesize')
+    p.add_argument('--score-thr', type=float, default=None,
+                   help='keep synthesized boxes scoring at least this (default: the config\'s, '
+                   'the paper\'s 0.3)')
+    p.add_argument('--tiny', action='store_true',
+                   help='use the random-weight tiny preset instead of the trained toy LDM')
     p.add_argument('--work-dir', default='work_dirs/demo')
     return p.parse_args()
 
@@ -55,14 +65,15 @@ def ensure_toy_data(root, num_train, num_val):
     generate_toy_shapes(root, num_train=num_train, num_val=num_val, image_size=128, seed=0)
 
 
-def synthesize(adapter, classes, data_root, ckpt, args):
+def synthesize(adapter, classes, data_root, ckpt, args, synth_config):
     """Step 4: DiffusionEngine synthesis with the adapter just trained."""
     from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
-    syn = Config.fromfile(osp.join(config_dir(), SYNTH_CONFIG)).synthesis.to_dict()
+    syn = Config.fromfile(osp.join(config_dir(), synth_config)).synthesis.to_dict()
     syn['reference'] = dict(ann_file=data_root + 'annotations/instances_train.json',
                             img_dir=data_root + 'train/',
                             caption_file=data_root + 'annotations/captions_train.json')
-    syn['score_thr'] = args.score_thr
+    if args.score_thr is not None:
+        syn['score_thr'] = args.score_thr
     out = osp.join(args.work_dir, 'synthetic')
     print(f'[4/4] synthesizing {args.num_synth} labeled images into {out}')
     engine = DiffusionEngineSynthesizer(adapter, SynthesisConfig.from_dict(syn), classes, out,
@@ -76,7 +87,8 @@ def main():
     allow_mmengine_checkpoints()
     ensure_toy_data(args.data_root, args.num_train, args.num_val)
 
-    cfg = Config.fromfile(osp.join(config_dir(), ADAPTER_CONFIG))
+    adapter_config, synth_config = CONFIGS['tiny' if args.tiny else 'toy']
+    cfg = Config.fromfile(osp.join(config_dir(), adapter_config))
     root = args.data_root.rstrip('/') + '/'
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[split].dataset.data_root = root
@@ -84,24 +96,27 @@ def main():
         cfg[ev].ann_file = root + 'annotations/instances_val.json'
     work_dir = osp.join(args.work_dir, 'adapter')
     cfg.work_dir = work_dir
-    cfg.train_cfg.max_iters = args.iters
-    cfg.train_cfg.val_interval = args.iters
-    cfg.param_scheduler[0].end = args.iters
-    cfg.param_scheduler[0].milestones = [max(1, int(args.iters * 8 / 9))]
-    cfg.default_hooks.checkpoint.interval = args.iters
+    iters = args.iters or cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    cfg.param_scheduler[0].end = iters
+    cfg.param_scheduler[0].milestones = [max(1, int(iters * 8 / 9))]
+    cfg.default_hooks.checkpoint.interval = iters
+    ldm = 'the random-weight tiny preset' if args.tiny else 'the embedded toy LDM'
 
-    print(f'[2/4] training the Detection-Adapter (tiny LDM + DINO) for {args.iters} iterations')
+    print(f'[2/4] training the Detection-Adapter ({ldm} + DINO) for {iters} iterations')
     runner = Runner.from_cfg(cfg)
     runner.train()
     print('[3/4] evaluating on toy val with CocoMetric')
     metrics = runner.test()
 
-    ckpt = osp.join(work_dir, f'iter_{args.iters}.pth')
-    synth = synthesize(runner.model, cfg.metainfo['classes'], root, ckpt, args)
+    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    synth = synthesize(runner.model, cfg.metainfo['classes'], root, ckpt, args, synth_config)
 
     summary = {
         'toy data': osp.abspath(args.data_root),
-        'adapter config': osp.abspath(osp.join(work_dir, osp.basename(ADAPTER_CONFIG))),
+        'LDM': cfg.model.backbone.ldm.get('pretrained') or f"preset {cfg.model.backbone.ldm.preset}",
+        'adapter config': osp.abspath(osp.join(work_dir, osp.basename(adapter_config))),
         'adapter checkpoint': osp.abspath(ckpt),
         'logs': osp.abspath(osp.join(work_dir, runner.timestamp)),
         'bbox mAP (toy val)': round(float(metrics.get('coco/bbox_mAP', float('nan'))), 4),
@@ -119,8 +134,12 @@ def main():
     for k, v in summary.items():
         print(f'{k:>24}: {v}')
     print(f'{"summary":>24}: {osp.abspath(osp.join(args.work_dir, "summary.json"))}')
-    print('Note: the `tiny` LDM preset has random weights; its features carry little signal, '
-          'so this mAP shows the pipeline runs, not the method\'s quality.')
+    if args.tiny:
+        print('Note: the `tiny` LDM preset has random weights; its features carry little signal, '
+              'so this mAP shows the pipeline runs, not the method\'s quality.')
+    else:
+        print(f'Open the contact sheet to see the synthesized images with their boxes: '
+              f'{synth.get("contact_sheet")}')
 
 
 if __name__ == '__main__':

@@ -3,17 +3,19 @@
 Nothing in this package imports mmdet: it is the plugin's single owner of
 diffusion math and can be used on its own.
 """
+from .embedded import embedded_model_dir
 from .frozen_ldm import FrozenLDM, LDMLoadError, resolve_dtype
 from .presets import PRESETS, build_preset_components, get_preset, preset_names
 from .tokenizer import build_byte_clip_tokenizer
 from .unet_taps import ALL_BLOCKS, TapLevel, UNetTaps, tap_layout
 
 __all__ = [
-    'FrozenLDM', 'LDMLoadError', 'resolve_dtype', 'PRESETS', 'build_preset_components',
+    'embedded_model_dir', 'FrozenLDM', 'LDMLoadError', 'resolve_dtype', 'PRESETS', 'build_preset_components',
     'get_preset', 'preset_names', 'build_byte_clip_tokenizer', 'ALL_BLOCKS', 'TapLevel',
     'UNetTaps', 'tap_layout'
 ]
 from .sampling import (build_sampling_scheduler, img2img_denoise,  # noqa: E402
-                       num_denoising_steps)
+                       num_denoising_steps, text_to_image)
 
-__all__ += ['build_sampling_scheduler', 'img2img_denoise', 'num_denoising_steps']
+__all__ += ['build_sampling_scheduler', 'img2img_denoise', 'num_denoising_steps',
+            'text_to_image']

@@ -28,6 +28,7 @@ import tempfile
 import torch
 from torch import nn
 
+from .embedded import embedded_model_dir, is_embedded
 from .presets import build_preset_components, get_preset, preset_names, write_preset_config_folder
 
 SINGLE_FILE_SUFFIXES = ('.ckpt', '.safetensors')
@@ -86,8 +87,9 @@ class FrozenLDM(nn.Module):
         """Load from config-style arguments.
 
         Args:
-            pretrained: hub id, local diffusers folder, or single
-                ``.ckpt``/``.safetensors`` file.
+            pretrained: hub id, local diffusers folder, single
+                ``.ckpt``/``.safetensors`` file, or ``'embedded:toy'`` (the
+                small toy-domain LDM shipped in the package).
             preset: architecture preset name (random weights). With a single
                 file, the preset names the architecture to read it into.
             seed: random-weight seed of a preset.
@@ -102,6 +104,14 @@ class FrozenLDM(nn.Module):
                 f'{", ".join(preset_names())}).')
         if pretrained is None:
             return cls.from_preset(preset, dtype=dtype, seed=seed)
+        if is_embedded(pretrained):
+            try:
+                path = embedded_model_dir(pretrained)
+            except (KeyError, FileNotFoundError) as e:
+                raise LDMLoadError(e.args[0]) from None
+            ldm = cls.from_pretrained(path, dtype=dtype, **kwargs)
+            ldm.source = pretrained  # the same identity in every checkout / install
+            return ldm
         if str(pretrained).endswith(SINGLE_FILE_SUFFIXES):
             return cls.from_single_file(pretrained, config=kwargs.pop('config', preset),
                                         dtype=dtype, **kwargs)

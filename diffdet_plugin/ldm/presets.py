@@ -98,7 +98,7 @@ PRESETS: dict[str, dict] = {
     'toy': dict(
         description='the embedded toy-domain model (trained by configs/toy_ldm/)',
         resolution=128,
-        unet=dict(_SD_UNET, block_out_channels=[64, 128, 128, 128], layers_per_block=1,
+        unet=dict(_SD_UNET, block_out_channels=[32, 64, 64, 64], layers_per_block=1,
                   norm_num_groups=16, sample_size=16, cross_attention_dim=64,
                   attention_head_dim=4),
         vae=dict(_SD_VAE, block_out_channels=[32, 64, 64, 64], layers_per_block=1,

@@ -82,3 +82,28 @@ def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: tor
         guided = out_uncond + guidance_scale * (out_cond - out_uncond)
         latents = scheduler.step(guided, t, latents).prev_sample
     return latents
+
+
+@torch.no_grad()
+def text_to_image(ldm, prompts: list[str], seeds: list[int], num_inference_steps: int = 30,
+                  guidance_scale: float = 5.0, scheduler: str = 'DPMSolverMultistepScheduler',
+                  size: int | None = None) -> torch.Tensor:
+    """Sample images from pure noise: prompts (N) and per-image seeds (N) → uint8 (N, H, W, 3).
+
+    The same CFG loop as synthesis (:func:`img2img_denoise` with r = 1), then the VAE
+    decoder. ``size`` defaults to the VAE's ``sample_size``.
+    """
+    if len(prompts) != len(seeds):
+        raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
+    size = size or ldm.vae.config.sample_size
+    h = size // ldm.latent_stride
+    noise = torch.stack([
+        torch.randn((ldm.latent_channels, h, h), generator=torch.Generator().manual_seed(s))
+        for s in seeds])
+    sched = build_sampling_scheduler(ldm, scheduler)
+    cond = ldm.encode_prompt(list(prompts))
+    uncond = ldm.empty_prompt_embedding.expand(len(prompts), -1, -1)
+    z = img2img_denoise(ldm, sched, None, noise, cond, uncond, 1.0, num_inference_steps,
+                        guidance_scale)
+    x = ldm.decode_latents(z)
+    return ((x.float() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu()
