@@ -145,7 +145,8 @@ def bench_quality(args, parser=None):
                          mAP_75=m.get('coco/bbox_mAP_75')))
 
     table = ['| training data | bbox mAP | mAP@50 | mAP@75 |', '| --- | --- | --- | --- |']
-    table += [f"| {r['run']} | {r['mAP']:.3f} | {r['mAP_50']:.3f} | {r['mAP_75']:.3f} |"
+    fmt = lambda v: 'n/a' if v is None else f'{v:.3f}'  # noqa: E731 (no detections: no mAP)
+    table += [f"| {r['run']} | {fmt(r['mAP'])} | {fmt(r['mAP_50'])} | {fmt(r['mAP_75'])} |"
               for r in rows]
     result = dict(bench='quality', args={k: v for k, v in vars(args).items()
                                          if k not in ('func', 'parser', 'argv')},
