@@ -28,7 +28,7 @@ import random
 import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ADAPTER_CONFIG = 'configs/diffusion_engine/de_adapter_dino-4scale_toy_2000it_toy-shapes.py'
+ADAPTER_CONFIG = 'configs/diffusion_engine/de_adapter_dino-4scale_toy_1500it_toy-shapes.py'
 SYNTH_CONFIG = 'configs/diffusion_engine/de_synth_toy-shapes_toy.py'
 DET_CONFIGS = {
     'real': 'configs/diffusion_engine/downstream/retinanet_r18_fpn_300it_toy-shapes.py',

@@ -29,7 +29,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 CONFIGS = {  # (adapter config, synthesis config)
-    'toy': ('diffusion_engine/de_adapter_dino-4scale_toy_2000it_toy-shapes.py',
+    'toy': ('diffusion_engine/de_adapter_dino-4scale_toy_1500it_toy-shapes.py',
             'diffusion_engine/de_synth_toy-shapes_toy.py'),
     'tiny': ('diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py',
              'diffusion_engine/de_synth_toy-shapes_tiny.py'),
