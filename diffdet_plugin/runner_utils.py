@@ -72,3 +72,40 @@ def setup_cfg(cfg, args):
 def set_local_rank(args):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0))
+
+
+def set_iterations(cfg, iters: int) -> None:
+    """Give an iteration-based config ``iters`` iterations (the tools' ``--iters`` options).
+
+    Validation and the checkpoint run once, at the end; ``MultiStepLR`` milestones are scaled
+    with the schedule (e.g. the x0.1 drop at 8/9 stays at 8/9); warm-up schedulers keep theirs.
+    """
+    old = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    for sched in cfg.get('param_scheduler') or []:
+        if sched.type == 'MultiStepLR':
+            sched.end = iters
+            sched.milestones = [max(1, round(m * iters / old)) for m in sched.milestones]
+    cfg.default_hooks.checkpoint.interval = iters
+
+
+def set_coco_data_root(cfg, data_root: str, train_ann_file: str | None = None) -> None:
+    """Point a config's real COCO datasets and its CocoMetric at ``data_root``.
+
+    Every ``CocoDataset`` in the train/val/test dataloaders (also inside a
+    ``ConcatDataset``) gets ``data_root``; the evaluators read
+    ``annotations/instances_val.json`` there. ``train_ann_file`` (e.g. a subset) replaces the
+    annotation file of the first, real, training dataset.
+    """
+    root = data_root.rstrip('/') + '/'
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[split].dataset
+        for d in ds.get('datasets', [ds]):
+            if d.type == 'CocoDataset':
+                d.data_root = root
+        if split == 'train_dataloader' and train_ann_file:
+            real = ds.datasets[0] if 'datasets' in ds else ds
+            real.ann_file = osp.abspath(train_ann_file)
+    for ev in ('val_evaluator', 'test_evaluator'):
+        cfg[ev].ann_file = root + 'annotations/instances_val.json'

@@ -50,18 +50,6 @@ def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
     return len(keep)
 
 
-def _schedule(cfg, iters: int):
-    """Set a config's iterations, scaling its MultiStepLR milestones (warm-up unchanged)."""
-    old = cfg.train_cfg.max_iters
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
-    for s in cfg.param_scheduler:
-        if s.type == 'MultiStepLR':
-            s.end = iters
-            s.milestones = [round(m * iters / old) for m in s.milestones]
-    cfg.default_hooks.checkpoint.interval = iters
-
-
 def _run(cfg, work_dir: str, train: bool = True) -> dict:
     from mmengine.runner import Runner
     cfg.work_dir = work_dir
@@ -79,7 +67,8 @@ def bench_quality(args, parser=None):
 
     import diffdet_plugin  # noqa: F401
     from diffdet_plugin.datasets import generate_toy_shapes
-    from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
+    from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, set_coco_data_root,
+                                             set_iterations)
     from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
 
     allow_mmengine_checkpoints()
@@ -95,22 +84,10 @@ def bench_quality(args, parser=None):
                          args.real_fraction, args.seed)
     print(f'[quality] real subset: {n_sub} images ({args.real_fraction:.0%}) -> {subset_ann}')
 
-    def data_cfg(cfg, ann_file):
-        for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            ds = cfg[split].dataset
-            for d in ds.get('datasets', [ds]):
-                if d.type == 'CocoDataset':
-                    d.data_root = root
-            if split == 'train_dataloader':
-                real = ds.datasets[0] if 'datasets' in ds else ds
-                real.ann_file = osp.abspath(ann_file)
-        for ev in ('val_evaluator', 'test_evaluator'):
-            cfg[ev].ann_file = root + 'annotations/instances_val.json'
-
     # 2. the Detection-Adapter on the real subset only
     cfg = Config.fromfile(osp.join(REPO_ROOT, ADAPTER_CONFIG))
-    data_cfg(cfg, subset_ann)
-    _schedule(cfg, args.adapter_iters)
+    set_coco_data_root(cfg, root, subset_ann)
+    set_iterations(cfg, args.adapter_iters)
     print(f'[quality] training the Detection-Adapter on the subset, {args.adapter_iters} it')
     runner, adapter_metrics = _run(cfg, osp.join(work, 'adapter'))
     ckpt = osp.join(work, 'adapter', f'iter_{args.adapter_iters}.pth')
@@ -134,10 +111,10 @@ def bench_quality(args, parser=None):
     rows = []
     for i, (name, kind, ann) in enumerate(runs):
         cfg = Config.fromfile(osp.join(REPO_ROOT, DET_CONFIGS[kind]))
-        data_cfg(cfg, ann)
+        set_coco_data_root(cfg, root, ann)
         if kind == 'real+de':
             cfg.train_dataloader.dataset.datasets[1].data_root = osp.abspath(synth_dir) + '/'
-        _schedule(cfg, args.det_iters)
+        set_iterations(cfg, args.det_iters)
         print(f'[quality] detector {i + 1}/3: {name}, {args.det_iters} it')
         _, m = _run(cfg, osp.join(work, f'detector_{i}_{kind.replace("+", "_")}'
                                   + ('_full' if i == 2 else '')))

@@ -24,7 +24,8 @@ import time
 import diffdet_plugin  # noqa: F401
 from diffdet_plugin.config_package import config_dir
 from diffdet_plugin.datasets import generate_toy_shapes
-from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
+from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, set_coco_data_root,
+                                         set_iterations)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -90,18 +91,11 @@ def main():
     adapter_config, synth_config = CONFIGS['tiny' if args.tiny else 'toy']
     cfg = Config.fromfile(osp.join(config_dir(), adapter_config))
     root = args.data_root.rstrip('/') + '/'
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[split].dataset.data_root = root
-    for ev in ('val_evaluator', 'test_evaluator'):
-        cfg[ev].ann_file = root + 'annotations/instances_val.json'
+    set_coco_data_root(cfg, root)
     work_dir = osp.join(args.work_dir, 'adapter')
     cfg.work_dir = work_dir
     iters = args.iters or cfg.train_cfg.max_iters
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
-    cfg.param_scheduler[0].end = iters
-    cfg.param_scheduler[0].milestones = [max(1, int(iters * 8 / 9))]
-    cfg.default_hooks.checkpoint.interval = iters
+    set_iterations(cfg, iters)
     ldm = 'the random-weight tiny preset' if args.tiny else 'the embedded toy LDM'
 
     print(f'[2/4] training the Detection-Adapter ({ldm} + DINO) for {iters} iterations')
@@ -123,8 +117,8 @@ def main():
         'bbox mAP@50 (toy val)': round(float(metrics.get('coco/bbox_mAP_50', float('nan'))), 4),
         'synthetic images': synth['images'],
         'synthetic boxes': synth['boxes'],
-        'synthetic annotations': synth['annotations_file'],
-        'contact sheet': synth.get('contact_sheet'),
+        'synthetic annotations': osp.abspath(synth['annotations_file']),
+        'contact sheet': osp.abspath(synth['contact_sheet']) if synth.get('contact_sheet') else None,
         'wall time (s)': round(time.time() - t0, 1),
     }
     os.makedirs(args.work_dir, exist_ok=True)
