@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import random
@@ -58,7 +59,12 @@ def _run(cfg, work_dir: str, train: bool = True) -> dict:
     if train:
         runner.train()
     metrics = runner.test()
-    return runner, {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    loss = runner.message_hub.log_scalars.get('train/loss')
+    if loss is not None:  # a diverged run is reported as such, not as a bad mAP
+        out['final_train_loss'] = float(loss.current())
+        out['diverged'] = not math.isfinite(out['final_train_loss'])
+    return runner, out
 
 
 def bench_quality(args, parser=None):
@@ -119,12 +125,12 @@ def bench_quality(args, parser=None):
         _, m = _run(cfg, osp.join(work, f'detector_{i}_{kind.replace("+", "_")}'
                                   + ('_full' if i == 2 else '')))
         rows.append(dict(run=name, mAP=m.get('coco/bbox_mAP'), mAP_50=m.get('coco/bbox_mAP_50'),
-                         mAP_75=m.get('coco/bbox_mAP_75')))
+                         mAP_75=m.get('coco/bbox_mAP_75'), diverged=m.get('diverged', False)))
 
     table = ['| training data | bbox mAP | mAP@50 | mAP@75 |', '| --- | --- | --- | --- |']
     fmt = lambda v: 'n/a' if v is None else f'{v:.3f}'  # noqa: E731 (no detections: no mAP)
-    table += [f"| {r['run']} | {fmt(r['mAP'])} | {fmt(r['mAP_50'])} | {fmt(r['mAP_75'])} |"
-              for r in rows]
+    table += [f"| {r['run']}{' (training diverged: loss NaN)' if r['diverged'] else ''} | "
+              f"{fmt(r['mAP'])} | {fmt(r['mAP_50'])} | {fmt(r['mAP_75'])} |" for r in rows]
     result = dict(bench='quality', args={k: v for k, v in vars(args).items()
                                          if k not in ('func', 'parser', 'argv')},
                   real_subset_images=n_sub, adapter=dict(ckpt=ckpt, **adapter_metrics),

@@ -12,6 +12,7 @@
 # | real : synthetic per batch | 1 : 1 (MultiSourceSampler) | ours                    |
 # | batch size                 | 4                          | ours                    |
 # | optimizer, lr              | SGD 0.01, momentum 0.9     | mmdet RetinaNet default |
+# | gradient clipping          | max norm 35 (from scratch) | mmdet (e.g. FCOS, ATSS) |
 # | iterations, lr steps       | 300, x0.1 at 200 and 267   | ours                    |
 _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py',
@@ -36,7 +37,8 @@ param_scheduler = [
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
+    clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
                      logger=dict(interval=10))
 log_processor = dict(by_epoch=False)
