@@ -51,9 +51,10 @@ def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
     return len(keep)
 
 
-def _run(cfg, work_dir: str, train: bool = True) -> dict:
+def _run(cfg, work_dir: str, seed: int, train: bool = True) -> dict:
     from mmengine.runner import Runner
     cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)  # each training run is reproducible from --seed
     cfg.experiment_name = osp.basename(work_dir)
     runner = Runner.from_cfg(cfg)
     if train:
@@ -95,7 +96,7 @@ def bench_quality(args, parser=None):
     set_coco_data_root(cfg, root, subset_ann)
     set_iterations(cfg, args.adapter_iters)
     print(f'[quality] training the Detection-Adapter on the subset, {args.adapter_iters} it')
-    runner, adapter_metrics = _run(cfg, osp.join(work, 'adapter'))
+    runner, adapter_metrics = _run(cfg, osp.join(work, 'adapter'), args.seed)
     ckpt = osp.join(work, 'adapter', f'iter_{args.adapter_iters}.pth')
 
     # 3. synthesis from the subset's references
@@ -123,7 +124,7 @@ def bench_quality(args, parser=None):
         set_iterations(cfg, args.det_iters)
         print(f'[quality] detector {i + 1}/3: {name}, {args.det_iters} it')
         _, m = _run(cfg, osp.join(work, f'detector_{i}_{kind.replace("+", "_")}'
-                                  + ('_full' if i == 2 else '')))
+                                  + ('_full' if i == 2 else '')), args.seed)
         rows.append(dict(run=name, mAP=m.get('coco/bbox_mAP'), mAP_50=m.get('coco/bbox_mAP_50'),
                          mAP_75=m.get('coco/bbox_mAP_75'), diverged=m.get('diverged', False)))
 
