@@ -51,14 +51,14 @@ def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
     return len(keep)
 
 
-def _run(cfg, work_dir: str, seed: int, train: bool = True) -> dict:
+def _run(cfg, work_dir: str, seed: int) -> tuple:
+    """Train then test one config; (runner, test metrics + final train loss + diverged)."""
     from mmengine.runner import Runner
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)  # each training run is reproducible from --seed
     cfg.experiment_name = osp.basename(work_dir)
     runner = Runner.from_cfg(cfg)
-    if train:
-        runner.train()
+    runner.train()
     metrics = runner.test()
     out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
     loss = runner.message_hub.log_scalars.get('train/loss')
