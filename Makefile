@@ -33,7 +33,7 @@ STAMP := $(VENV)/.diffdet_installed
 
 TOY_DATA := data/toy_shapes
 TOY_LDM := diffdet_plugin/assets/toy_ldm
-VAE_CFG := vae_toy_1500it_toy-shapes
+VAE_CFG := vae_toy_2500it_toy-shapes
 LDM_CFG := ldm_toy_6000it_toy-shapes
 
 install: $(STAMP)
@@ -56,7 +56,7 @@ demo: install
 	$(PY) tools/demo.py
 
 $(TOY_DATA)/annotations/instances_train.json: | install
-	$(PY) tools/make_toy_data.py --out $(TOY_DATA) --num-train 2000 --num-val 200 --seed 0
+	$(PY) tools/make_toy_data.py --out $(TOY_DATA) --num-train 4000 --num-val 200 --num-test 500 --seed 0
 
 # Stage 1 (VAE), stage 2 (UNet + text encoder), then an fp16 export into the package and the
 # model card's sample grid. On 2 CPU cores about 10 + 25 minutes; on a CUDA GPU a few minutes.

@@ -36,11 +36,18 @@ def tiny_ldm():
 
 @pytest.fixture(scope='session')
 def toy_data(tmp_path_factory):
-    """A toy-shapes COCO dataset (48 train / 16 val images, 128 px)."""
+    """A toy-shapes COCO dataset (48 train / 16 val / 16 test images, 128 px)."""
     from diffdet_plugin.datasets import generate_toy_shapes
     root = tmp_path_factory.mktemp('toy_shapes')
-    generate_toy_shapes(str(root), num_train=48, num_val=16, image_size=128, seed=0)
+    generate_toy_shapes(str(root), num_train=48, num_val=16, image_size=128, seed=0, num_test=16)
     return str(root)
+
+
+@pytest.fixture(scope='session')
+def shipped_judge():
+    """The judge detector shipped in the package (its weights, whatever the data's key)."""
+    from diffdet_plugin.evaluation.judge import load_shipped_judge
+    return load_shipped_judge()
 
 
 def toy_cfg_options(data_root: str) -> list:

@@ -3,7 +3,10 @@
 Example::
 
     python tools/make_toy_data.py --out data/toy_shapes \
-        --num-train 2000 --num-val 200 --image-size 128 --seed 0
+        --num-train 4000 --num-val 200 --num-test 500 --image-size 128 --seed 0
+
+``test`` is the held-out split: never used to tune a recipe or a threshold, only
+to report results.
 """
 import argparse
 
@@ -17,10 +20,12 @@ def parse_args():
         description='Generate the toy shapes detection dataset (COCO format)')
     parser.add_argument('--out', default='data/toy_shapes',
                         help='output root directory')
-    parser.add_argument('--num-train', type=int, default=2000,
+    parser.add_argument('--num-train', type=int, default=4000,
                         help='number of training images')
     parser.add_argument('--num-val', type=int, default=200,
                         help='number of validation images')
+    parser.add_argument('--num-test', type=int, default=500,
+                        help='number of held-out test images (0: no test split)')
     parser.add_argument('--image-size', type=int, default=128,
                         help='side length of the square images in pixels')
     parser.add_argument('--seed', type=int, default=0,
@@ -30,8 +35,9 @@ def parse_args():
 
 def main():
     args = parse_args()
-    total = args.num_train + args.num_val
-    print(f'Generating {args.num_train} train + {args.num_val} val toy-shape '
+    total = args.num_train + args.num_val + args.num_test
+    print(f'Generating {args.num_train} train + {args.num_val} val + '
+          f'{args.num_test} test toy-shape '
           f'images ({args.image_size}px, seed={args.seed}) into {args.out}')
     bar = ProgressBar(total) if total > 0 else None
     info = generate_toy_shapes(
@@ -40,10 +46,13 @@ def main():
         num_val=args.num_val,
         image_size=args.image_size,
         seed=args.seed,
+        num_test=args.num_test,
         progress=bar.update if bar is not None else None)
     print()
     print(f'classes: {", ".join(info["classes"])}')
-    for split in ('train', 'val'):
+    for split in ('train', 'val', 'test'):
+        if split not in info:
+            continue
         s = info[split]
         print(f'[{split}] {s["num_images"]} images, '
               f'{s["num_annotations"]} annotations')

@@ -1,8 +1,8 @@
 """Procedural "toy shapes" detection domain, written as COCO.
 
-Every scene is a small RGB image with a random background (solid colour,
-linear gradient or low-amplitude noise texture) and 1-6 coloured shapes that
-may occlude each other.  Each annotated object carries the exact visible
+Every scene is a small RGB image with a random muted background (solid colour
+or linear gradient) and 1-4 coloured shapes that do not touch each other
+(version 2 of the domain; see ``docs/toy_ldm.md`` for why it is this simple).  Each annotated object carries the exact visible
 binary mask that was painted, its tight COCO ``xywh`` box and its pixel area,
 plus a short caption such as ``"a photo of a red circle and two blue
 squares"``.  Everything is deterministic from an integer seed and needs no
@@ -37,7 +37,12 @@ TOY_SHAPES_COLORS = {
 #: Rotational symmetry period (degrees) of each shape; 0 means no rotation.
 _ROT_PERIOD = {'circle': 0, 'square': 90, 'triangle': 120, 'star': 72,
                'hexagon': 60, 'cross': 90}
-_SPLITS = ('train', 'val')
+_SPLITS = ('train', 'val', 'test')
+MAX_OBJECTS = 4
+#: object diameter range, as fractions of the image side
+DIAMETER_RANGE = (0.22, 0.42)
+#: free pixels kept between two objects' bounding squares
+MARGIN = 2
 _NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six',
                  'seven', 'eight', 'nine', 'ten')
 MIN_VISIBLE_FRACTION = 0.3
@@ -48,7 +53,7 @@ MIN_VISIBLE_PIXELS = 20
 # Rendering
 # ---------------------------------------------------------------------------
 def _random_background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Return an ``(size, size, 3)`` uint8 background of a random kind.
+    """Return an ``(size, size, 3)`` uint8 background: a solid colour or a linear gradient.
 
     Background colours are muted (near-grey, mid luminance) so that the
     saturated shape colours stay clearly visible on top of them.
@@ -58,26 +63,15 @@ def _random_background(rng: np.random.Generator, size: int) -> np.ndarray:
         grey = rng.uniform(70, 200)
         return np.clip(grey + rng.uniform(-25, 25, size=3), 0, 255)
 
-    kind = rng.choice(['solid', 'gradient', 'noise'])
-    if kind == 'solid':
+    if rng.random() < 0.5:
         bg = np.broadcast_to(muted(), (size, size, 3)).astype(np.float64)
-    elif kind == 'gradient':
+    else:
         c0, c1 = muted(), muted()
         angle = rng.uniform(0, 2 * np.pi)
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / max(size - 1, 1)
         t = xx * np.cos(angle) + yy * np.sin(angle)
         t = (t - t.min()) / max(t.max() - t.min(), 1e-6)
         bg = c0 + t[..., None] * (c1 - c0)
-    else:  # low-amplitude noise texture: smooth blobs + fine grain
-        base = muted()
-        cells = int(rng.integers(3, 9))
-        coarse = rng.uniform(-1, 1, size=(cells, cells, 3))
-        coarse_u8 = ((coarse + 1) * 127.5).astype(np.uint8)
-        smooth = np.asarray(
-            Image.fromarray(coarse_u8).resize((size, size), Image.BILINEAR),
-            dtype=np.float64) / 127.5 - 1
-        bg = (base + smooth * rng.uniform(8, 25)
-              + rng.normal(0, rng.uniform(2, 6), size=(size, size, 3)))
     return np.clip(bg, 0, 255).round().astype(np.uint8)
 
 
@@ -138,16 +132,39 @@ def _mask_bbox(mask: np.ndarray) -> List[float]:
             float(ys.max() - y0 + 1)]
 
 
+def _place(rng: np.random.Generator, squares: List[Tuple], d: float, min_d: float,
+           size: int, tries: int = 20):
+    """Find a centre for an object of diameter ``d`` whose bounding square keeps
+    :data:`MARGIN` pixels from every square in ``squares`` (appended on success).
+
+    Shrinks ``d`` by 15 % after each ``tries`` failed draws; ``None`` once it is
+    below ``min_d``.
+    """
+    while d >= min_d:
+        r = d / 2
+        for _ in range(tries):
+            cx, cy = rng.uniform(r, size - r, size=2)
+            box = (cx - r - MARGIN, cy - r - MARGIN, cx + r + MARGIN, cy + r + MARGIN)
+            if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1]
+                   for b in squares):
+                squares.append((cx - r, cy - r, cx + r, cy + r))
+                return cx, cy, r
+        d *= 0.85
+    return None
+
+
 def _render_once(rng: np.random.Generator, image_size: int):
     image = _random_background(rng, image_size)
-    num = int(rng.integers(1, 7))
-    min_d = max(0.12 * image_size, 10.0)
-    drawn = []
+    num = int(rng.integers(1, MAX_OBJECTS + 1))
+    min_d = max(DIAMETER_RANGE[0] * image_size, 10.0)
+    max_d = max(DIAMETER_RANGE[1] * image_size, min_d)
+    drawn, squares = [], []
     for _ in range(num):
         category = TOY_SHAPES_CLASSES[int(rng.integers(len(TOY_SHAPES_CLASSES)))]
-        d = rng.uniform(min_d, max(0.45 * image_size, min_d))
-        r = d / 2
-        cx, cy = rng.uniform(r, image_size - r, size=2)
+        placed = _place(rng, squares, rng.uniform(min_d, max_d), min_d, image_size)
+        if placed is None:
+            break  # no free room left for another object
+        cx, cy, r = placed
         period = _ROT_PERIOD[category]
         rot = np.deg2rad(rng.uniform(0, period)) if period else 0.0
         mask = _shape_mask(category, cx, cy, r, rot, image_size)
@@ -190,8 +207,8 @@ def render_scene(rng: np.random.Generator,
         back to front) of dicts with keys ``category``, ``color``, ``mask``
         (``(H, W)`` uint8 visible mask), ``bbox`` (tight COCO ``xywh`` floats),
         ``area`` (visible pixel count) and ``full_area`` (unoccluded count).
-        Objects that are mostly hidden are painted but not returned; the list
-        always has between 1 and 6 entries.
+        Objects never overlap (so every mask is the whole shape); the list
+        always has between 1 and :data:`MAX_OBJECTS` entries.
     """
     while True:  # the last drawn object is unoccluded, so this rarely loops
         image, objects = _render_once(rng, image_size)
@@ -237,6 +254,41 @@ def caption_for(objects: Sequence[Dict]) -> str:
     else:
         text = ', '.join(parts[:-1]) + ' and ' + parts[-1]
     return 'a photo of ' + text
+
+
+def parse_caption(caption: str) -> Dict[str, int]:
+    """The objects a toy caption names, as ``{category: count}`` (inverse of
+    :func:`caption_for` up to colours), e.g. ``"a photo of a red circle and two blue
+    squares"`` → ``{'circle': 1, 'square': 2}``.
+
+    Raises ``ValueError`` for text that is not a toy caption.
+    """
+    text = caption.strip().lower()
+    if not text.startswith('a photo of '):
+        raise ValueError(f'not a toy-shapes caption (must start with "a photo of "): {caption!r}')
+    text = text[len('a photo of '):]
+    counts: Dict[str, int] = {}
+    if text == 'an empty background':
+        return counts
+    plural = {_plural(c): c for c in TOY_SHAPES_CLASSES}
+    for part in text.replace(' and ', ', ').split(', '):
+        words = part.split()
+        if len(words) != 3 or words[1] not in TOY_SHAPES_COLORS:
+            raise ValueError(f'cannot parse {part!r} in the toy caption {caption!r}')
+        number, noun = words[0], words[2]
+        if number in ('a', 'an'):
+            n = 1
+        elif number in _NUMBER_WORDS:
+            n = _NUMBER_WORDS.index(number)
+        elif number.isdigit():
+            n = int(number)
+        else:
+            raise ValueError(f'cannot parse the count {number!r} in {caption!r}')
+        category = noun if noun in TOY_SHAPES_CLASSES else plural.get(noun)
+        if category is None:
+            raise ValueError(f'unknown shape {noun!r} in the toy caption {caption!r}')
+        counts[category] = counts.get(category, 0) + n
+    return counts
 
 
 # ---------------------------------------------------------------------------
@@ -311,14 +363,19 @@ def _write_split(out_dir: str, split: str, num_images: int, image_size: int,
 
 def generate_toy_shapes(out_dir: str, num_train: int = 2000,
                         num_val: int = 200, image_size: int = 128,
-                        seed: int = 0, progress=None) -> Dict:
+                        seed: int = 0, progress=None, num_test: int = 0) -> Dict:
     """Generate the toy shapes dataset as COCO under ``out_dir``.
 
     Layout::
 
         out_dir/train/000000000001.png ...   out_dir/val/000000000001.png ...
-        out_dir/annotations/instances_{train,val}.json
-        out_dir/annotations/captions_{train,val}.json
+        out_dir/test/...                     (only when ``num_test > 0``)
+        out_dir/annotations/instances_{train,val,test}.json
+        out_dir/annotations/captions_{train,val,test}.json
+
+    ``test`` is the held-out split: its images come from their own seed stream
+    (spawn key 2), and it is never used to choose recipes or thresholds, only to
+    report results.
 
     Image ids start at 1 in each split; ``category_id`` is 1-based in
     :data:`TOY_SHAPES_CLASSES` order; segmentations are compressed RLE.
@@ -330,11 +387,14 @@ def generate_toy_shapes(out_dir: str, num_train: int = 2000,
 
     Returns:
         dict with ``out_dir``, ``classes`` and, per split (``'train'``,
-        ``'val'``), a dict of ``img_dir``, ``ann_file``, ``caption_file``,
+        ``'val'``, and ``'test'`` when made), a dict of ``img_dir``, ``ann_file``, ``caption_file``,
         ``num_images`` and ``num_annotations``.
     """
     result = {'out_dir': out_dir, 'classes': TOY_SHAPES_CLASSES}
-    for split, num in (('train', num_train), ('val', num_val)):
+    splits = [('train', num_train), ('val', num_val)]
+    if num_test:
+        splits.append(('test', num_test))
+    for split, num in splits:
         result[split] = _write_split(out_dir, split, num, image_size, seed,
                                      progress)
     return result
