@@ -60,3 +60,27 @@ def test_frozen_ldm_is_frozen(tiny_ldm):
 def test_unknown_preset_names_the_choices():
     with pytest.raises(LDMLoadError, match='sd2-base'):
         FrozenLDM.build(preset='sd3')
+
+
+def test_toy_preset_tokenizer_has_whole_word_tokens(toy_data):
+    """Every word of a toy caption is one token (a 4-layer text encoder need not spell);
+    other text still falls back to bytes, and the vocabulary fits the text encoder."""
+    import json
+
+    from diffdet_plugin.ldm import FrozenLDM, build_byte_clip_tokenizer
+    from diffdet_plugin.ldm.presets import TOY_WORDS
+    ldm = FrozenLDM.from_preset('toy')
+    tok = ldm.tokenizer
+    with open(f'{toy_data}/annotations/captions_train.json') as f:
+        captions = [a['caption'] for a in json.load(f)['annotations']]
+    for cap in captions:
+        words = cap.replace(',', ' ,').split()
+        assert len(tok.tokenize(cap)) == len(words), cap
+    assert all(len(tok.tokenize(w)) == 1 for w in TOY_WORDS)
+    assert len(tok.tokenize('starfish')) > 1  # not a toy word: bytes
+    ids = tok(['a photo of two red stars'], padding='max_length', max_length=77,
+              return_tensors='pt').input_ids
+    assert ids.max() < ldm.text_encoder.config.vocab_size
+    assert ids[0, 0] == 512 and (ids[0] == 513).any()  # bos / eos unchanged
+    plain = build_byte_clip_tokenizer()
+    assert len(plain) == 514 and len(plain.tokenize('star')) == 4

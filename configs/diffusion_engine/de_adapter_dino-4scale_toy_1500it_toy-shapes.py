@@ -4,13 +4,13 @@
 #
 # | hyper-parameter | value                                         |
 # | LDM             | embedded:toy, frozen, t = 1, empty prompt     |
-# | taps            | every UNet block, strides 8-64, 96/96/128/192 |
+# | taps            | every UNet block, strides 8-64, 160/192/224/384 |
 # | optimizer       | AdamW, lr 2e-4 (x0.1 at 8/9), batch 4         |
 # | iterations      | 1500 (about 8 min on 2 CPU cores)             |
 _base_ = './de_adapter_dino-4scale_tiny_300it_toy-shapes.py'
 
 ldm = dict(preset=None, pretrained='embedded:toy', dtype='fp32')
-ldm_channels = [96, 96, 128, 192]  # toy preset taps, strides 8-64
+ldm_channels = [160, 192, 224, 384]  # toy preset taps, strides 8-64
 
 model = dict(backbone=dict(ldm=ldm), neck=dict(in_channels=ldm_channels))
 

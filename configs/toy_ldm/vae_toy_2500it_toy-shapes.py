@@ -1,14 +1,14 @@
 # The embedded toy LDM, stage 1 of 2: its autoencoder (VAE, latent stride 8, 4 channels)
 # on the procedural toy-shapes domain (python tools/make_toy_data.py --out data/toy_shapes).
-#   python tools/train.py configs/toy_ldm/vae_toy_1500it_toy-shapes.py
-# Output: work_dirs/vae_toy_1500it_toy-shapes/diffusers (a full diffusers folder: the trained VAE
+#   python tools/train.py configs/toy_ldm/vae_toy_2500it_toy-shapes.py
+# Output: work_dirs/vae_toy_2500it_toy-shapes/diffusers (a full diffusers folder: the trained VAE
 # plus the `toy` preset's untrained UNet / text encoder, which stage 2 trains).
 #
 # | hyper-parameter | value                                  |
-# | architecture    | `toy` preset (diffdet_plugin/ldm/presets.py) |
+# | architecture    | `toy` preset (diffdet_plugin/ldm/presets.py), VAE widths 32-64-96-96 |
 # | loss            | L1 reconstruction + 1e-6 KL            |
 # | optimizer       | AdamW, lr 1e-3, cosine to 1e-5         |
-# | batch, iters    | 16 random 64 px crops of the 128 px scenes, 1500 |
+# | batch, iters    | 16 random 64 px crops of the 128 px scenes, 2500 |
 _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
 
@@ -27,7 +27,7 @@ train_dataloader = dict(
 val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = test_cfg = test_evaluator = None
 
-max_iters = 1500
+max_iters = 2500
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0),
                      clip_grad=dict(max_norm=1.0))

@@ -2,7 +2,7 @@
 import os.path as osp
 
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
+from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
@@ -15,7 +15,8 @@ class SaveDiffusersHook(Hook):
 
     Saves every ``interval`` iterations (0: only at the end of training), so the
     result of a run is directly loadable by ``FrozenLDM.from_pretrained`` and by
-    diffusers itself.
+    diffusers itself. When the run has mmengine's ``EMAHook``, the folder holds the
+    EMA weights (swapped in for the save, swapped back after).
     """
     priority = 'LOW'
 
@@ -28,8 +29,16 @@ class SaveDiffusersHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         out = self.out_dir or osp.join(runner.work_dir, 'diffusers')
-        model.save_pretrained(out)
-        print_log(f'LDM saved as a diffusers folder: {out}', logger='current')
+        ema = next((h for h in runner.hooks if isinstance(h, EMAHook)), None)
+        if ema is not None:
+            ema._swap_ema_parameters()
+        try:
+            model.save_pretrained(out)
+        finally:
+            if ema is not None:
+                ema._swap_ema_parameters()
+        print_log(f'LDM saved as a diffusers folder{" (EMA weights)" if ema else ""}: {out}',
+                  logger='current')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self.interval and self.every_n_train_iters(runner, self.interval):

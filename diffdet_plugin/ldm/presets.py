@@ -54,6 +54,13 @@ _CLIP_L = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hi
 _OPENCLIP_H = dict(_CLIP_L, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
                    num_attention_heads=16, hidden_act='gelu', projection_dim=512)
 
+#: The toy domain's caption vocabulary (``diffdet_plugin.datasets.toy_shapes``): the ``toy``
+#: preset's tokenizer makes each of these words one token (other text falls back to bytes).
+TOY_WORDS = tuple(
+    'a an photo of and with in the one two three four five six seven eight nine ten '
+    'circle circles square squares triangle triangles star stars hexagon hexagons '
+    'cross crosses red green blue yellow purple orange'.split())
+
 PRESETS: dict[str, dict] = {
     'sd15': dict(
         description='Stable Diffusion 1.5 architecture (860M UNet, CLIP ViT-L/14)',
@@ -98,14 +105,15 @@ PRESETS: dict[str, dict] = {
     'toy': dict(
         description='the embedded toy-domain model (trained by configs/toy_ldm/)',
         resolution=128,
-        unet=dict(_SD_UNET, block_out_channels=[32, 64, 64, 64], layers_per_block=1,
-                  norm_num_groups=16, sample_size=16, cross_attention_dim=64,
+        unet=dict(_SD_UNET, block_out_channels=[64, 96, 128, 128], layers_per_block=1,
+                  norm_num_groups=32, sample_size=16, cross_attention_dim=128,
                   attention_head_dim=4),
-        vae=dict(_SD_VAE, block_out_channels=[32, 64, 64, 64], layers_per_block=1,
+        vae=dict(_SD_VAE, block_out_channels=[32, 64, 96, 96], layers_per_block=1,
                  norm_num_groups=16, sample_size=128),
-        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=64, intermediate_size=128,
-                          num_hidden_layers=2, num_attention_heads=2, projection_dim=64,
+        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=128, intermediate_size=512,
+                          num_hidden_layers=4, num_attention_heads=4, projection_dim=128,
                           bos_token_id=512, eos_token_id=513, pad_token_id=513),
+        tokenizer_words=TOY_WORDS,
         scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
                        **_SD_SCHEDULE)),
 }
@@ -132,6 +140,16 @@ def build_scheduler(config: dict):
     return cls.from_config(config)
 
 
+def _preset_tokenizer(cfg: dict):
+    """The preset's download-free tokenizer; grows ``cfg['text_encoder']['vocab_size']`` to
+    cover its whole-word tokens (``tokenizer_words``)."""
+    from .tokenizer import build_byte_clip_tokenizer
+    tokenizer = build_byte_clip_tokenizer(words=cfg.get('tokenizer_words', ()))
+    text = cfg['text_encoder']
+    text['vocab_size'] = max(text['vocab_size'], len(tokenizer))
+    return tokenizer
+
+
 def build_preset_components(name: str, seed: int = 0) -> dict:
     """Build ``vae``, ``unet``, ``text_encoder``, ``tokenizer``, ``scheduler`` of a preset.
 
@@ -141,15 +159,14 @@ def build_preset_components(name: str, seed: int = 0) -> dict:
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from .tokenizer import build_byte_clip_tokenizer
     cfg = get_preset(name)
+    tokenizer = _preset_tokenizer(cfg)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         vae = AutoencoderKL.from_config(cfg['vae'])
         unet = UNet2DConditionModel.from_config(cfg['unet'])
         text_encoder = CLIPTextModel(CLIPTextConfig(**cfg['text_encoder']))
-    return dict(vae=vae, unet=unet, text_encoder=text_encoder,
-                tokenizer=build_byte_clip_tokenizer(),
+    return dict(vae=vae, unet=unet, text_encoder=text_encoder, tokenizer=tokenizer,
                 scheduler=build_scheduler(cfg['scheduler']))
 
 
@@ -163,8 +180,8 @@ def write_preset_config_folder(name: str, out_dir: str) -> str:
     import diffusers
     from transformers import CLIPTextConfig
 
-    from .tokenizer import build_byte_clip_tokenizer
     cfg = get_preset(name)
+    tokenizer = _preset_tokenizer(cfg)
     version = diffusers.__version__
     parts = {
         'unet': ('diffusers', 'UNet2DConditionModel', cfg['unet']),
@@ -181,7 +198,7 @@ def write_preset_config_folder(name: str, out_dir: str) -> str:
     text_cfg = CLIPTextConfig(**cfg['text_encoder'])
     text_cfg.architectures = ['CLIPTextModel']
     text_cfg.save_pretrained(osp.join(out_dir, 'text_encoder'))
-    build_byte_clip_tokenizer().save_pretrained(osp.join(out_dir, 'tokenizer'))
+    tokenizer.save_pretrained(osp.join(out_dir, 'tokenizer'))
     index = dict(_class_name='StableDiffusionPipeline', _diffusers_version=version,
                  vae=['diffusers', 'AutoencoderKL'], unet=['diffusers', 'UNet2DConditionModel'],
                  text_encoder=['transformers', 'CLIPTextModel'],

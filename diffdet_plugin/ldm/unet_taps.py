@@ -23,7 +23,7 @@ which gives these channels per level (fine to coarse):
 
     sd15, sd2-base, sd2 (320, 640, 1280, 1280): (960, 1600, 1920, 3840)
     tiny (32, 32, 64, 64):                      (64, 96, 96, 192)
-    toy (32, 64, 64, 64):                       (96, 96, 128, 192)
+    toy (64, 96, 128, 128):                     (160, 192, 224, 384)
 
 :func:`tap_layout` computes this table from a UNet config; a test checks it
 against real forward passes.
