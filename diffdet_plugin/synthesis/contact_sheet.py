@@ -13,12 +13,7 @@ def write_contact_sheet(out_dir: str, num_images: int = 16, cols: int = 4,
 
     Returns the PNG path (``DIR/contact_sheet.png`` by default).
     """
-    import torch
-    from mmengine.structures import InstanceData
     from PIL import Image
-
-    from mmdet.structures import DetDataSample
-    from mmdet.visualization import DetLocalVisualizer
     ann_file = ann_file or osp.join(out_dir, 'annotations.json')
     out_file = out_file or osp.join(out_dir, 'contact_sheet.png')
     with open(ann_file) as f:
@@ -30,22 +25,41 @@ def write_contact_sheet(out_dir: str, num_images: int = 16, cols: int = 4,
     images = sorted(coco['images'], key=lambda i: i['id'])[:num_images]
     if not images:
         return ''
-    vis = DetLocalVisualizer(name=f'contact_sheet_{id(images)}')
-    vis.dataset_meta = dict(classes=classes)
-    tiles = []
+    arrays, dets = [], []
     for img in images:
-        rgb = np.asarray(Image.open(osp.join(out_dir, 'images', img['file_name'])).convert('RGB'))
+        arrays.append(np.asarray(Image.open(osp.join(out_dir, 'images', img['file_name']))
+                                 .convert('RGB')))
         anns = by_image.get(img['id'], [])
+        dets.append(dict(
+            bboxes=np.array([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                              a['bbox'][1] + a['bbox'][3]] for a in anns],
+                            np.float32).reshape(-1, 4),
+            labels=np.array([a['category_id'] - 1 for a in anns], np.int64),
+            scores=np.array([a.get('score', 1.0) for a in anns], np.float32)))
+    return draw_detection_grid(arrays, dets, classes, out_file, cols)
+
+
+def draw_detection_grid(images, dets, classes, out_file: str, cols: int = 4) -> str:
+    """Tile RGB uint8 images with their boxes (``dets[i]``: ``bboxes`` xyxy, ``labels``,
+    ``scores``), drawn by mmdet's ``DetLocalVisualizer``; writes and returns ``out_file``."""
+    import torch
+    from mmengine.structures import InstanceData
+    from PIL import Image
+
+    from mmdet.structures import DetDataSample
+    from mmdet.visualization import DetLocalVisualizer
+    vis = DetLocalVisualizer(name=f'detection_grid_{id(images)}')
+    vis.dataset_meta = dict(classes=list(classes))
+    tiles = []
+    for rgb, det in zip(images, dets):
         inst = InstanceData()
-        inst.bboxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                                     a['bbox'][1] + a['bbox'][3]] for a in anns],
-                                   dtype=torch.float32).reshape(-1, 4)
-        inst.labels = torch.tensor([a['category_id'] - 1 for a in anns], dtype=torch.long)
-        inst.scores = torch.tensor([a.get('score', 1.0) for a in anns], dtype=torch.float32)
+        inst.bboxes = torch.as_tensor(np.asarray(det['bboxes']), dtype=torch.float32).reshape(-1, 4)
+        inst.labels = torch.as_tensor(np.asarray(det['labels']), dtype=torch.long)
+        inst.scores = torch.as_tensor(np.asarray(det['scores']), dtype=torch.float32)
         sample = DetDataSample()
         sample.pred_instances = inst
-        vis.add_datasample('synthetic', rgb, data_sample=sample, draw_gt=False, draw_pred=True,
-                           show=False, pred_score_thr=0.0)
+        vis.add_datasample('image', np.asarray(rgb), data_sample=sample, draw_gt=False,
+                           draw_pred=True, show=False, pred_score_thr=0.0)
         tiles.append(vis.get_image())
     h = max(t.shape[0] for t in tiles)
     w = max(t.shape[1] for t in tiles)

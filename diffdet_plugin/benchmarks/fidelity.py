@@ -1,0 +1,186 @@
+"""``tools/benchmark.py fidelity``: does the LDM draw what it is asked, and are labels right?
+
+Graded by the judge detector (:mod:`diffdet_plugin.evaluation.judge`) on a toy-shapes
+split (``test`` by default: the held-out split; tune on ``val``):
+
+1. the judge's bbox mAP on the real images of the split (the ceiling);
+2. per LDM (``--ldm``, repeatable, ``NAME=SOURCE`` to name it): text-to-image precision /
+   recall of the judge's detections (score ≥ ``--score-thr``) against the classes each
+   caption names, and img2img layout fidelity at each ``--ratios`` r (judge mAP on images
+   made from the split's references at r ÷ the judge's mAP on the references);
+3. per synthesis run (``--synthesis``, repeatable, ``NAME=DIR``): label fidelity, its
+   labels against the judge's detections on its images (precision, recall at IoU 0.5,
+   mAP).
+
+Writes ``fidelity.json``, ``fidelity.md`` and one text-to-image sample grid per LDM (judge
+boxes drawn) into ``--out-dir``.
+
+    python tools/benchmark.py fidelity --ldm old=work_dirs/toy_ldm_v1 --ldm new=embedded:toy \\
+        --synthesis demo=work_dirs/demo/synthetic [--split test] [--num-images 200]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import time
+
+
+def _named(value: str, default_name: str) -> tuple[str, str]:
+    if '=' in value and not value.startswith(('/', '.')):
+        name, _, src = value.partition('=')
+        return name, src
+    return default_name, value
+
+
+def _fmt(v) -> str:
+    return 'n/a' if v is None else f'{v:.3f}'
+
+
+def markdown(result: dict) -> str:
+    ratios = result['args']['ratios']
+    lines = [f"Judge `{result['judge']['config']}` ({result['judge']['source']}), split "
+             f"`{result['args']['split']}` ({result['num_images']} images): judge bbox mAP on "
+             f"the real images **{result['judge']['real_mAP']:.3f}**.", '',
+             '| LDM | t2i precision | t2i recall | ' +
+             ' | '.join(f'img2img fidelity r={r}' for r in ratios) + ' | minutes |',
+             '| --- | --- | --- | ' + ' | '.join('---' for _ in ratios) + ' | --- |']
+    for name, r in result['ldms'].items():
+        cells = [_fmt(r['text_to_image']['precision']), _fmt(r['text_to_image']['recall'])]
+        cells += [_fmt(r['img2img'][str(x)]['fidelity']) for x in ratios]
+        lines.append(f"| {name} (`{r['source']}`) | " + ' | '.join(cells) +
+                     f" | {r['seconds'] / 60:.1f} |")
+    if result.get('synthesis'):
+        lines += ['', '| synthesis run | images | label precision | label recall | label mAP |',
+                  '| --- | --- | --- | --- | --- |']
+        for name, r in result['synthesis'].items():
+            lines.append(f"| {name} (`{r['dir']}`) | {r['images']} | {_fmt(r['precision'])} | "
+                         f"{_fmt(r['recall'])} | {_fmt(r['mAP'])} |")
+    return '\n'.join(lines) + '\n'
+
+
+def run(args, parser=None) -> dict:
+    import torch
+    from mmengine.utils import ProgressBar
+
+    from ..evaluation import judge as judge_lib
+    from ..evaluation.fidelity import (img2img_fidelity, judge_map, label_fidelity, load_split,
+                                       text_to_image_fidelity)
+    from ..ldm import FrozenLDM, LDMLoadError
+    from ..synthesis.contact_sheet import draw_detection_grid
+
+    def fail(msg):
+        if parser is not None:
+            parser.error(msg)
+        raise ValueError(msg)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t0 = time.time()
+    os.makedirs(args.out_dir, exist_ok=True)
+    try:
+        split = load_split(args.data_root, args.split, args.num_images)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    ldms = [_named(v, f'ldm{i}') for i, v in enumerate(args.ldm or ['embedded:toy'])]
+    syn_dirs = [_named(v, f'run{i}') for i, v in enumerate(args.synthesis or [])]
+    for name, d in syn_dirs:
+        if not osp.isfile(osp.join(d, 'annotations.json')):
+            fail(f'--synthesis {name}={d}: no annotations.json there; give the --out folder of '
+                 'tools/synthesize.py')
+    judge = judge_lib.load_judge(args.judge, args.data_root, train_if_missing=not args.no_train)
+    from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
+    if tuple(judge.classes) != TOY_SHAPES_CLASSES:
+        fail(f'the judge {args.judge} detects {list(judge.classes)}, but the data has '
+             f'{list(TOY_SHAPES_CLASSES)}: give a judge config trained on all toy classes '
+             f'(default {judge_lib.DEFAULT_JUDGE})')
+    real = judge_map(judge, split['images'], split['gts'])
+    print(f"[fidelity] judge {judge.checkpoint} ({judge.source}); real {args.split} mAP "
+          f"{real['mAP']:.3f} on {len(split['images'])} images")
+    result = dict(bench='fidelity', args=dict(
+        split=args.split, num_images=args.num_images, ratios=args.ratios, steps=args.steps,
+        guidance=args.guidance, score_thr=args.score_thr, seed=args.seed),
+        num_images=len(split['images']),
+        judge=dict(config=judge_lib.resolve_config(args.judge), checkpoint=judge.checkpoint,
+                   key=judge.key, source=judge.source, real_mAP=real['mAP'], real=real),
+        ldms={}, synthesis={}, torch_threads=torch.get_num_threads())
+    n = len(split['images'])
+    for name, src in ldms:
+        try:
+            ldm = FrozenLDM.build(pretrained=src)
+        except LDMLoadError as e:
+            fail(f'--ldm {name}={src}: {e}')
+        t1 = time.time()
+        print(f'[fidelity] {name} ({src}): text-to-image, {n} captions')
+        bar = ProgressBar(n)
+        t2i = text_to_image_fidelity(ldm, judge, split['captions'], args.seed, args.steps,
+                                     args.guidance, args.score_thr, args.batch_size,
+                                     progress=lambda k: [bar.update() for _ in range(k)])
+        grid_n = min(16, n)
+        dets = judge.detect(t2i['images'][:grid_n], score_thr=args.score_thr)
+        grid = draw_detection_grid(t2i['images'][:grid_n], dets, judge.classes,
+                                   osp.join(args.out_dir, f'text_to_image_{name}.png'))
+        rec = dict(source=src, fingerprint=ldm.fingerprint,
+                   text_to_image={k: v for k, v in t2i.items() if k != 'images'},
+                   text_to_image_grid=grid, img2img={})
+        for r in args.ratios:
+            print(f'\n[fidelity] {name}: img2img at encode ratio {r}')
+            bar = ProgressBar(n)
+            res = img2img_fidelity(ldm, judge, split, r, real['mAP'], args.seed, args.steps,
+                                   args.guidance, args.batch_size,
+                                   progress=lambda k: [bar.update() for _ in range(k)])
+            rec['img2img'][str(r)] = {k: v for k, v in res.items() if k != 'images'}
+        rec['seconds'] = round(time.time() - t1, 1)
+        result['ldms'][name] = rec
+        print(f"\n[fidelity] {name}: t2i P {t2i['precision']:.3f} R {t2i['recall']:.3f}; "
+              + ', '.join(f"r={r}: {rec['img2img'][str(r)]['fidelity']:.3f}"
+                          for r in args.ratios))
+        del ldm
+    for name, d in syn_dirs:
+        res = label_fidelity(judge, d, args.score_thr, args.max_synthesis_images)
+        result['synthesis'][name] = dict(res, dir=d)
+        print(f"[fidelity] labels of {name}: P {res['precision']:.3f} R {res['recall']:.3f} "
+              f"mAP {res['mAP']:.3f} ({res['images']} images)")
+    result['wall_time_s'] = round(time.time() - t0, 1)
+    md = markdown(result)
+    print('\n' + md)
+    with open(osp.join(args.out_dir, 'fidelity.json'), 'w') as f:
+        json.dump(result, f, indent=2)
+    with open(osp.join(args.out_dir, 'fidelity.md'), 'w') as f:
+        f.write(md)
+    print(f'written to {args.out_dir}/fidelity.json and fidelity.md ({result["wall_time_s"]} s)')
+    return result
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        'fidelity', help='judge-graded text-to-image and img2img fidelity of LDMs, label '
+        'fidelity of synthesis runs (toy scale)',
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--ldm', action='append', metavar='[NAME=]SOURCE',
+                   help='an LDM (hub id, diffusers folder, single file, embedded:toy); '
+                   'repeat to compare (default embedded:toy)')
+    p.add_argument('--synthesis', action='append', metavar='[NAME=]DIR',
+                   help='a tools/synthesize.py output folder whose labels to grade; repeatable')
+    p.add_argument('--judge', default=None,
+                   help='judge detector config (default configs/judge/fcos_r18-half_fpn_6000it_'
+                   'toy-shapes.py)')
+    p.add_argument('--no-train', action='store_true',
+                   help='fail instead of training the judge when no weights match')
+    p.add_argument('--data-root', default='data/toy_shapes')
+    p.add_argument('--split', default='test', choices=('val', 'test'),
+                   help='test (held out, for reporting) or val (for tuning)')
+    p.add_argument('--num-images', type=int, default=200, help='first N images of the split')
+    p.add_argument('--max-synthesis-images', type=int, default=None)
+    p.add_argument('--ratios', type=float, nargs='+', default=[0.3, 0.6, 0.9],
+                   help='img2img encode ratios')
+    p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
+    p.add_argument('--guidance', type=float, default=5.0, help='classifier-free guidance scale')
+    p.add_argument('--score-thr', type=float, default=0.5, help='judge score threshold')
+    p.add_argument('--batch-size', type=int, default=16)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    p.add_argument('--out-dir', default='work_dirs/bench_fidelity')
+    p.set_defaults(func=run, parser=p)
+    return p
