@@ -10,6 +10,10 @@ from .version import __version__
 
 register_config_package()
 
+from .runner_utils import allow_mmengine_checkpoints  # noqa: E402
+
+allow_mmengine_checkpoints()
+
 from . import datasets, engine, models, registry, synthesis  # noqa: E402,F401  (registration side effects)
 
 __all__ = ['__version__']

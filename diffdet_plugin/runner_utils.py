@@ -94,12 +94,17 @@ def set_coco_data_root(cfg, data_root: str, train_ann_file: str | None = None) -
     """Point a config's real COCO datasets and its CocoMetric at ``data_root``.
 
     Every ``CocoDataset`` in the train/val/test dataloaders (also inside a
-    ``ConcatDataset``) gets ``data_root``; the evaluators read
-    ``annotations/instances_val.json`` there. ``train_ann_file`` (e.g. a subset) replaces the
-    annotation file of the first, real, training dataset.
+    ``ConcatDataset``) gets ``data_root``; each evaluator reads its own annotation file
+    (``annotations/instances_val.json``, ``instances_test.json``) there.
+    ``train_ann_file`` (e.g. a subset) replaces the annotation file of the first, real,
+    training dataset.
     """
     root = data_root.rstrip('/') + '/'
+    if 'data_root' in cfg:
+        cfg.data_root = root
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(split) is None:
+            continue
         ds = cfg[split].dataset
         for d in ds.get('datasets', [ds]):
             if d.type == 'CocoDataset':
@@ -108,4 +113,6 @@ def set_coco_data_root(cfg, data_root: str, train_ann_file: str | None = None) -
             real = ds.datasets[0] if 'datasets' in ds else ds
             real.ann_file = osp.abspath(train_ann_file)
     for ev in ('val_evaluator', 'test_evaluator'):
-        cfg[ev].ann_file = root + 'annotations/instances_val.json'
+        if cfg.get(ev) is not None:
+            name = osp.basename(cfg[ev].get('ann_file') or 'instances_val.json')
+            cfg[ev].ann_file = root + 'annotations/' + name

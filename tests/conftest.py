@@ -50,6 +50,26 @@ def shipped_judge():
     return load_shipped_judge()
 
 
+def write_tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py'):
+    """The shipped judge recipe cut to 2 iterations at batch 2 (a config file, as users write);
+    ``classes``: a class-restricted variant."""
+    judge = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_6000it_toy-shapes.py')
+    lines = [f'_base_ = {judge!r}',
+             'train_cfg = dict(max_iters=2, val_interval=1000)',
+             'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)',
+             'param_scheduler = []']
+    if classes:
+        lines += [f'metainfo = dict(classes={tuple(classes)!r})',
+                  'train_dataloader.update(dataset=dict(metainfo=metainfo))',
+                  'val_dataloader = dict(dataset=dict(metainfo=metainfo))',
+                  'test_dataloader = dict(dataset=dict(metainfo=metainfo))',
+                  f'model = dict(bbox_head=dict(num_classes={len(classes)}))']
+    path = osp.join(str(tmp_path), name)
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
 def toy_cfg_options(data_root: str) -> list:
     """--cfg-options that point the tiny adapter config at a toy dataset folder."""
     root = data_root.rstrip('/') + '/'

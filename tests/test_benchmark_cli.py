@@ -1,7 +1,10 @@
 """Smoke tests of ``tools/benchmark.py`` (the CLI runs; no timing asserts)."""
 import json
 import math
+import os
 import os.path as osp
+
+import pytest
 import subprocess
 import sys
 
@@ -9,9 +12,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SCRIPT = osp.join('tools', 'benchmark.py')
 
 
-def _run(*args):
+def _run(*args, env=None):
     return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env=dict(os.environ, **(env or {})))
 
 
 def test_backbone_tiny_json(tmp_path):
@@ -54,23 +57,52 @@ def test_synthesize_tiny_json(tmp_path):
 
 
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
-    """The data-sparse protocol's steps (subset, adapter, synthesis, three detectors)."""
-    out = tmp_path / 'quality.json'
-    proc = _run('quality', '--data-root', toy_data, '--real-fraction', '0.25',
-                '--adapter-iters', '2', '--num-synth', '4', '--det-iters', '2',
-                '--work-dir', str(tmp_path / 'work'), '--json', str(out))
+    """Both protocols' steps (subset, adapter, synthesis, judge filter, detectors per arm and
+    seed) at micro scale; a rerun skips every recorded step."""
+    from conftest import write_tiny_judge_config
+    judge = write_tiny_judge_config(tmp_path)
+    env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
+    args = ('quality', '--data-root', toy_data, '--sparse-fraction', '0.25',
+            '--adapter-iters', '2', '--num-synth-sparse', '4', '--num-synth-full', '4',
+            '--det-iters', '2', '--seeds', '0', '1', '--judge', judge,
+            '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
+    proc = _run(*args, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    data = json.loads(out.read_text())
-    assert data['real_subset_images'] == 12 and data['synthetic']['images'] == 4
-    assert [r['run'] for r in data['detectors']] == \
-        ['25% real', '25% real + DE synthetic', '100% real (ceiling)']
-    assert all(r['mAP'] is None or 0.0 <= r['mAP'] <= 1.0 for r in data['detectors'])
-    assert '| training data | bbox mAP |' in proc.stdout
+    data = json.loads((tmp_path / 'quality.json').read_text())
+    sparse, full = data['protocols']['sparse'], data['protocols']['full']
+    assert sparse['real_images'] == 12 and full['real_images'] == 48
+    assert sparse['synthesis']['images'] == full['synthesis']['images'] == 4
+    for p in (sparse, full):
+        assert [r['arm'] for r in p['summary']] == ['real', 'real+de', 'real+de-judged']
+        assert all(r['n'] + sum(x['test'].get('diverged', False) for x in p['runs'][r['arm']])
+                   == 2 for r in p['summary'])
+        assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
+    assert '| arm | test bbox mAP (mean ± std) |' in proc.stdout
+    records = sorted((tmp_path / 'work').rglob('*.json'))
+    stamps = {r: r.stat().st_mtime for r in records}
+    again = _run(*args, env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert 'training the Detection-Adapter' not in again.stdout
+    assert 'detector:' not in again.stdout
+    assert all(r.stat().st_mtime == stamps[r] for r in records if 'runs' in str(r))
+
+
+def test_quality_summary_flags_differences_beyond_two_standard_errors():
+    from diffdet_plugin.benchmarks.quality import summarize
+
+    def recs(arm, vals):
+        return [dict(arm=arm, test={'coco/bbox_mAP': v}) for v in vals]
+
+    rows = {r['arm']: r for r in summarize(dict(
+        real=recs('real', [0.50, 0.52, 0.51]), better=recs('better', [0.60, 0.61, 0.59]),
+        same=recs('same', [0.49, 0.53, 0.52])))}
+    assert rows['real']['mean'] == pytest.approx(0.51)
+    assert rows['better']['delta'] == pytest.approx(0.09) and rows['better']['significant']
+    assert not rows['same']['significant']
 
 
 def test_quality_subset_is_deterministic(toy_data, tmp_path):
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
-    from benchmark_quality import write_subset
+    from diffdet_plugin.benchmarks.quality import write_subset
     src = osp.join(toy_data, 'annotations', 'instances_train.json')
     a, b = str(tmp_path / 'a.json'), str(tmp_path / 'b.json')
     assert write_subset(src, a, 0.1, 0) == write_subset(src, b, 0.1, 0) == 5

@@ -7,26 +7,9 @@ import pytest
 
 from diffdet_plugin.evaluation import judge as judge_lib
 
-from conftest import REPO
+from conftest import REPO, write_tiny_judge_config
 
 JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_6000it_toy-shapes.py')
-
-
-def _tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py'):
-    """The shipped judge recipe cut to 2 iterations at batch 2 (a config file, as users write)."""
-    lines = [f'_base_ = {JUDGE_CONFIG!r}',
-             'train_cfg = dict(max_iters=2, val_interval=1000)',
-             'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)',
-             'param_scheduler = []']
-    if classes:
-        lines += [f'metainfo = dict(classes={tuple(classes)!r})',
-                  'train_dataloader.update(dataset=dict(metainfo=metainfo))',
-                  'val_dataloader = dict(dataset=dict(metainfo=metainfo))',
-                  'test_dataloader = dict(dataset=dict(metainfo=metainfo))',
-                  f'model = dict(bbox_head=dict(num_classes={len(classes)}))']
-    path = tmp_path / name
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
 
 
 def _cfg(config, data_root):
@@ -54,7 +37,7 @@ def test_missing_data_is_a_clear_error(tmp_path):
 
 def test_trained_once_then_cached(toy_data, tmp_path, monkeypatch):
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
-    config = _tiny_judge_config(tmp_path)
+    config = write_tiny_judge_config(tmp_path)
     with pytest.raises(FileNotFoundError, match='train_if_missing'):
         judge_lib.load_judge(config, toy_data, train_if_missing=False)
     first = judge_lib.load_judge(config, toy_data)
@@ -76,9 +59,38 @@ def test_class_restricted_judge(toy_data, tmp_path, monkeypatch):
     """A judge trained on base categories only (InstaGen's off-the-shelf detector)."""
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     base_classes = ('circle', 'square', 'triangle', 'hexagon')
-    config = _tiny_judge_config(tmp_path, base_classes, 'judge_base.py')
+    config = write_tiny_judge_config(tmp_path, base_classes, 'judge_base.py')
     judge = judge_lib.load_judge(config, toy_data)
     assert judge.classes == base_classes
     assert judge.model.bbox_head.num_classes == 4
     det = judge.detect([np.zeros((128, 128, 3), np.uint8)])
     assert (det[0]['labels'] < 4).all()
+
+
+def test_plain_mmengine_runner_resumes_with_custom_imports_only(toy_data, tmp_path):
+    """mmdet's own tools/train.py path: a config with custom_imports, a plain Runner, resume."""
+    import subprocess
+    import sys
+    config = write_tiny_judge_config(tmp_path)
+    root = toy_data.rstrip('/') + '/'
+    script = f'''
+from mmengine.config import Config
+from mmengine.runner import Runner
+cfg = Config.fromfile({config!r})   # custom_imports = dict(imports=['diffdet_plugin'])
+for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    cfg[split].dataset.data_root = {root!r}
+cfg.val_evaluator.ann_file = {root!r} + 'annotations/instances_val.json'
+cfg.work_dir = {str(tmp_path / 'work')!r}
+cfg.default_hooks.checkpoint.interval = 2
+import sys
+if sys.argv[1] == 'resume':
+    cfg.train_cfg.max_iters, cfg.resume = 3, True
+runner = Runner.from_cfg(cfg)
+runner.train()
+print('ITER', runner.iter)
+'''
+    for mode in ('first', 'resume'):
+        proc = subprocess.run([sys.executable, '-c', script, mode], capture_output=True,
+                              text=True, timeout=600, cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert 'ITER 3' in proc.stdout and 'resumed' in (proc.stdout + proc.stderr).lower()

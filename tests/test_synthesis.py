@@ -270,7 +270,7 @@ def test_synthetic_output_loads_and_trains_a_downstream_detector(toy_data, refer
     info = ds.get_data_info(0)
     assert info['prompt'] and info['ldm'] == 'preset:tiny:seed0'
     config = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
-                      'retinanet_r18_fpn_300it_toy-shapes-de.py')
+                      'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
     real = toy_data.rstrip('/') + '/'
     _ok(run_tool([python(), 'tools/train.py', config, '--work-dir', str(tmp_path / 'down'),
                   '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',

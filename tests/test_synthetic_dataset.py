@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import REPO, python, run_tool
 
 TOY_DE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
-                         'retinanet_r18_fpn_300it_toy-shapes-de.py')
+                         'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
 DOWNSTREAM_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'diffusion_engine',
                                                'downstream', '*.py')))
 DOWNSTREAM_CONFIGS.append(osp.join(REPO, 'configs', 'de_dino_r50.py'))
@@ -348,8 +348,8 @@ def test_config_parses_and_builds_model(config):
 def test_equal_iterations_in_each_pair():
     from mmengine.config import Config
     names = {osp.basename(p): p for p in DOWNSTREAM_CONFIGS}
-    pairs = [('retinanet_r18_fpn_300it_toy-shapes-de.py',
-              'retinanet_r18_fpn_300it_toy-shapes.py'),
+    pairs = [('fcos_r18-half_fpn_1500it_toy-shapes-de.py',
+              'fcos_r18-half_fpn_1500it_toy-shapes.py'),
              ('faster-rcnn_r50_fpn_90k_coco-de.py', 'faster-rcnn_r50_fpn_90k_coco.py'),
              ('retinanet_r50_fpn_90k_coco-de.py', 'retinanet_r50_fpn_90k_coco.py'),
              ('faster-rcnn_r50_fpn_18k_voc0712-de.py', 'faster-rcnn_r50_fpn_18k_voc0712.py'),

@@ -56,9 +56,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_quality import add_quality_parser  # noqa: E402
-from diffdet_plugin.benchmarks import fidelity  # noqa: E402
+from diffdet_plugin.benchmarks import fidelity, quality  # noqa: E402
 
 RESULT_TAG = 'BENCH_RESULT '  # prefix of the JSON line a child process prints
 DTYPES = ('fp32', 'fp16', 'bf16')
@@ -723,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest='bench', required=True)
     add_backbone_parser(subparsers)
     add_synthesize_parser(subparsers)
-    add_quality_parser(subparsers)
+    quality.add_parser(subparsers)
     fidelity.add_parser(subparsers)
     return parser
 

@@ -23,7 +23,7 @@ import time
 
 import diffdet_plugin  # noqa: F401
 from diffdet_plugin.config_package import config_dir
-from diffdet_plugin.datasets import generate_toy_shapes
+from diffdet_plugin.datasets import ensure_toy_shapes
 from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, set_coco_data_root,
                                          set_iterations)
 from mmengine.config import Config
@@ -40,8 +40,6 @@ CONFIGS = {  # (adapter config, synthesis config)
 def parse_args():
     p = argparse.ArgumentParser(description='diffdet_plugin demo: toy data -> adapter -> mAP')
     p.add_argument('--data-root', default='data/toy_shapes', help='toy-shapes dataset folder')
-    p.add_argument('--num-train', type=int, default=2000, help='toy train images to write')
-    p.add_argument('--num-val', type=int, default=200, help='toy val images to write')
     p.add_argument('--iters', type=int, default=None,
                    help='adapter training iterations (default: the config\'s)')
     p.add_argument('--num-synth', type=int, default=200, help='images to synthesize')
@@ -54,16 +52,11 @@ def parse_args():
     return p.parse_args()
 
 
-def ensure_toy_data(root, num_train, num_val):
-    ann = osp.join(root, 'annotations', 'instances_train.json')
-    if osp.isfile(ann):
-        with open(ann) as f:
-            n = len(json.load(f)['images'])
-        if n >= num_train:
-            print(f'[1/4] toy data: found {root} ({n} train images)')
-            return
-    print(f'[1/4] toy data: writing {num_train} train / {num_val} val images to {root}')
-    generate_toy_shapes(root, num_train=num_train, num_val=num_val, image_size=128, seed=0)
+def ensure_toy_data(root):
+    if ensure_toy_shapes(root):
+        print(f'[1/4] toy data: wrote the standard toy-shapes splits to {root}')
+    else:
+        print(f'[1/4] toy data: found {root}')
 
 
 def synthesize(adapter, classes, data_root, ckpt, args, synth_config):
@@ -86,7 +79,7 @@ def main():
     args = parse_args()
     t0 = time.time()
     allow_mmengine_checkpoints()
-    ensure_toy_data(args.data_root, args.num_train, args.num_val)
+    ensure_toy_data(args.data_root)
 
     adapter_config, synth_config = CONFIGS['tiny' if args.tiny else 'toy']
     cfg = Config.fromfile(osp.join(config_dir(), adapter_config))

@@ -1,8 +1,10 @@
 """Datasets: the procedural toy-shapes domain and synthesized (DiffusionEngine) COCO data."""
 from .caption_images import CaptionImageDataset
 from .synthetic_coco import PROVENANCE_KEYS, SYNTHETIC_META_KEYS, SyntheticCocoDataset
-from .toy_shapes import TOY_SHAPES_CLASSES, caption_for, generate_toy_shapes, render_scene
+from .toy_shapes import (TOY_SHAPES_CLASSES, caption_for, ensure_toy_shapes, generate_toy_shapes,
+                         parse_caption, render_scene)
 
-__all__ = ['TOY_SHAPES_CLASSES', 'caption_for', 'generate_toy_shapes', 'render_scene',
+__all__ = ['TOY_SHAPES_CLASSES', 'caption_for', 'ensure_toy_shapes', 'generate_toy_shapes',
+           'parse_caption', 'render_scene',
            'PROVENANCE_KEYS', 'SYNTHETIC_META_KEYS', 'SyntheticCocoDataset',
            'CaptionImageDataset']

@@ -398,3 +398,18 @@ def generate_toy_shapes(out_dir: str, num_train: int = 2000,
         result[split] = _write_split(out_dir, split, num, image_size, seed,
                                      progress)
     return result
+
+
+#: The standard toy-shapes dataset every toy config, benchmark and the demo use
+#: (``make`` / ``tools/make_toy_data.py`` defaults).
+STANDARD_SPLITS = dict(num_train=4000, num_val=200, num_test=500, image_size=128, seed=0)
+
+
+def ensure_toy_shapes(out_dir: str = 'data/toy_shapes', progress=None) -> bool:
+    """Write the standard toy-shapes dataset (:data:`STANDARD_SPLITS`) unless ``out_dir``
+    already holds the annotation files of all three splits (whatever their sizes);
+    returns whether it was written."""
+    if all(osp.isfile(osp.join(out_dir, 'annotations', f'instances_{s}.json')) for s in _SPLITS):
+        return False
+    generate_toy_shapes(out_dir, progress=progress, **STANDARD_SPLITS)
+    return True

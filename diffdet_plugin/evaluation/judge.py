@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config_package import PACKAGE_DIR, config_dir
+from ..runner_utils import set_coco_data_root
 
 DEFAULT_JUDGE = 'judge/fcos_r18-half_fpn_6000it_toy-shapes.py'
 ASSET_DIR = osp.join(PACKAGE_DIR, 'assets', 'judge')
@@ -63,26 +64,6 @@ def _train_dataset_cfg(cfg):
     return ds
 
 
-def set_data_root(cfg, data_root: str) -> None:
-    """Point every dataset and CocoMetric of a toy detector config at ``data_root``."""
-    root = data_root.rstrip('/') + '/'
-    old = cfg.get('data_root', root)
-    cfg.data_root = root
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(split) is None:
-            continue
-        ds = cfg[split].dataset
-        while 'dataset' in ds and 'datasets' not in ds:
-            ds = ds.dataset
-        for d in ds.get('datasets', [ds]):
-            if d.get('data_root') == old or d.get('type') == 'CocoDataset':
-                d.data_root = root
-    for ev in ('val_evaluator', 'test_evaluator'):
-        e = cfg.get(ev)
-        if e is not None and str(e.get('ann_file', '')).startswith(old):
-            e.ann_file = root + e.ann_file[len(old):]
-
-
 def data_fingerprint(cfg) -> str:
     """SHA-256 of the training annotation file and every training image it lists."""
     ds = _train_dataset_cfg(cfg)
@@ -104,11 +85,15 @@ def data_fingerprint(cfg) -> str:
 
 
 def cache_key(cfg) -> str:
-    """SHA-256 over the config (without its data root and work dir) + the training data."""
+    """SHA-256 over the resolved config (keys sorted; without its data root and run paths)
+    + the training data."""
     c = copy.deepcopy(cfg)
-    set_data_root(c, 'DATA_ROOT')
-    c.pop('work_dir', None)
-    h = hashlib.sha256(c.pretty_text.encode())
+    set_coco_data_root(c, 'DATA_ROOT')
+    d = c.to_dict()
+    for k in ('work_dir', 'launcher', 'resume', 'load_from', 'experiment_name'):
+        d.pop(k, None)
+    # canonical: the same settings give the same key however the config file is laid out
+    h = hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode())
     h.update(data_fingerprint(cfg).encode())
     return h.hexdigest()
 
@@ -147,7 +132,7 @@ def _load_cfg(config: str | None, data_root: str):
     import diffdet_plugin  # noqa: F401  (registers components)
     from mmengine.config import Config
     cfg = Config.fromfile(resolve_config(config))
-    set_data_root(cfg, data_root)
+    set_coco_data_root(cfg, data_root)
     return cfg
 
 

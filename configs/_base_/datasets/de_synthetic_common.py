@@ -36,4 +36,3 @@ voc_metainfo = dict(
              (0, 182, 199), (0, 226, 252), (182, 182, 255), (0, 0, 230), (220, 20, 60),
              (163, 255, 0), (0, 82, 0), (3, 95, 161), (0, 80, 100), (183, 130, 88)])
 
-toy_shapes_metainfo = dict(classes=('circle', 'square', 'triangle', 'star', 'hexagon', 'cross'))
