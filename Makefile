@@ -3,6 +3,7 @@
 #   make demo   install what is missing, then run the main job on the embedded default
 #   make toy-ldm  retrain the embedded toy LDM from scratch (the recipe behind
 #                 diffdet_plugin/assets/toy_ldm; docs/toy_ldm.md)
+#   make judge    retrain the judge detector shipped in diffdet_plugin/assets/judge
 # Both are idempotent: with everything installed they go straight to the work.
 #
 # Variables:
@@ -29,7 +30,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.diffdet_installed
 
-.PHONY: install test demo toy-ldm clean-venv
+.PHONY: install test demo toy-ldm judge clean-venv
 
 TOY_DATA := data/toy_shapes
 TOY_LDM := diffdet_plugin/assets/toy_ldm
@@ -57,6 +58,14 @@ demo: install
 
 $(TOY_DATA)/annotations/instances_train.json: | install
 	$(PY) tools/make_toy_data.py --out $(TOY_DATA) --num-train 4000 --num-val 200 --num-test 500 --seed 0
+
+# The judge detector (FCOS R18-half on 100 % toy train, about 7 min on 2 CPU cores), exported
+# into the package (diffdet_plugin/assets/judge) with its cache key.
+JUDGE_CFG := fcos_r18-half_fpn_2000it_toy-shapes
+judge: install $(TOY_DATA)/annotations/instances_train.json
+	$(PY) tools/train.py configs/judge/$(JUDGE_CFG).py
+	$(PY) tools/export_judge.py configs/judge/$(JUDGE_CFG).py \
+		--checkpoint work_dirs/$(JUDGE_CFG)/iter_2000.pth
 
 # Stage 1 (VAE), stage 2 (UNet + text encoder), then an fp16 export into the package and the
 # model card's sample grid. On 2 CPU cores about 10 + 25 minutes; on a CUDA GPU a few minutes.

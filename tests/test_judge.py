@@ -9,7 +9,7 @@ from diffdet_plugin.evaluation import judge as judge_lib
 
 from conftest import REPO, write_tiny_judge_config
 
-JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_6000it_toy-shapes.py')
+JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_2000it_toy-shapes.py')
 
 
 def _cfg(config, data_root):
@@ -94,3 +94,18 @@ print('ITER', runner.iter)
                               text=True, timeout=600, cwd=str(tmp_path))
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert 'ITER 3' in proc.stdout and 'resumed' in (proc.stdout + proc.stderr).lower()
+
+
+def test_shipped_judge_is_current(tmp_path_factory):
+    """The weights in the package were trained by today's judge config on today's standard
+    toy data: a changed recipe or domain makes their key stale (then load_judge retrains)."""
+    import json
+    from diffdet_plugin.datasets.toy_shapes import ensure_toy_shapes
+    root = str(tmp_path_factory.mktemp('standard_toy'))
+    ensure_toy_shapes(root)
+    shipped = osp.join(judge_lib.ASSET_DIR, 'fcos_r18-half_fpn_2000it_toy-shapes.json')
+    with open(shipped) as f:
+        meta = json.load(f)
+    assert meta['key'] == judge_lib.cache_key(_cfg(JUDGE_CONFIG, root))
+    ckpt, _, source = judge_lib.find_judge(_cfg(JUDGE_CONFIG, root))
+    assert source == 'package' and osp.getsize(ckpt) < 25 * 2**20

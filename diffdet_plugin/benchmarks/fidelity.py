@@ -164,7 +164,7 @@ def add_parser(subparsers):
     p.add_argument('--synthesis', action='append', metavar='[NAME=]DIR',
                    help='a tools/synthesize.py output folder whose labels to grade; repeatable')
     p.add_argument('--judge', default=None,
-                   help='judge detector config (default configs/judge/fcos_r18-half_fpn_6000it_'
+                   help='judge detector config (default configs/judge/fcos_r18-half_fpn_2000it_'
                    'toy-shapes.py)')
     p.add_argument('--no-train', action='store_true',
                    help='fail instead of training the judge when no weights match')

@@ -10,7 +10,7 @@
 # | neck              | FPN P3-P7, 128 channels                                   | ours (size)   |
 # | image scale       | 128 x 128, random flip                                    | toy domain    |
 # | optimizer         | AdamW lr 1e-3, wd 0.05, grad clip 35                      | ours (scratch)|
-# | batch, iterations | 16, 6000 (24 epochs of 4000 images)                       | ours (CPU time)|
+# | batch, iterations | 16, 2000 (8 epochs of 4000 images)                        | ours (CPU time)|
 # | lr schedule       | linear warm-up 200 it, cosine to 1e-5                     | ours          |
 _base_ = [
     '../_base_/models/fcos_r18-half_fpn_toy.py',
@@ -25,9 +25,9 @@ train_batch_size = 16
 train_dataloader = dict(batch_size=train_batch_size,
                         num_workers=2, persistent_workers=True)
 
-max_iters = 6000
+max_iters = 2000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=2000)
+                 val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(type='OptimWrapper',
@@ -37,7 +37,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=200, end=max_iters, eta_min=1e-5)
 ]
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=1),
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=2),
                      logger=dict(interval=50))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=train_batch_size)
