@@ -61,18 +61,22 @@ $(TOY_DATA)/annotations/instances_train.json: | install
 
 # The judge detector (FCOS R18-half on 100 % toy train, about 7 min on 2 CPU cores), exported
 # into the package (diffdet_plugin/assets/judge) with its cache key.
-JUDGE_CFG := fcos_r18-half_fpn_2000it_toy-shapes
+JUDGE_CFG := fcos_r18-half_fpn_3000it_toy-shapes
 judge: install $(TOY_DATA)/annotations/instances_train.json
 	$(PY) tools/train.py configs/judge/$(JUDGE_CFG).py
 	$(PY) tools/export_judge.py configs/judge/$(JUDGE_CFG).py \
-		--checkpoint work_dirs/$(JUDGE_CFG)/iter_2000.pth
+		--checkpoint work_dirs/$(JUDGE_CFG)/iter_3000.pth
 
-# Stage 1 (VAE), stage 2 (UNet + text encoder), then an fp16 export into the package and the
-# model card's sample grid. On 2 CPU cores about 10 + 25 minutes; on a CUDA GPU a few minutes.
+# Stage 1 (VAE), stage 1b (decoder fine-tuning on the fixed encoder), stage 2 (UNet + text
+# encoder), then an fp16 export into the package (stage 2's model with stage 1b's decoder) and
+# the model card's sample grid. Times on 2 CPU cores: docs/toy_ldm.md.
+DEC_CFG := vae-decoder_toy_2500it_toy-shapes
 toy-ldm: install $(TOY_DATA)/annotations/instances_train.json
 	$(PY) tools/train.py configs/toy_ldm/$(VAE_CFG).py
+	$(PY) tools/train.py configs/toy_ldm/$(DEC_CFG).py
 	$(PY) tools/train.py configs/toy_ldm/$(LDM_CFG).py
-	$(PY) tools/export_ldm.py work_dirs/$(LDM_CFG)/diffusers $(TOY_LDM) --dtype fp16 --max-mb 25
+	$(PY) tools/export_ldm.py work_dirs/$(LDM_CFG)/diffusers $(TOY_LDM) --dtype fp16 --max-mb 25 \
+		--vae-decoder work_dirs/$(DEC_CFG)/diffusers
 	$(PY) tools/sample_ldm.py embedded:toy --out docs/toy_ldm_samples.png --num 16 \
 		--captions $(TOY_DATA)/annotations/captions_val.json
 

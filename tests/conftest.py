@@ -53,7 +53,7 @@ def shipped_judge():
 def write_tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py'):
     """The shipped judge recipe cut to 2 iterations at batch 2 (a config file, as users write);
     ``classes``: a class-restricted variant."""
-    judge = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_2000it_toy-shapes.py')
+    judge = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_3000it_toy-shapes.py')
     lines = [f'_base_ = {judge!r}',
              'train_cfg = dict(max_iters=2, val_interval=1000)',
              'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)',
@@ -92,3 +92,16 @@ def run_tool(args, cwd=REPO, timeout=600, env=None):
 
 def python():
     return sys.executable
+
+
+def ok(proc):
+    """Assert a finished tool run succeeded (its output tail in the message); stdout + stderr."""
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

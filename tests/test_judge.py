@@ -9,7 +9,7 @@ from diffdet_plugin.evaluation import judge as judge_lib
 
 from conftest import REPO, write_tiny_judge_config
 
-JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_2000it_toy-shapes.py')
+JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_3000it_toy-shapes.py')
 
 
 def _cfg(config, data_root):
@@ -103,7 +103,7 @@ def test_shipped_judge_is_current(tmp_path_factory):
     from diffdet_plugin.datasets.toy_shapes import ensure_toy_shapes
     root = str(tmp_path_factory.mktemp('standard_toy'))
     ensure_toy_shapes(root)
-    shipped = osp.join(judge_lib.ASSET_DIR, 'fcos_r18-half_fpn_2000it_toy-shapes.json')
+    shipped = osp.join(judge_lib.ASSET_DIR, 'fcos_r18-half_fpn_3000it_toy-shapes.json')
     with open(shipped) as f:
         meta = json.load(f)
     assert meta['key'] == judge_lib.cache_key(_cfg(JUDGE_CONFIG, root))

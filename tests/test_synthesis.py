@@ -3,28 +3,15 @@ import json
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
-from conftest import REPO, TINY_CONFIG, python, run_tool, toy_cfg_options
+from conftest import REPO, TINY_CONFIG, free_port, ok, python, run_tool, toy_cfg_options
 
 SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
-
-
-def _ok(proc):
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def synth_options(toy_data, **extra):
@@ -45,7 +32,7 @@ def synth_options(toy_data, **extra):
 @pytest.fixture(scope='module')
 def adapter_ckpt(toy_data, tmp_path_factory):
     work = str(tmp_path_factory.mktemp('adapter'))
-    _ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
+    ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
                   'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
                   'default_hooks.checkpoint.interval=4', *toy_cfg_options(toy_data)]))
     return osp.join(work, 'iter_4.pth')
@@ -59,7 +46,7 @@ def synthesize(toy_data, ckpt, out, num_images=24, extra=None, launcher_procs=0,
     env = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     if launcher_procs:
         cmd = ['bash', 'tools/dist_synthesize.sh', SYNTH_CONFIG, str(launcher_procs)]
-        env.update(PORT=str(_free_port()), PYTHON=python())
+        env.update(PORT=str(free_port()), PYTHON=python())
     else:
         cmd = [python(), 'tools/synthesize.py', SYNTH_CONFIG]
     cmd += ['--checkpoint', ckpt, '--out', out, '--num-images', str(num_images),
@@ -75,7 +62,7 @@ def read_json(path):
 @pytest.fixture(scope='module')
 def reference_run(toy_data, adapter_ckpt, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('synth_ref'))
-    _ok(synthesize(toy_data, adapter_ckpt, out))
+    ok(synthesize(toy_data, adapter_ckpt, out))
     return out
 
 
@@ -107,24 +94,24 @@ def test_output_is_valid_coco_with_provenance(reference_run, adapter_ckpt):
 
 def test_two_ranks_and_merge_give_the_same_data(toy_data, adapter_ckpt, reference_run, tmp_path):
     out = str(tmp_path / 'dist')
-    _ok(synthesize(toy_data, adapter_ckpt, out, launcher_procs=2))
+    ok(synthesize(toy_data, adapter_ckpt, out, launcher_procs=2))
     ranks = sorted(os.listdir(osp.join(out, 'shards')))
     assert ranks == ['rank0', 'rank1']
     assert read_json(osp.join(out, 'annotations.json')) == \
         read_json(osp.join(reference_run, 'annotations.json'))
     # merging on its own (e.g. after several nodes) gives the same file again
     os.remove(osp.join(out, 'annotations.json'))
-    _ok(run_tool([python(), 'tools/merge_shards.py', out, '--no-contact-sheet']))
+    ok(run_tool([python(), 'tools/merge_shards.py', out, '--no-contact-sheet']))
     assert read_json(osp.join(out, 'annotations.json')) == \
         read_json(osp.join(reference_run, 'annotations.json'))
 
 
 def test_same_seed_is_deterministic_and_another_seed_differs(toy_data, adapter_ckpt,
                                                              reference_run, tmp_path):
-    _ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'a')))
+    ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'a')))
     assert read_json(tmp_path / 'a' / 'annotations.json') == \
         read_json(osp.join(reference_run, 'annotations.json'))
-    _ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'b'), extra={'synthesis.seed': 1}))
+    ok(synthesize(toy_data, adapter_ckpt, str(tmp_path / 'b'), extra={'synthesis.seed': 1}))
     a = read_json(tmp_path / 'b' / 'annotations.json')
     b = read_json(osp.join(reference_run, 'annotations.json'))
     assert [i['seed'] for i in a['images']] != [i['seed'] for i in b['images']]
@@ -150,7 +137,7 @@ def test_kill_9_and_restart_equals_uninterrupted(toy_data, adapter_ckpt, referen
     done_before = len([f for f in os.listdir(shard_dir) if f.endswith('.json')])
     assert 0 < done_before < 6, 'the kill must land in the middle of the run'
     assert not osp.isfile(osp.join(out, 'annotations.json'))
-    _ok(run_tool(cmd, env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')))  # the same again
+    ok(run_tool(cmd, env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')))  # the same again
     merged = read_json(osp.join(out, 'annotations.json'))
     assert merged == read_json(osp.join(reference_run, 'annotations.json'))
     ids = [i['id'] for i in merged['images']]
@@ -166,7 +153,7 @@ def test_corrupt_reference_is_recorded_and_skipped(toy_data, adapter_ckpt, tmp_p
     with open(bad, 'wb') as f:
         f.write(b'this is not a png')
     out = str(tmp_path / 'corrupt')
-    _ok(synthesize(data, adapter_ckpt, out, num_images=8))
+    ok(synthesize(data, adapter_ckpt, out, num_images=8))
     with open(osp.join(out, 'failures.jsonl')) as f:
         failures = [json.loads(line) for line in f]
     assert len(failures) == 1
@@ -190,7 +177,7 @@ def test_mismatching_classes_or_ldm_are_refused_before_work(toy_data, adapter_ck
 
 def test_category_balance_reaches_the_bound(toy_data, adapter_ckpt, tmp_path):
     out = str(tmp_path / 'balanced')
-    out_text = _ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
+    out_text = ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
         'synthesis.balance.min_per_category': 3, 'synthesis.balance.max_images': 40,
         'synthesis.balance.batches_per_round': 2}))
     assert 'balance round 1' in out_text
@@ -272,7 +259,7 @@ def test_synthetic_output_loads_and_trains_a_downstream_detector(toy_data, refer
     config = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
                       'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
     real = toy_data.rstrip('/') + '/'
-    _ok(run_tool([python(), 'tools/train.py', config, '--work-dir', str(tmp_path / 'down'),
+    ok(run_tool([python(), 'tools/train.py', config, '--work-dir', str(tmp_path / 'down'),
                   '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
                   'default_hooks.checkpoint.interval=3',
                   f'train_dataloader.dataset.datasets.0.data_root={real}',

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from PIL import Image
 
-from conftest import REPO, python, run_tool
+from conftest import REPO, ok, python, run_tool
 
 TOY_DE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
                          'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
@@ -369,15 +369,10 @@ def test_equal_iterations_in_each_pair():
 
 
 # ---------------------------------------------------------------- tools
-def _ok(proc):
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
-
-
 def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp_path):
     root, _ = synthetic
     work = str(tmp_path / 'work')
-    out = _ok(run_tool([python(), 'tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
+    out = ok(run_tool([python(), 'tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
                         '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
                         'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
                         'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2',
@@ -389,7 +384,7 @@ def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp
 def test_browse_dataset_writes_synthetic_images(small_real, synthetic, tmp_path):
     root, _ = synthetic
     out_dir = str(tmp_path / 'browse')
-    out = _ok(run_tool([python(), 'tools/browse_dataset.py', TOY_DE_CONFIG, '--source', '1',
+    out = ok(run_tool([python(), 'tools/browse_dataset.py', TOY_DE_CONFIG, '--source', '1',
                         '--output-dir', out_dir, '--not-show', '--num', '4', '--cfg-options',
                         *toy_de_options(small_real, root)]))
     files = sorted(os.listdir(out_dir))

@@ -1,24 +1,12 @@
 """The tools, as a user runs them: train, resume, test, distributed, external configs."""
 import os
 import os.path as osp
-import socket
 import textwrap
 
-import pytest
 import torch
 
-from conftest import SD2_BASE_CONFIG, TINY_CONFIG, python, run_tool, toy_cfg_options
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _ok(proc):
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
+from conftest import (SD2_BASE_CONFIG, TINY_CONFIG, free_port, ok, python, run_tool,
+                      toy_cfg_options)
 
 
 def test_train_resume_and_test_tiny_adapter(toy_data, tmp_path):
@@ -26,11 +14,11 @@ def test_train_resume_and_test_tiny_adapter(toy_data, tmp_path):
     common = ['default_hooks.checkpoint.interval=6', 'default_hooks.logger.interval=2',
               *toy_cfg_options(toy_data)]
     # 1) train 6 iterations, no evaluation yet
-    _ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
+    ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
                   'train_cfg.max_iters=6', 'train_cfg.val_interval=100', *common]))
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
     # 2) resume to 12 iterations (torch >= 2.6 weights-only loading), evaluate with CocoMetric
-    out = _ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--resume',
+    out = ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--resume',
                         '--cfg-options', 'train_cfg.max_iters=12', 'train_cfg.val_interval=12',
                         *common]))
     assert 'resumed epoch: 0, iter: 6' in out
@@ -44,7 +32,7 @@ def test_train_resume_and_test_tiny_adapter(toy_data, tmp_path):
     backbone_keys = [k for k in ckpt['state_dict'] if k.startswith('backbone.')]
     assert backbone_keys == ['backbone.ldm_identity']
     # 3) tools/test.py evaluates the checkpoint
-    out = _ok(run_tool([python(), 'tools/test.py', TINY_CONFIG, osp.join(work, 'iter_12.pth'),
+    out = ok(run_tool([python(), 'tools/test.py', TINY_CONFIG, osp.join(work, 'iter_12.pth'),
                         '--work-dir', str(tmp_path / 'test'), '--cfg-options',
                         *toy_cfg_options(toy_data)]))
     assert 'coco/bbox_mAP:' in out
@@ -56,8 +44,8 @@ def test_dist_train_two_cpu_processes(toy_data, tmp_path):
                      '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
                      'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=2',
                      *toy_cfg_options(toy_data)],
-                    env=dict(PORT=str(_free_port()), PYTHON=python()))
-    out = _ok(proc)
+                    env=dict(PORT=str(free_port()), PYTHON=python()))
+    out = ok(proc)
     assert 'Distributed training: True' in out
     assert 'Iter(train) [4/4]' in out
     assert osp.isfile(osp.join(work, 'iter_4.pth'))
@@ -80,7 +68,7 @@ def test_external_config_inherits_plugin_config(toy_data, tmp_path):
     assert cfg.model.backbone.type == 'LDMBackbone' and cfg.model.backbone.timestep == 2
     assert cfg.model.backbone.ldm.preset == 'tiny'
     # and it trains from the other project's folder with the plugin's train tool
-    _ok(run_tool([python(), osp.join(os.getcwd(), 'tools', 'train.py'), str(cfg_file),
+    ok(run_tool([python(), osp.join(os.getcwd(), 'tools', 'train.py'), str(cfg_file),
                   '--work-dir', str(project / 'work'), '--cfg-options',
                   *toy_cfg_options(toy_data)], cwd=str(project)))
     assert osp.isfile(project / 'work' / 'iter_2.pth')

@@ -1,9 +1,9 @@
 """Ship a judge detector's weights in the package (``diffdet_plugin/assets/judge/``).
 
     # train with tools/train.py, then export its last checkpoint
-    python tools/train.py configs/judge/fcos_r18-half_fpn_2000it_toy-shapes.py
-    python tools/export_judge.py configs/judge/fcos_r18-half_fpn_2000it_toy-shapes.py \
-        --checkpoint work_dirs/fcos_r18-half_fpn_2000it_toy-shapes/iter_2000.pth
+    python tools/train.py configs/judge/fcos_r18-half_fpn_3000it_toy-shapes.py
+    python tools/export_judge.py configs/judge/fcos_r18-half_fpn_3000it_toy-shapes.py \
+        --checkpoint work_dirs/fcos_r18-half_fpn_3000it_toy-shapes/iter_3000.pth
     # or let it train (into the cache) when no checkpoint is given: make judge
 
 The exported file holds the model weights in fp16 and the config's class list; its

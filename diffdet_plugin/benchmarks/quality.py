@@ -42,6 +42,8 @@ import random
 import statistics
 import time
 
+from ..utils.fileio import atomic_write_json
+
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_dino-4scale_toy_1500it_toy-shapes.py'
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
 DET_CONFIGS = {
@@ -73,10 +75,7 @@ def _record(path: str, data: dict | None = None) -> dict | None:
             with open(path) as f:
                 return json.load(f)
         return None
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path + '.tmp', 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(path + '.tmp', path)
+    atomic_write_json(path, data, indent=2)
     return data
 
 

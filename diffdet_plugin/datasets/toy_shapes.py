@@ -13,7 +13,6 @@ Typical use::
     from diffdet_plugin.datasets.toy_shapes import generate_toy_shapes
     info = generate_toy_shapes('data/toy_shapes', num_train=2000, num_val=200)
 """
-import json
 import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
@@ -21,6 +20,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
+
+from ..utils.fileio import atomic_write_json
 
 TOY_SHAPES_CLASSES = ('circle', 'square', 'triangle', 'star', 'hexagon',
                       'cross')
@@ -300,13 +301,6 @@ def _encode_rle(mask: np.ndarray) -> Dict:
             'counts': rle['counts'].decode('ascii')}
 
 
-def _dump_json_atomic(obj: Dict, path: str) -> None:
-    tmp = f'{path}.tmp.{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, separators=(',', ':'))
-    os.replace(tmp, path)
-
-
 def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
     """Independent generator for image ``index`` (0-based) of ``split``.
 
@@ -350,13 +344,13 @@ def _write_split(out_dir: str, split: str, num_images: int, image_size: int,
             progress()
     ann_file = osp.join(ann_dir, f'instances_{split}.json')
     cap_file = osp.join(ann_dir, f'captions_{split}.json')
-    _dump_json_atomic({'info': info, 'licenses': [], 'images': images,
-                       'annotations': annotations,
-                       'categories': categories}, ann_file)
+    atomic_write_json(ann_file, {'info': info, 'licenses': [], 'images': images,
+                                 'annotations': annotations, 'categories': categories},
+                      separators=(',', ':'))
     cap_images = [{k: v for k, v in im.items() if k != 'caption'}
                   for im in images]
-    _dump_json_atomic({'info': info, 'licenses': [], 'images': cap_images,
-                       'annotations': captions}, cap_file)
+    atomic_write_json(cap_file, {'info': info, 'licenses': [], 'images': cap_images,
+                                 'annotations': captions}, separators=(',', ':'))
     return {'img_dir': img_dir, 'ann_file': ann_file, 'caption_file': cap_file,
             'num_images': len(images), 'num_annotations': len(annotations)}
 

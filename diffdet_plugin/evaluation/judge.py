@@ -1,7 +1,7 @@
 """The toy world's judge: a stock mmdet detector that grades generated images.
 
 The judge is a detector trained on 100 % of the real toy-shapes train split
-(``configs/judge/fcos_r18-half_fpn_2000it_toy-shapes.py``; any mmdet detector config
+(``configs/judge/fcos_r18-half_fpn_3000it_toy-shapes.py``; any mmdet detector config
 works, also one restricted to a subset of classes through its ``metainfo``, as
 InstaGen's "detector trained on base categories"). Its weights are looked up by a
 **cache key** = SHA-256 of the config's text + the training data (annotation file and
@@ -34,7 +34,7 @@ import numpy as np
 from ..config_package import PACKAGE_DIR, config_dir
 from ..runner_utils import set_coco_data_root
 
-DEFAULT_JUDGE = 'judge/fcos_r18-half_fpn_2000it_toy-shapes.py'
+DEFAULT_JUDGE = 'judge/fcos_r18-half_fpn_3000it_toy-shapes.py'
 ASSET_DIR = osp.join(PACKAGE_DIR, 'assets', 'judge')
 
 

@@ -21,30 +21,10 @@ import glob
 import json
 import os
 import os.path as osp
-import tempfile
 
 import numpy as np
 
-
-def atomic_write_bytes(path: str, data: bytes):
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_', suffix=osp.basename(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def atomic_write_json(path: str, obj, indent=None):
-    atomic_write_bytes(path, json.dumps(obj, indent=indent).encode())
+from ..utils.fileio import atomic_write_bytes, atomic_write_json  # noqa: F401 (re-exported)
 
 
 def image_file_name(image_id: int) -> str:

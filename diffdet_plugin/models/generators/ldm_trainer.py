@@ -3,7 +3,8 @@
 Two stages, each trained with ``tools/train.py`` like any mmdet model, each
 saving a diffusers folder that :meth:`FrozenLDM.from_pretrained` loads:
 
-* :class:`AutoencoderTrainer` — the VAE: L = ‖x − D(z)‖₁ + λ_KL · KL(q(z|x) ‖ N(0, I)).
+* :class:`AutoencoderTrainer` — the VAE: L = ‖x − D(z)‖₁ + λ_2‖x − D(z)‖² + λ_KL · KL(q(z|x) ‖ N(0, I));
+  or the decoder alone on a fixed encoder.
 * :class:`LatentDiffusionTrainer` — the LDM loss (Rombach et al., eq. 2):
   L_LDM = E_{z0, c, ε, t} ‖ y − UNet(z_t, t, τ(c)) ‖²,  z_t = α_t z0 + σ_t ε,
   y = ε or v = α_t ε − σ_t z0, with the caption c replaced by the empty prompt
@@ -63,26 +64,43 @@ class _LDMPartsModel(BaseModel):
 
 @MODELS.register_module()
 class AutoencoderTrainer(_LDMPartsModel):
-    """VAE training: L1 reconstruction + λ_KL · KL (the VAE of ``ldm`` learns).
+    """VAE training: L1 reconstruction (+ λ_2 · L2) + λ_KL · KL (the VAE of ``ldm`` learns).
+
+    With ``train_encoder=False`` only the decoder learns (like SD's ft-MSE decoder): the
+    encoder, hence the latent space an LDM was trained in, stays fixed, so a decoder tuned
+    after (or while) the LDM trains can replace the old one.
 
     Args:
         ldm: :meth:`FrozenLDM.build` arguments (e.g. ``dict(preset='toy')``).
-        kl_weight: λ_KL.
+        kl_weight: λ_KL (unused when the encoder is frozen: KL is then a constant).
+        l2_weight: λ_2.
+        train_encoder: train the encoder too (``False``: decoder only).
     """
 
-    def __init__(self, ldm: dict, kl_weight: float = 1e-6, data_preprocessor=None,
-                 init_cfg=None):
+    def __init__(self, ldm: dict, kl_weight: float = 1e-6, l2_weight: float = 0.0,
+                 train_encoder: bool = True, data_preprocessor=None, init_cfg=None):
         super().__init__(ldm, ('vae',), data_preprocessor, init_cfg)
         self.kl_weight = kl_weight
+        self.l2_weight = l2_weight
+        self.train_encoder = train_encoder
+        if not train_encoder:
+            self.ldm.vae.encoder.requires_grad_(False)
+            self.ldm.vae.quant_conv.requires_grad_(False)
 
     def forward(self, inputs, data_samples=None, mode: str = 'loss'):
         if mode != 'loss':
             return self.predict(inputs, data_samples)
         x = _to_unit_range(inputs).to(self.ldm.device)
         vae = self.ldm.vae
-        post = vae.encode(x).latent_dist
+        with torch.set_grad_enabled(self.train_encoder):
+            post = vae.encode(x).latent_dist
         recon = vae.decode(post.sample()).sample
-        return dict(loss_rec=F.l1_loss(recon, x), loss_kl=self.kl_weight * post.kl().mean())
+        losses = dict(loss_rec=F.l1_loss(recon, x))
+        if self.l2_weight:
+            losses['loss_l2'] = self.l2_weight * F.mse_loss(recon, x)
+        if self.train_encoder:
+            losses['loss_kl'] = self.kl_weight * post.kl().mean()
+        return losses
 
 
 @MODELS.register_module()

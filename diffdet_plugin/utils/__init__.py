@@ -1,0 +1,4 @@
+"""Small shared helpers (no mmdet imports)."""
+from .fileio import atomic_write_bytes, atomic_write_json
+
+__all__ = ['atomic_write_bytes', 'atomic_write_json']
