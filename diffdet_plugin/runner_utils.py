@@ -61,12 +61,24 @@ def setup_cfg(cfg, args):
                                              find_unused_parameters=cfg.get(
                                                  'find_unused_parameters', False))
             if args.launcher == 'pytorch':
-                # mmengine's init_dist calls torch.cuda.set_device even for gloo; it skips
-                # its own init when a process group exists, so start gloo here.
-                import torch.distributed as dist
-                if not dist.is_initialized():
-                    dist.init_process_group(backend='gloo')
+                # mmengine skips its own init when a process group exists
+                init_distributed(args.launcher)
     return cfg
+
+
+def init_distributed(launcher: str) -> None:
+    """Start ``torch.distributed`` for a launcher: NCCL through mmengine's ``init_dist`` on
+    GPUs, gloo from the launcher's environment on CPUs (mmengine's ``init_dist`` calls
+    ``torch.cuda.set_device`` even for gloo)."""
+    if launcher == 'none':
+        return
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available():
+        from mmengine.dist import init_dist
+        init_dist(launcher, backend='nccl')
+    elif not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
 
 
 def set_local_rank(args):

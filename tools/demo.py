@@ -26,6 +26,7 @@ from diffdet_plugin.config_package import config_dir
 from diffdet_plugin.datasets import ensure_toy_shapes
 from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, set_coco_data_root,
                                          set_iterations)
+from diffdet_plugin.synthesis import synthesize_with_config
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -61,18 +62,14 @@ def ensure_toy_data(root):
 
 def synthesize(adapter, classes, data_root, ckpt, args, synth_config):
     """Step 4: DiffusionEngine synthesis with the adapter just trained."""
-    from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
-    syn = Config.fromfile(osp.join(config_dir(), synth_config)).synthesis.to_dict()
-    syn['reference'] = dict(ann_file=data_root + 'annotations/instances_train.json',
-                            img_dir=data_root + 'train/',
-                            caption_file=data_root + 'annotations/captions_train.json')
-    if args.score_thr is not None:
-        syn['score_thr'] = args.score_thr
     out = osp.join(args.work_dir, 'synthetic')
     print(f'[4/4] synthesizing {args.num_synth} labeled images into {out}')
-    engine = DiffusionEngineSynthesizer(adapter, SynthesisConfig.from_dict(syn), classes, out,
-                                        checkpoint=ckpt)
-    return engine.run(args.num_synth)
+    return synthesize_with_config(
+        adapter, classes, osp.join(config_dir(), synth_config), out, args.num_synth, ckpt,
+        reference=dict(ann_file=data_root + 'annotations/instances_train.json',
+                       img_dir=data_root + 'train/',
+                       caption_file=data_root + 'annotations/captions_train.json'),
+        score_thr=args.score_thr)
 
 
 def main():

@@ -7,12 +7,12 @@ Each image starts from pure noise with its own seed (``--seed + i``) and is deno
 with classifier-free guidance by the same loop the synthesis engine runs.
 """
 import argparse
-import json
 
 import torch
 from PIL import Image, ImageDraw
 
 from diffdet_plugin.ldm import FrozenLDM, text_to_image
+from diffdet_plugin.utils import read_captions
 
 
 def grid(images, captions=None, cols=4, label_h=24):
@@ -49,13 +49,7 @@ def main():
     args = p.parse_args()
     prompts = list(args.prompt or [])
     if args.captions:
-        with open(args.captions) as f:
-            anns = sorted(json.load(f)['annotations'], key=lambda a: a['id'])
-        seen = set()
-        for a in anns:
-            if a['image_id'] not in seen:
-                seen.add(a['image_id'])
-                prompts.append(a['caption'])
+        prompts += list(read_captions(args.captions).values())
     if not prompts:
         raise SystemExit('Give prompts with --prompt or --captions.')
     prompts = (prompts * args.num)[:args.num]

@@ -17,7 +17,7 @@ import sys
 
 import diffdet_plugin  # noqa: F401
 import torch
-from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
+from diffdet_plugin.runner_utils import allow_mmengine_checkpoints, init_distributed
 from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
 from diffdet_plugin.synthesis.coco_writer import atomic_write_json
 from mmengine.config import Config, DictAction
@@ -44,17 +44,6 @@ def parse_args():
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return p.parse_args()
-
-
-def init_distributed(launcher: str):
-    if launcher == 'none':
-        return
-    import torch.distributed as dist
-    if torch.cuda.is_available():
-        from mmengine.dist import init_dist
-        init_dist(launcher, backend='nccl')
-    elif not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
 
 
 def adapter_classes(cfg, ckpt_meta: dict, checkpoint: str):

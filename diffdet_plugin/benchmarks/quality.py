@@ -133,12 +133,11 @@ def judged_subset(judge, synth_dir: str, out_ann: str, score_thr: float = 0.5) -
 
 
 def _protocol(args, name: str, fraction: float, root: str) -> dict:
-    import torch
     from mmengine.config import Config
 
     from ..config_package import config_dir
     from ..runner_utils import set_coco_data_root, set_iterations
-    from ..synthesis import DiffusionEngineSynthesizer, SynthesisConfig
+    from ..synthesis import synthesize_with_config
     work = osp.join(args.work_dir, name)
     train_ann = root + 'annotations/instances_train.json'
     if fraction < 1:
@@ -173,19 +172,16 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
             model = MODELS.build(cfg.model)
             load_checkpoint(model, ckpt, map_location='cpu')
         # 2. synthesis from the protocol's references (resumable by itself)
-        syn = Config.fromfile(osp.join(config_dir(), SYNTH_CONFIG)).synthesis.to_dict()
-        syn['reference'] = dict(ann_file=ann, img_dir=root + 'train/',
-                                caption_file=root + 'annotations/captions_train.json')
-        num = args.num_synth[name] if isinstance(args.num_synth, dict) else args.num_synth
+        num = args.num_synth[name]
         print(f'[quality/{name}] synthesizing {num} images into {synth_dir}')
-        engine = DiffusionEngineSynthesizer(model.eval(), SynthesisConfig.from_dict(syn),
-                                            cfg.metainfo['classes'], synth_dir, checkpoint=ckpt)
-        with torch.no_grad():
-            summary = engine.run(num)
+        summary = synthesize_with_config(
+            model, cfg.metainfo['classes'], osp.join(config_dir(), SYNTH_CONFIG), synth_dir,
+            num, ckpt, reference=dict(ann_file=ann, img_dir=root + 'train/',
+                                      caption_file=root + 'annotations/captions_train.json'))
         synthesis = _record(osp.join(work, 'synthesis.json'),
                             dict(dir=synth_dir, images=summary['images'],
                                  boxes=summary['boxes']))
-        del model, engine
+        del model
     judged = None
     if 'real+de-judged' in args.arms:
         judged = _record(osp.join(work, 'judged.json'))

@@ -10,6 +10,8 @@ from mmengine.dataset import BaseDataset
 
 from mmdet.registry import DATASETS
 
+from ..utils.coco import read_captions
+
 
 @DATASETS.register_module()
 class CaptionImageDataset(BaseDataset):
@@ -51,11 +53,7 @@ class CaptionImageDataset(BaseDataset):
                                         'toy domain: python tools/make_toy_data.py).')
         with open(self.ann_file) as f:
             images = sorted(json.load(f)['images'], key=lambda i: i['id'])
-        captions = {}
-        if self.caption_file:
-            with open(self.caption_file) as f:
-                for a in sorted(json.load(f)['annotations'], key=lambda a: a['id']):
-                    captions.setdefault(a['image_id'], a['caption'])
+        captions = read_captions(self.caption_file) if self.caption_file else {}
         return [dict(img_path=osp.join(self.img_dir, i['file_name']), img_id=i['id'],
                      caption=captions.get(i['id'], i.get('caption', ''))) for i in images]
 

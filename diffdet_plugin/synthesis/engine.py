@@ -280,7 +280,6 @@ class DiffusionEngineSynthesizer:
     @torch.no_grad()
     def synthesize_batch(self, batch_index: int, items: list[tuple[int, int]]) -> dict:
         """Generate, label and write one batch; returns its committed record."""
-        cfg = self.cfg
         steps, rng = self.batch_params(batch_index)
         failures, ok = [], []
         for item, ref_idx in items:
@@ -377,3 +376,23 @@ class DiffusionEngineSynthesizer:
                 image_id=image_id, category_id=int(label) + 1, bbox=bbox,
                 area=round(bbox[2] * bbox[3], 4), iscrowd=0, score=round(score, 4),
                 rank_in_image=r))
+
+
+def synthesize_with_config(detector, classes, config_file: str, out_dir: str,
+                           num_images: int, checkpoint: str | None = None,
+                           reference: dict | None = None, **overrides) -> dict:
+    """Run the ``synthesis`` dict of a config file with an already loaded adapter.
+
+    ``reference`` (``ann_file``, ``img_dir``, ``caption_file``) and ``overrides`` (any
+    :class:`SynthesisConfig` key, e.g. ``score_thr``) replace the config's values. Used by
+    ``tools/demo.py`` and the quality benchmark; ``tools/synthesize.py`` is the CLI.
+    """
+    from mmengine.config import Config
+    syn = Config.fromfile(config_file).synthesis.to_dict()
+    if reference is not None:
+        syn['reference'] = dict(reference)
+    syn.update({k: v for k, v in overrides.items() if v is not None})
+    engine = DiffusionEngineSynthesizer(detector.eval(), SynthesisConfig.from_dict(syn), classes,
+                                        out_dir, checkpoint=checkpoint)
+    with torch.no_grad():
+        return engine.run(num_images)

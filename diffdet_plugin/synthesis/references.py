@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils.coco import read_captions
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -48,11 +50,7 @@ def load_references(ann_file: str, img_dir: str, caption_file: str | None = None
         n = id2name.get(a['category_id'])
         if n is not None and (keep is None or n in keep):
             names.setdefault(a['image_id'], []).append(n)
-    captions: dict[int, str] = {}
-    if caption_file is not None:
-        with open(caption_file) as f:
-            for a in sorted(json.load(f).get('annotations', []), key=lambda a: a['id']):
-                captions.setdefault(a['image_id'], a['caption'])
+    captions = read_captions(caption_file) if caption_file is not None else {}
     refs = []
     for img in sorted(coco['images'], key=lambda i: i['id']):
         cap = captions.get(img['id'], img.get('caption'))
