@@ -89,12 +89,23 @@ def run(args, parser=None) -> dict:
         if not osp.isfile(osp.join(d, 'annotations.json')):
             fail(f'--synthesis {name}={d}: no annotations.json there; give the --out folder of '
                  'tools/synthesize.py')
-    judge = judge_lib.load_judge(args.judge, args.data_root, train_if_missing=not args.no_train)
     from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
-    if tuple(judge.classes) != TOY_SHAPES_CLASSES:
-        fail(f'the judge {args.judge} detects {list(judge.classes)}, but the data has '
+    try:
+        judge_cfg = judge_lib._load_cfg(args.judge, args.data_root)
+    except FileNotFoundError as e:
+        fail(str(e))
+    classes = tuple(judge_cfg.get('metainfo', {}).get('classes', ()))
+    if classes != TOY_SHAPES_CLASSES:
+        fail(f'the judge {args.judge} detects {list(classes)}, but the data has '
              f'{list(TOY_SHAPES_CLASSES)}: give a judge config trained on all toy classes '
              f'(default {judge_lib.DEFAULT_JUDGE})')
+    models = {}
+    for name, src in ldms:  # every LDM loads before any long work starts
+        try:
+            models[name] = FrozenLDM.build(pretrained=src)
+        except LDMLoadError as e:
+            fail(f'--ldm {name}={src}: {e}')
+    judge = judge_lib.load_judge(args.judge, args.data_root, train_if_missing=not args.no_train)
     real = judge_map(judge, split['images'], split['gts'])
     print(f"[fidelity] judge {judge.checkpoint} ({judge.source}); real {args.split} mAP "
           f"{real['mAP']:.3f} on {len(split['images'])} images")
@@ -107,10 +118,7 @@ def run(args, parser=None) -> dict:
         ldms={}, synthesis={}, torch_threads=torch.get_num_threads())
     n = len(split['images'])
     for name, src in ldms:
-        try:
-            ldm = FrozenLDM.build(pretrained=src)
-        except LDMLoadError as e:
-            fail(f'--ldm {name}={src}: {e}')
+        ldm = models.pop(name)
         t1 = time.time()
         print(f'[fidelity] {name} ({src}): text-to-image, {n} captions')
         bar = ProgressBar(n)
