@@ -70,7 +70,7 @@ def test_demo_steps_run_in_a_fast_configuration(toy_data, tmp_path):
         summary = json.load(f)
     assert summary['LDM'] == 'embedded:toy'
     assert summary['synthetic images'] == 8 and summary['synthetic boxes'] > 0
-    assert 0.0 <= summary['bbox mAP (toy val)'] <= 1.0
+    assert 0.0 <= summary['bbox mAP (toy test)'] <= 1.0
     assert osp.isfile(summary['contact sheet']) and osp.isfile(summary['synthetic annotations'])
 
 

@@ -4,8 +4,8 @@ The DiffusionEngine path on the small *trained* toy LDM shipped in the package
 (``embedded:toy``, docs/toy_ldm.md), in under 15 minutes on 2 CPU cores:
 
 1. write the procedural toy-shapes dataset (COCO, if absent)     data/toy_shapes/
-2. train the Detection-Adapter (frozen toy LDM + DINO)            work_dirs/demo/adapter/
-3. evaluate it with mmdet's CocoMetric on toy val
+2. train the Detection-Adapter (frozen toy LDM + FCOS head)       work_dirs/demo/adapter/
+3. evaluate it with mmdet's CocoMetric on the held-out toy test split
 4. synthesize labeled images from toy references with it         work_dirs/demo/synthetic/
    (COCO json + contact sheet PNG)
 5. print a summary with the paths
@@ -31,7 +31,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 CONFIGS = {  # (adapter config, synthesis config)
-    'toy': ('diffusion_engine/de_adapter_dino-4scale_toy_1500it_toy-shapes.py',
+    'toy': ('diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py',
             'diffusion_engine/de_synth_toy-shapes_toy.py'),
     'tiny': ('diffusion_engine/de_adapter_dino-4scale_tiny_300it_toy-shapes.py',
              'diffusion_engine/de_synth_toy-shapes_tiny.py'),
@@ -88,10 +88,11 @@ def main():
     set_iterations(cfg, iters)
     ldm = 'the random-weight tiny preset' if args.tiny else 'the embedded toy LDM'
 
-    print(f'[2/4] training the Detection-Adapter ({ldm} + DINO) for {iters} iterations')
+    print(f'[2/4] training the Detection-Adapter ({ldm} + {cfg.model.type}) for {iters} '
+          'iterations')
     runner = Runner.from_cfg(cfg)
     runner.train()
-    print('[3/4] evaluating on toy val with CocoMetric')
+    print('[3/4] evaluating on the held-out toy test split with CocoMetric')
     metrics = runner.test()
 
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
@@ -103,8 +104,8 @@ def main():
         'adapter config': osp.abspath(osp.join(work_dir, osp.basename(adapter_config))),
         'adapter checkpoint': osp.abspath(ckpt),
         'logs': osp.abspath(osp.join(work_dir, runner.timestamp)),
-        'bbox mAP (toy val)': round(float(metrics.get('coco/bbox_mAP', float('nan'))), 4),
-        'bbox mAP@50 (toy val)': round(float(metrics.get('coco/bbox_mAP_50', float('nan'))), 4),
+        'bbox mAP (toy test)': round(float(metrics.get('coco/bbox_mAP', float('nan'))), 4),
+        'bbox mAP@50 (toy test)': round(float(metrics.get('coco/bbox_mAP_50', float('nan'))), 4),
         'synthetic images': synth['images'],
         'synthetic boxes': synth['boxes'],
         'synthetic annotations': osp.abspath(synth['annotations_file']),

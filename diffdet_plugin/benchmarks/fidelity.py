@@ -42,10 +42,11 @@ def markdown(result: dict) -> str:
     ratios = result['args']['ratios']
     lines = [f"Judge `{result['judge']['config']}` ({result['judge']['source']}), split "
              f"`{result['args']['split']}` ({result['num_images']} images): judge bbox mAP on "
-             f"the real images **{result['judge']['real_mAP']:.3f}**.", '',
-             '| LDM | t2i precision | t2i recall | ' +
-             ' | '.join(f'img2img fidelity r={r}' for r in ratios) + ' | minutes |',
-             '| --- | --- | --- | ' + ' | '.join('---' for _ in ratios) + ' | --- |']
+             f"the real images **{result['judge']['real_mAP']:.3f}**.", '']
+    if result['ldms']:
+        lines += ['| LDM | t2i precision | t2i recall | ' +
+                  ' | '.join(f'img2img fidelity r={r}' for r in ratios) + ' | minutes |',
+                  '| --- | --- | --- | ' + ' | '.join('---' for _ in ratios) + ' | --- |']
     for name, r in result['ldms'].items():
         cells = [_fmt(r['text_to_image']['precision']), _fmt(r['text_to_image']['recall'])]
         cells += [_fmt(r['img2img'][str(x)]['fidelity']) for x in ratios]
@@ -83,7 +84,9 @@ def run(args, parser=None) -> dict:
         split = load_split(args.data_root, args.split, args.num_images)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    ldms = [_named(v, f'ldm{i}') for i, v in enumerate(args.ldm or ['embedded:toy'])]
+    # no --ldm: embedded:toy, unless only synthesis runs are to be graded
+    default = [] if args.synthesis else ['embedded:toy']
+    ldms = [_named(v, f'ldm{i}') for i, v in enumerate(args.ldm or default)]
     syn_dirs = [_named(v, f'run{i}') for i, v in enumerate(args.synthesis or [])]
     for name, d in syn_dirs:
         if not osp.isfile(osp.join(d, 'annotations.json')):
@@ -168,7 +171,7 @@ def add_parser(subparsers):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--ldm', action='append', metavar='[NAME=]SOURCE',
                    help='an LDM (hub id, diffusers folder, single file, embedded:toy); '
-                   'repeat to compare (default embedded:toy)')
+                   'repeat to compare (default embedded:toy, none when --synthesis is given)')
     p.add_argument('--synthesis', action='append', metavar='[NAME=]DIR',
                    help='a tools/synthesize.py output folder whose labels to grade; repeatable')
     p.add_argument('--judge', default=None,

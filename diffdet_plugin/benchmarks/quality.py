@@ -44,7 +44,7 @@ import time
 
 from ..utils.fileio import atomic_write_json
 
-ADAPTER_CONFIG = 'diffusion_engine/de_adapter_dino-4scale_toy_1500it_toy-shapes.py'
+ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py'
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
 DET_CONFIGS = {
     'real': 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py',

@@ -9,5 +9,7 @@ synthesis = dict(
                    caption_file='data/toy_shapes/annotations/captions_train.json'),
     prompt=dict(positive_suffix='', negative_prompt=''),
     num_images=64,
+    batch_size=8,
+    encode_ratio=(0.2, 0.6),  # ENCODE_RATIO_NOTE
     resize_range=(128, 192),
     crop_max=(128, 128))

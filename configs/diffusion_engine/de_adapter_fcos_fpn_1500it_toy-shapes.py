@@ -12,7 +12,7 @@
 # | taps              | every UNet block, strides 8-64, 160/192/224/384 | DiffusionEngine|
 # | neck, head        | FPN 128 ch (4 levels), FCOS GN head, 2 convs    | mmdet FCOS     |
 # | optimizer         | AdamW lr 1e-3, wd 0.05, grad clip 35            | ours (toy)     |
-# | batch, iterations | 16, 2000, warm-up 100, cosine to 1e-5           | ours (CPU time)|
+# | batch, iterations | 16, 1500, warm-up 100, cosine to 1e-5           | ours (CPU time)|
 _base_ = ['./downstream/fcos_r18-half_fpn_1500it_toy-shapes.py']
 
 ldm = dict(pretrained='embedded:toy', dtype='fp32')
@@ -29,7 +29,7 @@ model = dict(
     bbox_head=dict(strides=[8, 16, 32, 64],
                    regress_ranges=((-1, 64), (64, 128), (128, 256), (256, 1e8))))
 
-max_iters = 2000
+max_iters = 1500
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
