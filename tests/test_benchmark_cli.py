@@ -64,7 +64,7 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
     args = ('quality', '--data-root', toy_data, '--sparse-fraction', '0.25',
             '--adapter-iters', '2', '--num-synth-sparse', '4', '--num-synth-full', '4',
-            '--det-iters', '2', '--seeds', '0', '1', '--judge', judge,
+            '--det-iters', '2', '--seeds', '3', '--judge', judge,
             '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
     proc = _run(*args, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -75,7 +75,8 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     for p in (sparse, full):
         assert [r['arm'] for r in p['summary']] == ['real', 'real+de', 'real+de-judged']
         assert all(r['n'] + sum(x['test'].get('diverged', False) for x in p['runs'][r['arm']])
-                   == 2 for r in p['summary'])
+                   == 1 for r in p['summary'])
+        assert [x['seed'] for x in p['runs']['real']] == [3]
         assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
     assert '| arm | test bbox mAP (mean ± std) |' in proc.stdout
     records = sorted((tmp_path / 'work').rglob('*.json'))
