@@ -40,9 +40,10 @@ def _fmt(v) -> str:
 
 def markdown(result: dict) -> str:
     ratios = result['args']['ratios']
-    lines = [f"Judge `{result['judge']['config']}` ({result['judge']['source']}), split "
+    judge = result['judge']
+    lines = [f"Judge `{osp.basename(judge['config'])}` ({judge['source']}), split "
              f"`{result['args']['split']}` ({result['num_images']} images): judge bbox mAP on "
-             f"the real images **{result['judge']['real_mAP']:.3f}**.", '']
+             f"the real images **{judge['real_mAP']:.3f}**.", '']
     if result['ldms']:
         lines += ['| LDM | t2i precision | t2i recall | ' +
                   ' | '.join(f'img2img fidelity r={r}' for r in ratios) + ' | minutes |',
