@@ -5,6 +5,8 @@
 #
 # | hyper-parameter   | value                                                    | source        |
 # | ----------------- | -------------------------------------------------------- | ------------- |
+# The toy downstream detector (downstream/fcos_r18-half_fpn_1500it_toy-shapes.py) with
+# robustness augmentation and a longer schedule:
 # | detector          | FCOS, GN head (2 stacked convs, 128 ch), GIoU + centerness | mmdet FCOS    |
 # | backbone          | ResNet-18 at half width (base 32 ch), BN, random init     | ours (size)   |
 # | neck              | FPN P3-P7, 128 channels                                   | ours (size)   |
@@ -14,14 +16,7 @@
 # | optimizer         | AdamW lr 1e-3, wd 0.05, grad clip 35                      | ours (scratch)|
 # | batch, iterations | 16, 3000 (12 epochs of 4000 images)                       | ours (CPU time)|
 # | lr schedule       | linear warm-up 200 it, cosine to 1e-5                     | ours          |
-_base_ = [
-    '../_base_/models/fcos_r18-half_fpn_toy.py',
-    '../_base_/datasets/toy_shapes_detection.py',
-    'mmdet::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
-
-model = dict(bbox_head=dict(num_classes=len(_base_.toy_shapes_classes)))
+_base_ = '../diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py'
 
 # A judge grades *generated* images: an LDM's decoder renders shapes softer and shifts
 # colours. Blur of random strength (resize down to 64-128 px, then back to 128) and
@@ -36,24 +31,13 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
-
-train_batch_size = 16
-train_dataloader = dict(batch_size=train_batch_size, num_workers=2, persistent_workers=True,
+train_dataloader = dict(num_workers=2, persistent_workers=True,
                         dataset=dict(pipeline=train_pipeline))
 
 max_iters = 3000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-                     clip_grad=dict(max_norm=35, norm_type=2))
+train_cfg = dict(max_iters=max_iters, val_interval=1000)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=200, end=max_iters, eta_min=1e-5)
 ]
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=2),
-                     logger=dict(interval=50))
-log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=train_batch_size)
+default_hooks = dict(checkpoint=dict(interval=1000, max_keep_ckpts=2))
