@@ -2,11 +2,11 @@
 # grade generated images (tools/benchmark.py fidelity) and as the "off-the-shelf detector".
 # Its weights ship in the package (diffdet_plugin/assets/judge/), cached by config + data hash
 # (diffdet_plugin.evaluation.judge); `python tools/train.py` on this file rebuilds it.
+# It is the toy downstream detector (downstream/fcos_r18-half_fpn_1500it_toy-shapes.py) with
+# robustness augmentation and a longer schedule.
 #
 # | hyper-parameter   | value                                                    | source        |
 # | ----------------- | -------------------------------------------------------- | ------------- |
-# The toy downstream detector (downstream/fcos_r18-half_fpn_1500it_toy-shapes.py) with
-# robustness augmentation and a longer schedule:
 # | detector          | FCOS, GN head (2 stacked convs, 128 ch), GIoU + centerness | mmdet FCOS    |
 # | backbone          | ResNet-18 at half width (base 32 ch), BN, random init     | ours (size)   |
 # | neck              | FPN P3-P7, 128 channels                                   | ours (size)   |
