@@ -74,9 +74,10 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     assert sparse['synthesis']['images'] == full['synthesis']['images'] == 4
     for p in (sparse, full):
         assert [r['arm'] for r in p['summary']] == ['real', 'real+de', 'real+de-judged']
-        assert all(r['n'] + sum(x['test'].get('diverged', False) for x in p['runs'][r['arm']])
-                   == 1 for r in p['summary'])
+        # one recorded run per arm (a 2-iteration detector may find nothing: then no mAP)
+        assert all(len(p['runs'][r['arm']]) == 1 and r['n'] <= 1 for r in p['summary'])
         assert [x['seed'] for x in p['runs']['real']] == [3]
+        assert all('test' in x and x['iters'] == 2 for runs in p['runs'].values() for x in runs)
         assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
     assert '| arm | test bbox mAP (mean ± std) |' in proc.stdout
     records = sorted((tmp_path / 'work').rglob('*.json'))
