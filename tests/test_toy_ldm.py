@@ -4,6 +4,7 @@ Regression reference: tests/data/toy_ldm_reference.png, written by
 ``python tests/test_toy_ldm.py --write-reference`` when the shipped model changes.
 """
 import json
+import math
 import os
 import os.path as osp
 import sys
@@ -70,7 +71,8 @@ def test_demo_steps_run_in_a_fast_configuration(toy_data, tmp_path):
         summary = json.load(f)
     assert summary['LDM'] == 'embedded:toy'
     assert summary['synthetic images'] == 8 and summary['synthetic boxes'] > 0
-    assert 0.0 <= summary['bbox mAP (toy test)'] <= 1.0
+    m = summary['bbox mAP (toy test)']  # NaN: a 4-iteration adapter may detect nothing
+    assert math.isnan(m) or 0.0 <= m <= 1.0
     assert osp.isfile(summary['contact sheet']) and osp.isfile(summary['synthetic annotations'])
 
 

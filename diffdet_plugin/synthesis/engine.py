@@ -135,6 +135,14 @@ class DiffusionEngineSynthesizer:
         self.writer = ShardWriter(out_dir, self.rank, self.cfg.jpeg_quality)
         self.unet_calls = 0
         self.device = next(detector.parameters()).device
+        # a dense head drops boxes below its own test_cfg.score_thr before synthesis sees them:
+        # a lower synthesis threshold (delta) must reach the head
+        head_cfg = getattr(getattr(detector, 'bbox_head', None), 'test_cfg', None)
+        if head_cfg is not None and head_cfg.get('score_thr', 0.0) > self.cfg.score_thr:
+            print_log(f'synthesis score_thr {self.cfg.score_thr} is below the head\'s '
+                      f'test_cfg.score_thr {head_cfg["score_thr"]}: lowering the head\'s',
+                      logger='current')
+            head_cfg['score_thr'] = self.cfg.score_thr
 
     # ------------------------------------------------------------------ plan
     def base_batches(self, num_images: int) -> list[dict]:
