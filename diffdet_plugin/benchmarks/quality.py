@@ -98,36 +98,19 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
 
 def judged_subset(judge, synth_dir: str, out_ann: str, score_thr: float = 0.5) -> dict:
     """Keep the synthetic images whose labels agree with the judge (see module doc)."""
-    import numpy as np
-    from PIL import Image
-
-    from ..evaluation.fidelity import box_precision_recall
-    with open(osp.join(synth_dir, 'annotations.json')) as f:
-        coco = json.load(f)
-    names = [c['name'] for c in sorted(coco['categories'], key=lambda c: c['id'])]
-    by_img = {}
-    for a in coco['annotations']:
-        by_img.setdefault(a['image_id'], []).append(a)
-    keep = []
-    for im in coco['images']:
-        with Image.open(osp.join(synth_dir, 'images', im['file_name'])) as pil:
-            arr = np.asarray(pil.convert('RGB'))
-        anns = by_img.get(im['id'], [])
-        labels = dict(bboxes=np.array([[x, y, x + w, y + h] for x, y, w, h in
-                                       (a['bbox'] for a in anns)], np.float32).reshape(-1, 4),
-                      labels=np.array([names.index(next(c['name'] for c in coco['categories']
-                                                        if c['id'] == a['category_id']))
-                                       for a in anns], np.int64),
-                      scores=np.array([a.get('score', 1.0) for a in anns], np.float32))
-        ref = judge.detect([arr], score_thr=score_thr)[0]
+    from ..evaluation.fidelity import box_precision_recall, read_synthesis_run
+    run = read_synthesis_run(synth_dir)
+    coco = run['coco']
+    refs = judge.detect(run['images'], score_thr=score_thr)
+    kept = set()
+    for im, ref, labels in zip(sorted(coco['images'], key=lambda i: i['id']), refs,
+                               run['labels']):
         pr = box_precision_recall([ref], [labels])
         if pr['tp'] == pr['num_pred'] == pr['num_ref']:
-            keep.append(im['id'])
-    kept = set(keep)
+            kept.add(im['id'])
     sub = dict(coco, images=[i for i in coco['images'] if i['id'] in kept],
                annotations=[a for a in coco['annotations'] if a['image_id'] in kept])
-    with open(out_ann, 'w') as f:
-        json.dump(sub, f)
+    atomic_write_json(out_ann, sub)
     return dict(images=len(coco['images']), kept=len(kept),
                 boxes_kept=len(sub['annotations']))
 

@@ -217,9 +217,10 @@ def layout_fidelity(judge, images, gts, real_map: float) -> dict:
     return dict(m, fidelity=m['mAP'] / real_map if real_map > 0 else float('nan'))
 
 
-def label_fidelity(judge, synthesis_dir: str, score_thr: float = 0.5,
-                   max_images: int | None = None) -> dict:
-    """A synthesis run's labels vs. the judge's detections on its images (see module doc)."""
+def read_synthesis_run(synthesis_dir: str, max_images: int | None = None) -> dict:
+    """A tools/synthesize.py output folder → ``coco`` (the annotation file), ``classes``,
+    ``images`` (RGB uint8 arrays, by image id) and ``labels`` (per image: ``bboxes`` xyxy,
+    ``labels`` class indices, ``scores``)."""
     import json
     import os.path as osp
 
@@ -230,25 +231,33 @@ def label_fidelity(judge, synthesis_dir: str, score_thr: float = 0.5,
                                 'tools/synthesize.py (it holds annotations.json and images/).')
     with open(ann) as f:
         coco = json.load(f)
-    names = [c['name'] for c in sorted(coco['categories'], key=lambda c: c['id'])]
-    if tuple(names) != tuple(judge.classes):
-        raise ValueError(f'{ann}: categories {names} differ from the judge\'s classes '
-                         f'{list(judge.classes)}; use a judge config with the same metainfo')
-    cat_index = {c['id']: names.index(c['name']) for c in coco['categories']}
-    images = sorted(coco['images'], key=lambda i: i['id'])[:max_images]
+    cats = sorted(coco['categories'], key=lambda c: c['id'])
+    cat_index = {c['id']: i for i, c in enumerate(cats)}
     by_img = {}
     for a in coco['annotations']:
         by_img.setdefault(a['image_id'], []).append(a)
-    arrays, labels = [], []
-    for im in images:
+    out = dict(coco=coco, classes=tuple(c['name'] for c in cats), images=[], labels=[])
+    for im in sorted(coco['images'], key=lambda i: i['id'])[:max_images]:
         with Image.open(osp.join(synthesis_dir, 'images', im['file_name'])) as pil:
-            arrays.append(np.asarray(pil.convert('RGB')))
+            out['images'].append(np.asarray(pil.convert('RGB')))
         anns = by_img.get(im['id'], [])
-        labels.append(dict(
+        out['labels'].append(dict(
             bboxes=np.array([[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)],
                             np.float32).reshape(-1, 4),
             labels=np.array([cat_index[a['category_id']] for a in anns], np.int64),
             scores=np.array([a.get('score', 1.0) for a in anns], np.float32)))
+    return out
+
+
+def label_fidelity(judge, synthesis_dir: str, score_thr: float = 0.5,
+                   max_images: int | None = None) -> dict:
+    """A synthesis run's labels vs. the judge's detections on its images (see module doc)."""
+    run = read_synthesis_run(synthesis_dir, max_images)
+    if run['classes'] != tuple(judge.classes):
+        raise ValueError(f'{synthesis_dir}/annotations.json: categories {list(run["classes"])} '
+                         f'differ from the judge\'s classes {list(judge.classes)}; use a judge '
+                         'config with the same metainfo')
+    arrays, labels = run['images'], run['labels']
     refs = judge.detect(arrays, score_thr=score_thr)
     pr = box_precision_recall(refs, labels)
     m = coco_map(refs, labels, len(judge.classes), arrays[0].shape[:2] if arrays else (128, 128))
