@@ -19,3 +19,8 @@ for _name in _NAMES:
     globals()[_name] = Registry(_parent.name, parent=_parent, scope='diffdet_plugin')
 
 __all__ = list(_NAMES)
+
+# The plugin's own registry: synthesis modes (``synthesis.mode`` in a config), e.g.
+# ``diffusion_engine``; see diffdet_plugin/synthesis/base.py.
+SYNTHESIZERS = Registry('synthesizer', scope='diffdet_plugin')
+__all__.append('SYNTHESIZERS')

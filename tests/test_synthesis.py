@@ -8,7 +8,6 @@ import time
 
 import pytest
 import torch
-
 from conftest import REPO, TINY_CONFIG, free_port, ok, python, run_tool, toy_cfg_options
 
 SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
@@ -174,28 +173,73 @@ def test_mismatching_classes_or_ldm_are_refused_before_work(toy_data, adapter_ck
     assert not osp.isdir(osp.join(out, 'images')) or not os.listdir(osp.join(out, 'images'))
 
 
-def test_category_balance_reaches_the_bound(toy_data, adapter_ckpt, tmp_path):
+def test_balance_plan_targets_deficient_categories_and_stops_at_its_bounds():
+    """balance.plan_round on hand-made records: which sources, which batches, when it stops."""
+    from diffdet_plugin.synthesis import base_batches, plan_round
+    classes = ['a', 'b', 'c']
+    sources = [('a',), ('a', 'b'), ('c',), ('b', 'c'), ('a',)]
+    assert base_batches(5, 2, len(sources)) == [
+        dict(batch=0, items=[[0, 0], [1, 1]]), dict(batch=1, items=[[2, 2], [3, 3]]),
+        dict(batch=2, items=[[4, 4]])]
+
+    def rec(n_items, *cats):
+        return dict(items=[[0, 0]] * n_items,
+                    annotations=[dict(category_id=classes.index(c) + 1) for c in cats])
+    records = {0: rec(2, 'a', 'a', 'a', 'c'), 1: rec(2, 'a', 'c', 'c')}  # a 4, b 0, c 3
+    bal = dict(min_per_category=3, batches_per_round=2)
+    plan = plan_round(1, records, sources, classes, bal, batch_size=2, world_size=1,
+                      next_batch=2, next_item=4)
+    assert plan['counts'] == dict(a=4, b=0, c=3) and plan['deficient'] == ['b']
+    assert 'stop' not in plan
+    assert [b['batch'] for b in plan['batches']] == [2, 3]
+    items = [it for b in plan['batches'] for it in b['items']]
+    assert [i for i, _ in items] == [4, 5, 6, 7]
+    assert {s for _, s in items} == {1, 3}  # only the sources that contain 'b'
+    # the cap (4 images written, max 5): one batch only; at the cap: stop
+    capped = plan_round(1, records, sources, classes, dict(bal, max_images=5), 2, 1, 2, 4)
+    assert len(capped['batches']) == 1
+    assert 'cap' in plan_round(1, records, sources, classes, dict(bal, max_images=4),
+                               2, 1, 2, 4)['stop']
+    # bound reached, or no source holds the deficient category: stop, no batches
+    done = plan_round(1, records, sources, classes, dict(min_per_category=0), 2, 1, 2, 4)
+    assert done['stop'] == 'every category reached the lower bound' and done['batches'] == []
+    no_b = plan_round(1, records, [('a',), ('c',)], classes, bal, 2, 1, 2, 4)
+    assert 'no source contains' in no_b['stop']
+    assert 'max_rounds' in plan_round(3, records, sources, classes, dict(bal, max_rounds=2),
+                                      2, 1, 2, 4)['stop']
+
+
+def test_category_balance_runs_planned_rounds(toy_data, adapter_ckpt, tmp_path):
+    """End to end through tools/synthesize.py: every planned round's batches are written and
+    the last plan gives the reason balancing stopped, consistent with the data."""
     out = str(tmp_path / 'balanced')
-    out_text = ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
+    ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
         'synthesis.balance.min_per_category': 3, 'synthesis.balance.max_images': 40,
         'synthesis.balance.batches_per_round': 2}))
-    assert 'balance round 1' in out_text
     coco = read_json(osp.join(out, 'annotations.json'))
     counts = {c['id']: 0 for c in coco['categories']}
     for a in coco['annotations']:
         counts[a['category_id']] += 1
-    assert len(coco['images']) > 8  # balancing generated more
-    assert min(counts.values()) >= 3 or len(coco['images']) >= 40
+    plans = [read_json(osp.join(out, 'plan', n)) for n in sorted(os.listdir(osp.join(out, 'plan')))]
+    last = plans[-1]
+    planned = 8 + sum(len(it['items']) for p in plans for it in p['batches'])
+    assert len(coco['images']) == planned  # no failures in this run: every item written
+    assert last['counts'] == {c['name']: counts[c['id']] for c in coco['categories']}
+    if last['stop'] == 'every category reached the lower bound':
+        assert min(counts.values()) >= 3
+    else:
+        assert last['stop'] == 'image cap 40 reached' and len(coco['images']) >= 40
+    assert len(plans) >= 2  # the adapter of 4 iterations leaves some category short at 8
 
 
 def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
     """UNet calls == denoising steps per batch, and the adapter's neck sees the last call's
     conditional-half features."""
+    from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
+    from diffdet_plugin.synthesis import DiffusionEngineConfig, DiffusionEngineSynthesizer
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
-    from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, SynthesisConfig
     from mmdet.registry import MODELS
     allow_mmengine_checkpoints()
     cfg = Config.fromfile(SYNTH_CONFIG)
@@ -206,7 +250,7 @@ def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
     syn['contact_sheet'] = dict(num_images=0)
     detector = MODELS.build(cfg.model)
     load_checkpoint(detector, adapter_ckpt, map_location='cpu')
-    engine = DiffusionEngineSynthesizer(detector, SynthesisConfig.from_dict(syn),
+    engine = DiffusionEngineSynthesizer(detector, DiffusionEngineConfig.from_dict(syn),
                                         cfg.metainfo['classes'], str(tmp_path / 'spy'))
     unet = detector.backbone.ldm.unet
     last = {}

@@ -1,4 +1,5 @@
-"""Pins DiffusionEngine synthesis output (balance rounds included) byte for byte for a fixed config and seed.
+"""Pins DiffusionEngine synthesis output (balance rounds included) byte for byte, for a fixed
+config and seed.
 
 A refactor of the synthesis code must not change what it writes: the digest of every
 image, the merged COCO file (data paths normalised) and the failures file is stored in
@@ -13,19 +14,18 @@ import os.path as osp
 import sys
 
 import torch
-
 from conftest import REPO, TINY_CONFIG
 
 PIN = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'synthesis_pin.json')
 SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
 
 
-def synthesis_digest(data_root: str, out_dir: str) -> dict:
+def run_pinned(data_root: str, out_dir: str):
     """8 images (2 batches) and a balance round of 8 more (the random-init adapter finds few
-    triangles), with a seeded random-init adapter; digest of what was written."""
+    triangles), with a seeded random-init adapter."""
+    from diffdet_plugin.synthesis import synthesize_with_config
     from mmengine.config import Config
 
-    from diffdet_plugin.synthesis import synthesize_with_config
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules()
@@ -46,6 +46,11 @@ def synthesis_digest(data_root: str, out_dir: str) -> dict:
             balance=dict(min_per_category=20, max_images=16, batches_per_round=2))
     finally:
         torch.set_num_threads(threads)
+
+
+def synthesis_digest(data_root: str, out_dir: str) -> dict:
+    run_pinned(data_root, out_dir)
+    root = data_root.rstrip('/') + '/'
     digest = {}
     plans = sorted(osp.join('plan', n) for n in os.listdir(osp.join(out_dir, 'plan')))
     for name in ['annotations.json', 'failures.jsonl'] + plans:
@@ -61,10 +66,32 @@ def synthesis_digest(data_root: str, out_dir: str) -> dict:
 def test_synthesis_output_is_byte_identical_to_the_pin(toy_data, tmp_path):
     with open(PIN) as f:
         pinned = json.load(f)
-    got = synthesis_digest(toy_data, str(tmp_path / 'synth'))
+    out = str(tmp_path / 'synth')
+    got = synthesis_digest(toy_data, out)
     assert len(got) == 4 + 16  # 2 files, 2 balance plans, 16 images
     changed = sorted(k for k in set(got) | set(pinned) if got.get(k) != pinned.get(k))
     assert not changed, f'synthesis output changed: {changed}'
+
+    # what the pinned run says about balancing: round 1 fills the configured bound (20 boxes
+    # per category) from sources that contain the deficient category, and round 2 stops
+    with open(osp.join(out, 'plan', 'round_0001.json')) as f:
+        plan1 = json.load(f)
+    with open(osp.join(out, 'plan', 'round_0002.json')) as f:
+        plan2 = json.load(f)
+    with open(osp.join(out, 'annotations.json')) as f:
+        coco = json.load(f)
+    assert plan1['deficient'] and min(plan1['counts'].values()) < 20
+    from diffdet_plugin.synthesis.references import load_references
+    root = toy_data.rstrip('/') + '/'
+    refs = load_references(root + 'annotations/instances_train.json', root + 'train/')
+    for b in plan1['batches']:
+        for _, src in b['items']:
+            assert set(plan1['deficient']) & set(refs[src].class_names)
+    assert plan2['stop'] == 'every category reached the lower bound'
+    counts = {c['id']: 0 for c in coco['categories']}
+    for a in coco['annotations']:
+        counts[a['category_id']] += 1
+    assert min(counts.values()) >= 20 and len(coco['images']) == 16
 
 
 if __name__ == '__main__' and '--write-reference' in sys.argv:

@@ -275,6 +275,10 @@ class FrozenLDM(nn.Module):
         """
         dist = self.vae.encode(images.to(self.device, self.dtype)).latent_dist
         z = dist.sample(generator) if sample else dist.mean
+        return self.scale_latents(z)
+
+    def scale_latents(self, z: torch.Tensor) -> torch.Tensor:
+        """VAE posterior sample or mean E(x) → the diffusion model's latents z0 = s · E(x)."""
         return z * self.scaling_factor
 
     @torch.no_grad()
@@ -284,16 +288,19 @@ class FrozenLDM(nn.Module):
         return x.clamp(-1, 1)
 
     # -------------------------------------------------------------- prompts
-    @torch.no_grad()
-    def encode_prompt(self, prompts: list[str] | str) -> torch.Tensor:
-        """Prompts → text-encoder hidden states (B, L = 77, D), the UNet's context."""
+    def encode_prompt(self, prompts: list[str] | str, requires_grad: bool = False) -> torch.Tensor:
+        """Prompts → text-encoder hidden states (B, L = 77, D), the UNet's context.
+
+        ``requires_grad``: keep the graph (a trainer that fine-tunes the text encoder).
+        """
         if isinstance(prompts, str):
             prompts = [prompts]
         ids = self.tokenizer(list(prompts), padding='max_length', truncation=True,
                              max_length=self.tokenizer.model_max_length,
                              return_tensors='pt').input_ids
         enc_device = self.text_encoder.get_input_embeddings().weight.device
-        return self.text_encoder(ids.to(enc_device))[0].to(self.dtype)
+        with torch.set_grad_enabled(requires_grad):
+            return self.text_encoder(ids.to(enc_device))[0].to(self.dtype)
 
     def prompt_embedding(self, prompt: str = '', batch_size: int = 1) -> torch.Tensor:
         """The (cached) embedding of one prompt, expanded to (B, L, D)."""
@@ -314,7 +321,8 @@ class FrozenLDM(nn.Module):
         if t.ndim == 0:
             t = t.expand(batch_size)
         if ((t < 0) | (t >= self.num_train_timesteps)).any():
-            raise ValueError(f'timesteps must lie in [0, {self.num_train_timesteps}), got {t.tolist()}')
+            raise ValueError(f'timesteps must lie in [0, {self.num_train_timesteps}), '
+                             f'got {t.tolist()}')
         return t.long()
 
     def alpha_sigma(self, timesteps, batch_size: int = 1, device=None):
@@ -336,7 +344,8 @@ class FrozenLDM(nn.Module):
         if self.prediction_type == 'v_prediction':
             t = self._timesteps(timesteps, latents.shape[0], latents.device)
             return self.scheduler.get_velocity(latents, noise, t)
-        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use epsilon or v_prediction')
+        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use '
+                         'epsilon or v_prediction')
 
     def predict_x0(self, noisy: torch.Tensor, model_output: torch.Tensor, timesteps):
         """ẑ0 from z_t and the UNet output: (z_t − σ_t ε̂)/α_t, or α_t z_t − σ_t v̂."""
@@ -346,7 +355,8 @@ class FrozenLDM(nn.Module):
             return (noisy - s * model_output) / a
         if self.prediction_type == 'v_prediction':
             return a * noisy - s * model_output
-        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use epsilon or v_prediction')
+        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use '
+                         'epsilon or v_prediction')
 
     def predict_noise(self, noisy: torch.Tensor, model_output: torch.Tensor, timesteps):
         """ε̂ from z_t and the UNet output: ε̂ itself, or σ_t z_t + α_t v̂."""
@@ -358,7 +368,8 @@ class FrozenLDM(nn.Module):
     def unet_forward(self, noisy: torch.Tensor, timesteps, context: torch.Tensor) -> torch.Tensor:
         """One UNet call: (B, 4, h, w) z_t, timesteps, (B, L, D) context → (B, 4, h, w)."""
         t = self._timesteps(timesteps, noisy.shape[0], noisy.device)
-        return self.unet(noisy.to(self.dtype), t, encoder_hidden_states=context.to(self.dtype)).sample
+        return self.unet(noisy.to(self.dtype), t,
+                         encoder_hidden_states=context.to(self.dtype)).sample
 
     def extra_repr(self) -> str:
         return f'source={self.source!r}, prediction_type={self.prediction_type!r}'

@@ -1,11 +1,21 @@
-"""Data synthesis: the DiffusionEngine engine, its COCO shard writer and tools."""
+"""Data synthesis: one skeleton (``base``), its modes, the COCO shard writer and tools.
+
+Modes register in ``diffdet_plugin.registry.SYNTHESIZERS`` under the name a config's
+``synthesis.mode`` gives: ``diffusion_engine`` (:mod:`.diffusion_engine`).
+"""
+from .balance import base_batches, plan_round
+from .base import (BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, build_synthesizer,
+                   item_seed)
 from .coco_writer import ShardWriter, load_batch_records, merge_shards
 from .contact_sheet import write_contact_sheet
-from .engine import DiffusionEngineSynthesizer, SynthesisConfig, synthesize_with_config
+from .diffusion_engine import (DiffusionEngineConfig, DiffusionEngineSynthesizer,
+                               synthesize_with_config)
 from .prompts import PHOTO_NEGATIVE_PROMPT, PHOTO_POSITIVE_SUFFIX, PromptBuilder, generic_prompt
 
 __all__ = [
-    'ShardWriter', 'load_batch_records', 'merge_shards', 'write_contact_sheet',
-    'DiffusionEngineSynthesizer', 'SynthesisConfig', 'synthesize_with_config', 'PHOTO_NEGATIVE_PROMPT',
-    'PHOTO_POSITIVE_SUFFIX', 'PromptBuilder', 'generic_prompt'
+    'base_batches', 'plan_round', 'BaseSynthesizer', 'BatchOutput', 'Generated',
+    'SynthesisConfig', 'build_synthesizer', 'item_seed', 'ShardWriter', 'load_batch_records',
+    'merge_shards', 'write_contact_sheet', 'DiffusionEngineConfig', 'DiffusionEngineSynthesizer',
+    'synthesize_with_config', 'PHOTO_NEGATIVE_PROMPT', 'PHOTO_POSITIVE_SUFFIX', 'PromptBuilder',
+    'generic_prompt'
 ]

@@ -31,6 +31,31 @@ def image_file_name(image_id: int) -> str:
     return f'{image_id:012d}.jpg'
 
 
+def image_record(image_id: int, width: int, height: int, **fields) -> dict:
+    """A COCO image record: id, file name and size first, then the mode's provenance."""
+    return dict(id=image_id, file_name=image_file_name(image_id), width=width, height=height,
+                **fields)
+
+
+def annotation_records(image_id: int, boxes, scores, labels) -> list[dict]:
+    """COCO annotations of one image from xyxy ``boxes`` (N, 4), ``scores`` (N,) and 0-based
+    ``labels`` (N,) (tensors or lists): xywh (float32) rounded to 0.01 px, category id =
+    label + 1. ``rank_in_image`` keeps the detection order through the merge (which drops it).
+    """
+    import torch
+    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    wh = boxes[:, 2:] - boxes[:, :2]
+    anns = []
+    for r, (box, score, label, (w, h)) in enumerate(zip(
+            boxes.tolist(), torch.as_tensor(scores).tolist(), torch.as_tensor(labels).tolist(),
+            wh.tolist())):
+        bbox = [round(box[0], 2), round(box[1], 2), round(w, 2), round(h, 2)]
+        anns.append(dict(image_id=image_id, category_id=int(label) + 1, bbox=bbox,
+                         area=round(bbox[2] * bbox[3], 4), iscrowd=0, score=round(score, 4),
+                         rank_in_image=r))
+    return anns
+
+
 class ShardWriter:
     """Writes one rank's finished batches into ``out_dir`` (see the module docstring)."""
 

@@ -13,6 +13,7 @@
 # | score threshold delta  | 0.3                                | paper         |
 # | batch per UNet call    | 4 (x2 for CFG)                     | ours          |
 synthesis = dict(
+    mode='diffusion_engine',  # the synthesizer (diffdet_plugin.registry.SYNTHESIZERS)
     prompt=dict(domain='photo', use_captions=True),
     batch_size=4,
     seed=0,

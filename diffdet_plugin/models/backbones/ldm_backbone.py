@@ -50,7 +50,8 @@ class LDMBackbone(BaseModule):
     Args:
         ldm (dict): :meth:`FrozenLDM.build` arguments, e.g.
             ``dict(preset='sd2-base')``, ``dict(pretrained='stabilityai/stable-diffusion-2-base',
-            dtype='fp16')`` or ``dict(pretrained='v2-1_512-ema-pruned.safetensors', preset='sd2-base')``.
+            dtype='fp16')`` or
+            ``dict(pretrained='v2-1_512-ema-pruned.safetensors', preset='sd2-base')``.
         tap_blocks (Sequence[str]): UNet blocks to tap; default every block (the paper).
         timestep (int): noise level t of the single UNet pass (paper: 1).
         noise (str): ``'fixed'`` (ε from ``noise_seed``, the same for every
@@ -60,8 +61,9 @@ class LDMBackbone(BaseModule):
         size_divisor (int): H and W must be multiples of it (UNet needs 64 for SD).
     """
 
-    def __init__(self, ldm: dict | None = None, tap_blocks=ALL_BLOCKS, timestep: int = 1, noise: str = 'fixed',
-                 noise_seed: int = 0, prompt: str = '', size_divisor: int = 64, init_cfg=None):
+    def __init__(self, ldm: dict | None = None, tap_blocks=ALL_BLOCKS, timestep: int = 1,
+                 noise: str = 'fixed', noise_seed: int = 0, prompt: str = '',
+                 size_divisor: int = 64, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if ldm is None:
             raise KeyError('LDMBackbone needs the config key `ldm`: set model.backbone.ldm = '
@@ -70,7 +72,8 @@ class LDMBackbone(BaseModule):
                            '.ckpt/.safetensors file).')
         if not isinstance(ldm, dict):
             raise TypeError('LDMBackbone `ldm` must be a dict of FrozenLDM.build arguments, '
-                            "e.g. dict(preset='sd2-base') or dict(pretrained='<hub id|folder|file>')")
+                            "e.g. dict(preset='sd2-base') or "
+                            "dict(pretrained='<hub id|folder|file>')")
         if noise not in ('fixed', 'random'):
             raise ValueError(f"LDMBackbone noise must be 'fixed' or 'random', got {noise!r}")
         frozen = FrozenLDM.build(**ldm)

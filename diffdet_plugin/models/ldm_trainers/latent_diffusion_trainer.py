@@ -1,110 +1,16 @@
-"""Training models for the latent diffusion model itself (mmengine ``BaseModel``).
-
-Two stages, each trained with ``tools/train.py`` like any mmdet model, each
-saving a diffusers folder that :meth:`FrozenLDM.from_pretrained` loads:
-
-* :class:`AutoencoderTrainer` — the VAE: L = ‖x − D(z)‖₁ + λ_2‖x − D(z)‖² + λ_KL · KL(q(z|x) ‖ N(0, I));
-  or the decoder alone on a fixed encoder.
-* :class:`LatentDiffusionTrainer` — the LDM loss (Rombach et al., eq. 2):
-  L_LDM = E_{z0, c, ε, t} ‖ y − UNet(z_t, t, τ(c)) ‖²,  z_t = α_t z0 + σ_t ε,
-  y = ε or v = α_t ε − σ_t z0, with the caption c replaced by the empty prompt
-  with probability ``empty_prompt_prob`` (so classifier-free guidance works).
-
-All diffusion math comes from :class:`FrozenLDM`; ``trainable`` chooses which
-parts learn (``unet``, ``text_encoder``, ``vae``), the rest stay frozen. The
-DetDiffusion and InstaGen fine-tuning models extend
-:class:`LatentDiffusionTrainer` (extra losses on UNet features).
-"""
+"""LDM training (stage 2): the noise-prediction loss with empty-prompt dropout."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 
 from mmdet.registry import MODELS
 
-from ...ldm import FrozenLDM
-
-PARTS = ('unet', 'text_encoder', 'vae')
-
-
-def _to_unit_range(inputs) -> torch.Tensor:
-    """List or batch of uint8 (3, H, W) images → float (B, 3, H, W) in [-1, 1]."""
-    x = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
-    return x.float().div(127.5).sub(1)
-
-
-class _LDMPartsModel(BaseModel):
-    """Holds a :class:`FrozenLDM`'s parts as sub-modules and unfreezes the trainable ones."""
-
-    def __init__(self, ldm: dict, trainable=('unet',), data_preprocessor=None, init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        unknown = set(trainable) - set(PARTS)
-        if unknown:
-            raise ValueError(f'trainable parts must be among {PARTS}, got {sorted(unknown)}')
-        self.trainable = tuple(trainable)
-        self.ldm = FrozenLDM.build(**ldm)  # registered: trainable parts reach the optimizer
-        for part in self.trainable:
-            getattr(self.ldm, part).requires_grad_(True)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for part in PARTS:  # frozen parts stay in eval mode
-            getattr(self.ldm, part).train(mode and part in self.trainable)
-        return self
-
-    def save_pretrained(self, out_dir: str) -> str:
-        """Write the (partly trained) LDM as a diffusers folder."""
-        return self.ldm.save_pretrained(out_dir)
-
-    def predict(self, inputs, data_samples=None):
-        raise RuntimeError('LDM training models have no prediction mode; sample with '
-                                  'diffdet_plugin.ldm.img2img_denoise')
+from .ldm_parts_model import LDMPartsModel, to_unit_range
 
 
 @MODELS.register_module()
-class AutoencoderTrainer(_LDMPartsModel):
-    """VAE training: L1 reconstruction (+ λ_2 · L2) + λ_KL · KL (the VAE of ``ldm`` learns).
-
-    With ``train_encoder=False`` only the decoder learns (like SD's ft-MSE decoder): the
-    encoder, hence the latent space an LDM was trained in, stays fixed, so a decoder tuned
-    after (or while) the LDM trains can replace the old one.
-
-    Args:
-        ldm: :meth:`FrozenLDM.build` arguments (e.g. ``dict(preset='toy')``).
-        kl_weight: λ_KL (unused when the encoder is frozen: KL is then a constant).
-        l2_weight: λ_2.
-        train_encoder: train the encoder too (``False``: decoder only).
-    """
-
-    def __init__(self, ldm: dict, kl_weight: float = 1e-6, l2_weight: float = 0.0,
-                 train_encoder: bool = True, data_preprocessor=None, init_cfg=None):
-        super().__init__(ldm, ('vae',), data_preprocessor, init_cfg)
-        self.kl_weight = kl_weight
-        self.l2_weight = l2_weight
-        self.train_encoder = train_encoder
-        if not train_encoder:
-            self.ldm.vae.encoder.requires_grad_(False)
-            self.ldm.vae.quant_conv.requires_grad_(False)
-
-    def forward(self, inputs, data_samples=None, mode: str = 'loss'):
-        if mode != 'loss':
-            return self.predict(inputs, data_samples)
-        x = _to_unit_range(inputs).to(self.ldm.device)
-        vae = self.ldm.vae
-        with torch.set_grad_enabled(self.train_encoder):
-            post = vae.encode(x).latent_dist
-        recon = vae.decode(post.sample()).sample
-        losses = dict(loss_rec=F.l1_loss(recon, x))
-        if self.l2_weight:
-            losses['loss_l2'] = self.l2_weight * F.mse_loss(recon, x)
-        if self.train_encoder:
-            losses['loss_kl'] = self.kl_weight * post.kl().mean()
-        return losses
-
-
-@MODELS.register_module()
-class LatentDiffusionTrainer(_LDMPartsModel):
+class LatentDiffusionTrainer(LDMPartsModel):
     """The LDM noise-prediction loss with empty-prompt dropout.
 
     Args:
@@ -167,12 +73,6 @@ class LatentDiffusionTrainer(_LDMPartsModel):
                              for k in keys]).to(x)
         return stats.chunk(2, dim=1)
 
-    def encode_text(self, prompts) -> torch.Tensor:
-        ldm = self.ldm
-        ids = ldm.tokenizer(list(prompts), padding='max_length', truncation=True,
-                            max_length=ldm.tokenizer.model_max_length, return_tensors='pt').input_ids
-        return ldm.text_encoder(ids.to(ldm.device))[0]
-
     def ldm_loss(self, images: torch.Tensor, prompts, generator=None):
         """Returns (loss, dict of tensors: z0, zt, t, pred, target) for subclasses."""
         ldm = self.ldm
@@ -181,12 +81,11 @@ class LatentDiffusionTrainer(_LDMPartsModel):
             mean, std = self._posterior(images)
             z0 = mean + std * torch.randn(mean.shape, generator=generator).to(mean) \
                 if self.sample_latents else mean
-            z0 = z0 * ldm.scaling_factor
+            z0 = ldm.scale_latents(z0)
         b = z0.shape[0]
         drop = torch.rand(b, generator=generator) < self.empty_prompt_prob
         prompts = ['' if d else p for p, d in zip(prompts, drop.tolist())]
-        with torch.set_grad_enabled('text_encoder' in self.trainable):
-            context = self.encode_text(prompts)
+        context = ldm.encode_prompt(prompts, requires_grad='text_encoder' in self.trainable)
         noise = torch.randn(z0.shape, generator=generator).to(z0)
         t = torch.randint(0, ldm.num_train_timesteps, (b,), generator=generator).to(ldm.device)
         zt = ldm.add_noise(z0, noise, t)
@@ -199,5 +98,5 @@ class LatentDiffusionTrainer(_LDMPartsModel):
         if mode != 'loss':
             return self.predict(inputs, data_samples)
         prompts = data_samples if data_samples is not None else [''] * len(inputs)
-        loss, _ = self.ldm_loss(_to_unit_range(inputs), prompts)
+        loss, _ = self.ldm_loss(to_unit_range(inputs), prompts)
         return dict(loss_ldm=loss)

@@ -1,0 +1,3 @@
+from .predict_from_feats import make_data_samples, predict_from_feats, register_feats_predictor
+
+__all__ = ['make_data_samples', 'predict_from_feats', 'register_feats_predictor']

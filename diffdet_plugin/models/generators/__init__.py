@@ -1,3 +1,0 @@
-from .ldm_trainer import AutoencoderTrainer, LatentDiffusionTrainer
-
-__all__ = ['AutoencoderTrainer', 'LatentDiffusionTrainer']

@@ -1,0 +1,308 @@
+"""The synthesis skeleton every mode shares: plan → generate and label → write → merge.
+
+A mode (DiffusionEngine, and next InstaGen and DetDiffusion) says only how one batch of
+images is generated and labelled; this base owns the rest of a run::
+
+    tools/synthesize.py CONFIG --checkpoint CKPT --out DIR
+      └ build_synthesizer(cfg)        synthesis.mode → SYNTHESIZERS → mode.from_config()
+          └ BaseSynthesizer.run()
+              1. round 0 plan                       balance.base_batches
+              2. this rank's unfinished batches     (batch % world_size == rank, no record yet)
+              3. per batch: mode.generate_batch()   → BatchOutput (images, labels, provenance)
+              4. boxes kept (score ≥ score_thr, inside the image), image + batch record
+                 written                            coco_writer.ShardWriter / image_record /
+                                                    annotation_records
+              5. balance rounds                     balance.plan_round (rank 0 plans, barrier)
+              6. rank 0 merges the shards           coco_writer.merge_shards (+ contact sheet)
+
+Everything is deterministic in (config, seed, batch index), independent of the number
+of ranks and of interruptions: a killed run restarted with the same command ends with
+exactly the data an uninterrupted run makes.
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import time
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+import numpy as np
+import torch
+from mmengine.dist import barrier, get_dist_info
+from mmengine.logging import print_log
+
+from ..registry import SYNTHESIZERS
+from .balance import base_batches, count_boxes, plan_round
+from .coco_writer import (ShardWriter, annotation_records, atomic_write_json, image_record,
+                          load_batch_records, merge_shards)
+
+
+def item_seed(seed: int, item: int) -> int:
+    """The noise seed of synthesis item ``item`` of a run with seed ``seed``."""
+    return int(np.random.SeedSequence([seed, 1, item]).generate_state(1)[0])
+
+
+@dataclass
+class SynthesisConfig:
+    """The settings every synthesis mode has; a mode's config subclasses this one.
+
+    ``FIELD_ORDER`` (optional) fixes the key order of :meth:`to_dict` (the provenance
+    written into every COCO file), so a mode can list its settings like its paper's table.
+    """
+    num_images: int = 1000
+    batch_size: int = 4
+    seed: int = 0
+    score_thr: float = 0.3
+    keep_negatives: bool = True  # keep images without any box (pure background)
+    balance: dict = field(default_factory=dict)  # min_per_category, max_images, ...
+    contact_sheet: dict = field(default_factory=lambda: dict(num_images=16, cols=4))
+    jpeg_quality: int = 95
+    with_labels: bool = True  # False: images only (to measure what labelling costs)
+
+    FIELD_ORDER: ClassVar[tuple] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'SynthesisConfig':
+        d = {k: v for k, v in d.items() if k != 'mode'}  # the mode chose this class
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise KeyError(f'Unknown synthesis config keys {sorted(unknown)}; valid keys: '
+                           f'{sorted(known)}')
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def validate(self):
+        """Raise one clear error for a bad setting (a mode adds its own checks)."""
+
+    def to_dict(self) -> dict:
+        names = [f.name for f in fields(self)]
+        keys = self.FIELD_ORDER or names
+        assert sorted(keys) == sorted(names), 'FIELD_ORDER must list every field once'
+        return json.loads(json.dumps({k: getattr(self, k) for k in keys}, default=str))
+
+
+@dataclass
+class Generated:
+    """One generated image and its labels, as a mode hands it to the skeleton."""
+    item: int
+    image: torch.Tensor  # (3, H, W) float in [0, 255]
+    result: object  # InstanceData: bboxes (N, 4) xyxy px, scores (N,), labels (N,); or None
+    fields: dict  # the image record's provenance (prompt, seed, ...), in record order
+    source: dict  # names the item's source in a failure record (e.g. ref_image_id, ref_file)
+
+
+@dataclass
+class BatchOutput:
+    generated: list  # [Generated]
+    failures: list = field(default_factory=list)  # items that could not even be generated
+    fields: dict = field(default_factory=dict)  # extra keys of the batch record
+
+
+class BaseSynthesizer:
+    """Runs the synthesis of one rank into ``out_dir`` (see the module docstring).
+
+    A mode sets ``self.sources`` (each with ``class_names``, for balancing) and
+    implements :meth:`generate_batch`, :meth:`provenance` and :meth:`from_config`.
+
+    Args:
+        cfg: the mode's :class:`SynthesisConfig`.
+        classes: class names (category ids 1..K in this order).
+        out_dir: output folder (layout: :mod:`.coco_writer`).
+    """
+    config_class: ClassVar[type] = SynthesisConfig
+    sources: list = ()
+
+    def __init__(self, cfg, classes, out_dir: str):
+        self.cfg = cfg if isinstance(cfg, self.config_class) else \
+            self.config_class.from_dict(dict(cfg))
+        self.classes = list(classes)
+        self.categories = [dict(id=i + 1, name=n) for i, n in enumerate(self.classes)]
+        self.out_dir = out_dir
+        self.rank, self.world_size = get_dist_info()
+        self.writer = ShardWriter(out_dir, self.rank, self.cfg.jpeg_quality)
+
+    # ------------------------------------------------------------ the mode's part
+    @classmethod
+    def from_config(cls, cfg, synthesis: dict, checkpoint: str | None, out_dir: str,
+                    device: str) -> 'BaseSynthesizer':
+        """Build the mode from a config (its models) and its ``synthesis`` dict."""
+        raise NotImplementedError
+
+    def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
+        """Generate and label the images of ``items`` ((item, source index) pairs)."""
+        raise NotImplementedError
+
+    def provenance(self) -> dict:
+        """The models that made the data (LDM, labeller...): the start of ``info``."""
+        raise NotImplementedError
+
+    def run_stats(self) -> dict:
+        """Counters of this rank added to the run's summary."""
+        return {}
+
+    # ------------------------------------------------------------------- run
+    @property
+    def info(self) -> dict:
+        """The run's provenance, the ``info`` of the merged COCO file."""
+        return dict(self.provenance(), classes=self.classes, synthesis=self.cfg.to_dict())
+
+    def run_settings(self, num_images: int | None, synthesis: dict) -> dict:
+        """What a run in ``out_dir`` must keep to be continued (``run.json``)."""
+        settings = dict(synthesis={k: v for k, v in synthesis.items() if k != 'num_images'},
+                        num_images=num_images or self.cfg.num_images, classes=self.classes,
+                        ldm_fingerprint=self.provenance().get('ldm_fingerprint'))
+        return json.loads(json.dumps(settings, default=str))
+
+    def check_resume(self, settings: dict, resume: bool):
+        """Refuse to continue a run in ``out_dir`` made with other settings (unless
+        ``resume``), and always one made with other classes or another LDM."""
+        path = osp.join(self.out_dir, 'run.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                old = json.load(f)
+            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            if diff and not resume:
+                raise RuntimeError(f'{self.out_dir} holds a synthesis run with other settings '
+                                   f'({diff}). Use another --out, or --resume to continue it '
+                                   'with these.')
+            if 'classes' in diff or 'ldm_fingerprint' in diff:
+                raise RuntimeError(f'{self.out_dir} was made with another class list or LDM '
+                                   f'({diff}); it cannot be continued with this one. Use '
+                                   'another --out.')
+        if self.rank == 0:
+            atomic_write_json(path, settings, indent=2)
+
+    def run(self, num_images: int | None = None, progress: bool = True) -> dict:
+        """Synthesize (resuming whatever is already in ``out_dir``); rank 0 merges."""
+        t0 = time.time()
+        num_images = self.cfg.num_images if num_images is None else num_images
+        if self.rank == 0:
+            atomic_write_json(osp.join(self.out_dir, 'info.json'), self.info, indent=2)
+        rounds = [base_batches(num_images, self.cfg.batch_size, len(self.sources))]
+        self._process(rounds[0], self._done(), progress, 'round 0')
+        bound = self.cfg.balance.get('min_per_category', 0)
+        k = 0
+        while bound > 0:
+            k += 1
+            barrier()
+            plan_path = osp.join(self.out_dir, 'plan', f'round_{k:04d}.json')
+            last = [b for r in rounds for b in r]
+            next_batch = max(b['batch'] for b in last) + 1 if last else 0
+            next_item = max((i for b in last for i, _ in b['items']), default=-1) + 1
+            if self.rank == 0 and not osp.isfile(plan_path):
+                atomic_write_json(plan_path, plan_round(
+                    k, load_batch_records(self.out_dir), [s.class_names for s in self.sources],
+                    self.classes, self.cfg.balance, self.cfg.batch_size, self.world_size,
+                    next_batch, next_item))
+            barrier()
+            with open(plan_path) as f:
+                plan = json.load(f)
+            print_log(f'balance round {k}: counts {plan["counts"]}; below {bound}: '
+                      f'{plan["deficient"]}', logger='current')
+            if plan.get('stop'):
+                print_log(f'category balance stops: {plan["stop"]}', logger='current')
+                break
+            rounds.append(plan['batches'])
+            self._process(plan['batches'], self._done(), progress, f'round {k}')
+        barrier()
+        summary = None
+        if self.rank == 0:
+            summary = self.merge()
+            summary['wall_time_s'] = round(time.time() - t0, 1)
+            summary.update(self.run_stats())
+        barrier()
+        return summary
+
+    def merge(self) -> dict:
+        summary = merge_shards(self.out_dir, self.info)
+        sheet = self.cfg.contact_sheet or {}
+        if sheet.get('num_images', 0) > 0:
+            from .contact_sheet import write_contact_sheet
+            summary['contact_sheet'] = write_contact_sheet(
+                self.out_dir, num_images=sheet['num_images'], cols=sheet.get('cols', 4))
+        return summary
+
+    def _done(self) -> dict[int, list]:
+        """Finished batches: index → items (a batch whose planned items changed is redone)."""
+        return {b: rec['items'] for b, rec in load_batch_records(self.out_dir).items()}
+
+    def _process(self, batches, done, progress, title):
+        mine = [b for b in batches if b['batch'] % self.world_size == self.rank
+                and done.get(b['batch']) != [list(x) for x in b['items']]]
+        if not mine:
+            return
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(sum(len(b['items']) for b in mine)) if progress else None
+        written = {}
+        for i, b in enumerate(mine):
+            rec = self.synthesize_batch(b['batch'], [tuple(x) for x in b['items']])
+            written[b['batch']] = rec
+            if bar is not None:
+                for _ in b['items']:
+                    bar.update()
+            if (i + 1) % 10 == 0 or i + 1 == len(mine):
+                print_log(f'\n[{title}] rank {self.rank}: {i + 1}/{len(mine)} batches; boxes per '
+                          f'category: {count_boxes(written, self.classes)}', logger='current')
+
+    # ------------------------------------------------------------- one batch
+    @torch.no_grad()
+    def synthesize_batch(self, batch_index: int, items: list[tuple[int, int]]) -> dict:
+        """Generate, label and write one batch; returns its committed record."""
+        out = self.generate_batch(batch_index, items)
+        record = dict(items=[list(x) for x in items], categories=self.categories, images=[],
+                      annotations=[], failures=list(out.failures), **out.fields)
+        for g in out.generated:
+            self._add(record, g)
+        self.writer.commit_batch(batch_index, record)
+        return record
+
+    def _add(self, record: dict, g: Generated):
+        """Keep ``g``'s boxes with score ≥ ``score_thr`` inside the image; write it."""
+        cfg = self.cfg
+        h, w = g.image.shape[-2:]
+        r = g.result
+        if r is None or not cfg.with_labels:
+            boxes, scores, labels = torch.zeros(0, 4), torch.zeros(0), torch.zeros(0).long()
+        else:
+            boxes, scores = r.bboxes.float().cpu(), r.scores.float().cpu()
+            labels = r.labels.cpu()
+        if not (torch.isfinite(g.image).all() and torch.isfinite(boxes).all()
+                and torch.isfinite(scores).all()):
+            record['failures'].append(dict(item=g.item, **g.source, reason='non-finite values '
+                                           'in the generated image or its boxes'))
+            return
+        keep = scores >= cfg.score_thr
+        boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+        valid = ((boxes[:, 2:] - boxes[:, :2]) > 0).all(1)
+        boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
+        if len(boxes) == 0 and not cfg.keep_negatives:
+            record['failures'].append(dict(item=g.item, **g.source, reason=f'no box with score '
+                                           f'>= {cfg.score_thr} (keep_negatives=False)',
+                                           skipped_negative=True))
+            return
+        image_id = g.item + 1
+        rec = image_record(image_id, w, h, **g.fields, synthesis_item=g.item)
+        self.writer.write_image(rec['file_name'], g.image.permute(1, 2, 0).byte().cpu().numpy())
+        record['images'].append(rec)
+        record['annotations'].extend(annotation_records(image_id, boxes, scores, labels))
+
+
+def build_synthesizer(cfg, checkpoint: str | None, out_dir: str, device: str = 'cpu',
+                      **overrides) -> BaseSynthesizer:
+    """The mode named by ``cfg.synthesis.mode`` (default ``diffusion_engine``), built from
+    the config; ``overrides`` replace ``synthesis`` keys."""
+    if 'synthesis' not in cfg:
+        raise KeyError('The config has no `synthesis` dict: use a synthesis config, e.g. '
+                       'configs/diffusion_engine/de_synth_coco_sd2-base.py')
+    syn = cfg.synthesis.to_dict() if hasattr(cfg.synthesis, 'to_dict') else dict(cfg.synthesis)
+    syn.update({k: v for k, v in overrides.items() if v is not None})
+    mode = syn.pop('mode', 'diffusion_engine')
+    if mode not in SYNTHESIZERS:
+        raise KeyError(f'Unknown synthesis.mode {mode!r}; registered modes: '
+                       f'{sorted(SYNTHESIZERS.module_dict)}')
+    return SYNTHESIZERS.get(mode).from_config(cfg, syn, checkpoint, out_dir, device)
