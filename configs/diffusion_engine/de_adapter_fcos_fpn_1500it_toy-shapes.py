@@ -2,8 +2,8 @@
 # head (configs/_base_/models/fcos_r18-half_fpn_toy.py) on the frozen embedded toy LDM
 # (LDMBackbone: t = 1, empty prompt, every UNet block grouped by stride) instead of a ResNet.
 # DiffusionEngine labels synthetic images with the head of any mmdet detector run on the
-# final denoising step's features (diffdet_plugin/synthesis/labeler.py); FCOS converges in a
-# fraction of DINO's iterations on a CPU. The paper's adapter is DINO:
+# final denoising step's features (diffdet_plugin/models/detectors/predict_from_feats.py);
+# FCOS converges in a fraction of DINO's iterations on a CPU. The paper's adapter is DINO:
 # de_adapter_dino-4scale_toy_1500it_toy-shapes.py on the same LDM.
 #
 # | hyper-parameter   | value                                           | source         |

@@ -7,7 +7,8 @@
 # | hyper-parameter      | value                                        |
 # | loss                 | ||eps - UNet(z_t, t, tau(c))||^2, t ~ U{0..999} |
 # | empty-prompt dropout | 0.1                                          |
-# | trainable            | UNet (widths 64-96-128-128), text encoder (4 layers, width 128, word tokens); VAE frozen |
+# | trainable            | UNet (widths 64-96-128-128), text encoder (4 layers, width 128, |
+# |                      | word tokens); VAE frozen                     |
 # | optimizer            | AdamW, lr 6e-4 (300 it warm-up), cosine to 1e-5 |
 # | EMA                  | momentum 0.001 (mmengine EMAHook); the exported weights are the EMA |
 # | batch, iters         | 32 x 128 px (16x16x4 latents), 6000          |

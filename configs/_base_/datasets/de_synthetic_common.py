@@ -36,3 +36,17 @@ voc_metainfo = dict(
              (0, 182, 199), (0, 226, 252), (182, 182, 255), (0, 0, 230), (220, 20, 60),
              (163, 255, 0), (0, 82, 0), (3, 95, 161), (0, 80, 100), (183, 130, 88)])
 
+
+# The synthetic source of every `-de` config: SyntheticCocoDataset on a tools/synthesize.py
+# output folder; a `-de` config adds data_root, metainfo, pipeline (its real train pipeline
+# packing `synthetic_meta_keys`) and backend_args.
+synthetic_dataset_defaults = dict(
+    type='SyntheticCocoDataset', ann_file='annotations.json', data_prefix=dict(img='images/'),
+    min_score=0.3,              # the adapter's box threshold (DiffusionEngine paper)
+    encode_ratio_range=None,    # e.g. (0.3, 1.0): keep images by encode ratio
+    max_images=None,            # e.g. 100000: the first N synthetic images by id
+    keep_negatives=True,        # keep images the adapter found nothing in
+    filter_cfg=dict(filter_empty_gt=False))
+# per-batch real : synthetic (both > 0: mmdet's MultiSourceSampler cannot fill a source
+# with 0 samples per batch); the sampler's batch_size must equal the dataloader's
+source_ratio = [1, 1]

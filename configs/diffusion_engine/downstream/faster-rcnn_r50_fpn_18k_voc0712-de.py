@@ -1,42 +1,19 @@
-# DiffusionEngine downstream: stock mmdet Faster R-CNN R50-FPN trained on VOC07+12 trainval
-# + VOC-DE (synthetic), evaluated on VOC2007 test (VOCMetric, 11-point mAP, as mmdet).
-# Real-only baseline at equal iterations: faster-rcnn_r50_fpn_18k_voc0712.py.
-#
-# | hyper-parameter            | value                            | source                         |
-# | -------------------------- | -------------------------------- | ------------------------------ |
-# | detector                   | Faster R-CNN, ResNet-50 + FPN    | DiffusionEngine paper          |
-# | training data              | VOC07+12 trainval + VOC-DE       | DiffusionEngine paper          |
-# | synthetic box score >=     | 0.3                              | DiffusionEngine paper          |
-# | schedule                   | 18k iterations, x0.1 at 12k, 16k | ours (mmdet VOC 18k)           |
-# | total batch size           | 16 (8 GPUs x 2)                  | ours (mmdet default)           |
-# | optimizer, lr              | SGD, 0.01, momentum 0.9, wd 1e-4 | mmdet Faster R-CNN VOC default |
-# | warm-up                    | linear, 100 iterations           | mmdet VOC 18k default          |
-# | image scale                | 1000 x 600                       | mmdet VOC default              |
-# | real : synthetic per batch | 1 : 1 (MultiSourceSampler)       | ours                           |
-# | keep synthetic negatives   | yes                              | ours                           |
-#
+# Faster R-CNN R50-FPN on VOC07+12 trainval + VOC-DE (synthesized by tools/synthesize.py from
+# VOC references): faster-rcnn_r50_fpn_18k_voc0712.py (detector, schedule, batch: see its
+# table) plus the synthetic source, 1 : 1 per batch, equal iterations; VOC2007 test.
 # Data: data/VOCdevkit/VOC{2007,2012}/ (mmdet layout), data/voc_de/{annotations.json,images/}.
-_base_ = [
-    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
-    '../../_base_/datasets/voc0712_de_detection.py',
-    'mmdet::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+_base_ = './faster-rcnn_r50_fpn_18k_voc0712.py'
 
-model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))
+synthetic_data_root = 'data/voc_de/'
 
-max_iters = 18000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=3000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[12000, 16000], gamma=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=3000))
-log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+synthetic_train_dataset = dict(
+    **_base_.synthetic_dataset_defaults, data_root=synthetic_data_root, metainfo=_base_.metainfo,
+    pipeline=_base_.train_pipeline[:-1] + [
+        dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
+    backend_args=_base_.backend_args)
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
+                 source_ratio=_base_.source_ratio),
+    batch_sampler=None,
+    dataset=dict(_delete_=True, type='ConcatDataset', ignore_keys=['dataset_type'],
+                 datasets=[_base_.real_train_dataset, synthetic_train_dataset]))
