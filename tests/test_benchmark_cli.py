@@ -1,20 +1,63 @@
-"""Smoke tests of ``tools/benchmark.py`` (the CLI runs; no timing asserts)."""
+"""Tests of the benchmarks (``diffdet_plugin.benchmarks``; ``tools/benchmark.py`` is their CLI).
+
+The benchmarks run as the CLI does, in a subprocess (``python -m diffdet_plugin.benchmarks``).
+No timing asserts beyond every number being finite and positive: the checks are that the
+variants of a benchmark did the same work.
+"""
 import json
 import math
 import os
 import os.path as osp
-
-import pytest
 import subprocess
 import sys
 
+import pytest
+from diffdet_plugin.benchmarks import build_parser
+from diffdet_plugin.benchmarks.harness import strip_flag, summarize
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SCRIPT = osp.join('tools', 'benchmark.py')
+SUBCOMMANDS = ('backbone', 'synthesize', 'fidelity', 'quality')
 
 
 def _run(*args, env=None):
-    return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=600, env=dict(os.environ, **(env or {})))
+    return subprocess.run([sys.executable, '-m', 'diffdet_plugin.benchmarks', *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, **(env or {})))
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def _assert_timings(result: dict, repeat: int):
+    """One variant's timings: ``repeat`` timed calls, every number finite and positive."""
+    assert len(result['times_s']) == repeat
+    for key in ('median_s', 'min_s', 'items_per_s', 'peak_mem_bytes', 'rss_after_build_bytes'):
+        assert _positive(result[key]), (key, result[key])
+    assert all(_positive(t) for t in result['times_s']), result['times_s']
+
+
+def test_parser_has_every_benchmark():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == 'bench')
+    assert set(sub.choices) == set(SUBCOMMANDS)
+    args = parser.parse_args(['backbone', '--preset', 'tiny', '--json=x.json'])
+    assert args.func.__module__ == 'diffdet_plugin.benchmarks.backbone' and args.batch == 16
+
+
+def test_tools_benchmark_is_the_cli():
+    for argv in [['--help']] + [[s, '--help'] for s in SUBCOMMANDS]:
+        proc = subprocess.run([sys.executable, osp.join('tools', 'benchmark.py'), *argv],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith('usage: benchmark.py'), proc.stdout[:200]
+
+
+def test_harness_helpers():
+    assert strip_flag(['backbone', '--json', 'a.json', '--batch', '2', '--json=b.json'],
+                      '--json') == ['backbone', '--batch', '2']
+    s = summarize([2.0, 1.0, 4.0], items_per_call=8)
+    assert s['median_s'] == 2.0 and s['min_s'] == 1.0 and s['items_per_s'] == 4.0
 
 
 def test_backbone_tiny_json(tmp_path):
@@ -23,14 +66,24 @@ def test_backbone_tiny_json(tmp_path):
                 '--repeat', '1', '--json', str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
-    for variant in ('plugin', 'stock'):
-        res = data['results'][variant]
-        assert res['items_per_s'] > 0
-        assert res['peak_mem_bytes'] > 0
-    ratio = data['ratio_plugin_over_stock']
-    assert math.isfinite(ratio) and ratio > 0
     assert data['args']['batch'] == 2 and data['env']['device'] == 'cpu'
-    assert 'images/s' in proc.stdout
+    assert set(data['results']) == {'plugin', 'stock'}
+    for res in data['results'].values():
+        _assert_timings(res, repeat=1)
+    assert _positive(data['ratio_plugin_over_stock'])
+    info = data['info']
+    plugin, stock = info['variants']['plugin'], info['variants']['stock']
+    # the same work: one UNet pass per batch, on the same latents and context
+    assert len(plugin['unet_call_shapes']) == 1
+    assert plugin['unet_call_shapes'] == stock['unet_call_shapes']
+    call = plugin['unet_call_shapes'][0]
+    assert call['input'] == call['output'] == [2, call['input'][1], 128 // 8, 128 // 8]
+    assert call['context'][0] == 2
+    # the plugin returns the tapped pyramid (fine to coarse), stock the UNet output
+    assert info['feature_shapes'] == plugin['output_shapes']
+    assert stock['output_shapes'] == [call['output']]
+    assert plugin['output_shapes'] == [[2, c, 128 // s, 128 // s]
+                                       for c, s in zip(info['out_channels'], info['strides'])]
 
 
 def test_backbone_res_not_multiple_of_64():
@@ -45,15 +98,26 @@ def test_synthesize_tiny_json(tmp_path):
                 '--warmup', '0', '--repeat', '1', '--json', str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
-    for variant in ('engine', 'engine_no_labels', 'diffusers'):
-        res = data['results'][variant]
-        assert res['items_per_s'] > 0
-        assert res['peak_mem_bytes'] > 0
-    for ratio in data['ratios'].values():
-        assert math.isfinite(ratio) and ratio > 0
-    engine = data['info']['variants']['engine']
-    assert engine['images_written'] == 2 and engine['denoising_steps'] == 1
-    assert 'images/s' in proc.stdout
+    assert set(data['results']) == {'engine', 'engine_no_labels', 'diffusers'}
+    for res in data['results'].values():
+        _assert_timings(res, repeat=1)
+    assert set(data['ratios']) == {'engine_over_diffusers', 'engine_no_labels_over_diffusers',
+                                   'engine_over_engine_no_labels'}
+    assert all(_positive(r) for r in data['ratios'].values()), data['ratios']
+    info = data['info']
+    steps = info['denoising_steps']
+    assert steps == int(3 * 0.6) == info['unet_calls_per_batch']
+    variants = info['variants']
+    # the same work: one UNet call per denoising step (every variant), the same images
+    for v in variants.values():
+        assert v['batches'] == 1 and v['unet_calls'] == v['unet_calls_per_batch'] == steps, v
+    engine, no_labels = variants['engine'], variants['engine_no_labels']
+    for v in (engine, no_labels):
+        assert v['denoising_steps'] == steps and v['failures'] == 0
+    assert engine['images_written'] == no_labels['images_written'] == 2
+    assert variants['diffusers']['images_returned'] == 2
+    assert engine['prompt'] == no_labels['prompt'] == variants['diffusers']['prompt']
+    assert no_labels['boxes_written'] == 0
 
 
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
@@ -79,14 +143,22 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
         assert [x['seed'] for x in p['runs']['real']] == [3]
         assert all('test' in x and x['iters'] == 2 for runs in p['runs'].values() for x in runs)
         assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
-    assert '| arm | test bbox mAP (mean ± std) |' in proc.stdout
-    records = sorted((tmp_path / 'work').rglob('*.json'))
-    stamps = {r: r.stat().st_mtime for r in records}
+    md = (tmp_path / 'quality.md').read_text()  # the report next to the JSON
+    assert md.count('| arm | test bbox mAP (mean ± std) |') == 2 and '**sparse**' in md
+    # a rerun trains and synthesizes nothing: every step's record stays as it was
+    work = tmp_path / 'work'
+    records = sorted([*work.glob('*/*.json'), *work.glob('*/runs/*.json')])
+    assert len(records) == 2 * (3 + 3)  # per protocol: adapter, synthesis, judged; 3 runs
+    stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
+    checkpoints = sorted(work.rglob('*.pth'))
     again = _run(*args, env=env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert 'training the Detection-Adapter' not in again.stdout
-    assert 'detector:' not in again.stdout
-    assert all(r.stat().st_mtime == stamps[r] for r in records if 'runs' in str(r))
+    assert all((r.stat().st_mtime, r.read_text()) == stamps[r] for r in records)
+    assert sorted(work.rglob('*.pth')) == checkpoints
+    rerun = json.loads((tmp_path / 'quality.json').read_text())
+    # (as JSON text: a detector that finds nothing has a NaN mAP, and NaN != NaN)
+    assert (json.dumps(rerun['protocols'], sort_keys=True)
+            == json.dumps(data['protocols'], sort_keys=True))
 
 
 def test_quality_summary_flags_differences_beyond_two_standard_errors():
@@ -124,7 +196,8 @@ def test_fidelity_bad_input_is_one_clear_error(toy_data, tmp_path):
     assert bad.returncode != 0 and '--ldm x=' in bad.stderr and 'model_index.json' in bad.stderr
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square'))
     wrong = _run('fidelity', '--data-root', toy_data, '--split', 'val', '--judge', judge)
-    assert wrong.returncode != 0 and "the judge" in wrong.stderr and 'all toy classes' in wrong.stderr
+    assert wrong.returncode != 0
+    assert 'the judge' in wrong.stderr and 'all toy classes' in wrong.stderr
     assert 'Traceback' not in bad.stderr + wrong.stderr + missing.stderr
 
 

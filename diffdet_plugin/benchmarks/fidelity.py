@@ -21,10 +21,11 @@ boxes drawn) into ``--out-dir``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import os.path as osp
 import time
+
+from .harness import write_report
 
 
 def _named(value: str, default_name: str) -> tuple[str, str]:
@@ -157,10 +158,7 @@ def run(args, parser=None) -> dict:
     result['wall_time_s'] = round(time.time() - t0, 1)
     md = markdown(result)
     print('\n' + md)
-    with open(osp.join(args.out_dir, 'fidelity.json'), 'w') as f:
-        json.dump(result, f, indent=2)
-    with open(osp.join(args.out_dir, 'fidelity.md'), 'w') as f:
-        f.write(md)
+    write_report(osp.join(args.out_dir, 'fidelity.json'), result, md)
     print(f'written to {args.out_dir}/fidelity.json and fidelity.md ({result["wall_time_s"]} s)')
     return result
 

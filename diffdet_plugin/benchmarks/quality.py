@@ -43,6 +43,7 @@ import statistics
 import time
 
 from ..utils.fileio import atomic_write_json
+from .harness import write_report
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py'
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
@@ -84,7 +85,7 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     from mmengine.runner import Runner
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
-    cfg.experiment_name = f'{osp.basename(work_dir)}-{time.strftime("%Y%m%d_%H%M%S")}'
+    cfg.experiment_name = osp.basename(work_dir)  # mmengine appends the run's timestamp
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics = runner.test()
@@ -147,11 +148,12 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
             print(f'[quality/{name}] training the Detection-Adapter, {iters} it')
             runner, metrics = train_and_test(cfg, osp.join(work, 'adapter'), seed=0)
             adapter = _record(osp.join(work, 'adapter.json'),
-                              dict(checkpoint=ckpt, iters=iters, val=metrics))
+                              dict(checkpoint=ckpt, iters=iters, test=metrics))
             model = runner.model
         else:
-            from mmdet.registry import MODELS
             from mmengine.runner import load_checkpoint
+
+            from mmdet.registry import MODELS
             model = MODELS.build(cfg.model)
             load_checkpoint(model, ckpt, map_location='cpu')
         # 2. synthesis from the protocol's references (resumable by itself)
@@ -225,8 +227,9 @@ def summarize(runs: dict, key: str = 'coco/bbox_mAP') -> list[dict]:
 def markdown(result: dict) -> str:
     lines = []
     for name, p in result['protocols'].items():
-        lines += [f"**{name}** ({p['real_images']} real images; adapter val mAP "
-                  f"{p['adapter']['val'].get('coco/bbox_mAP', float('nan')):.3f}; "
+        adapter = p['adapter'].get('test', p['adapter'].get('val', {}))  # 'val': older records
+        lines += [f"**{name}** ({p['real_images']} real images; adapter test mAP "
+                  f"{adapter.get('coco/bbox_mAP', float('nan')):.3f}; "
                   f"{p['synthesis']['images']} synthetic images, {p['synthesis']['boxes']} "
                   'boxes' + (f"; judge keeps {p['judged']['kept']}" if p.get('judged') else '')
                   + ')', '',
@@ -243,6 +246,7 @@ def markdown(result: dict) -> str:
 
 def run(args, parser=None) -> dict:
     import diffdet_plugin  # noqa: F401
+
     from ..datasets import ensure_toy_shapes
     from ..runner_utils import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()
@@ -271,10 +275,7 @@ def run(args, parser=None) -> dict:
     print('\n' + md)
     os.makedirs(args.work_dir, exist_ok=True)
     out = args.json or osp.join(args.work_dir, 'quality.json')
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
-    with open(osp.splitext(out)[0] + '.md', 'w') as f:
-        f.write(md)
+    write_report(out, result, md)
     print(f'written to {out} (wall time of this invocation {result["wall_time_s"]} s)')
     return result
 
