@@ -1,5 +1,6 @@
 # diffdet_plugin: two commands on a fresh machine.
 #   make test   install what is missing into .venv, then run the tests
+#   make lint   ruff + isort (mmdet's linters; CI runs it before the tests)
 #   make demo   install what is missing, then run the main job on the embedded default
 #   make toy-ldm  retrain the embedded toy LDM from scratch (the recipe behind
 #                 diffdet_plugin/assets/toy_ldm; docs/toy_ldm.md)
@@ -30,7 +31,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.diffdet_installed
 
-.PHONY: install test demo toy-ldm judge clean-venv
+.PHONY: install test lint demo toy-ldm judge clean-venv
 
 TOY_DATA := data/toy_shapes
 TOY_LDM := diffdet_plugin/assets/toy_ldm
@@ -55,6 +56,12 @@ test: install
 
 demo: install
 	$(PY) tools/demo.py
+
+# ruff (pycodestyle + pyflakes) and isort with mmdet's settings (ruff.toml, setup.cfg)
+lint: install
+	$(PIP) install -q -r requirements/lint.txt
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/isort --check-only --diff .
 
 $(TOY_DATA)/annotations/instances_train.json: | install
 	$(PY) tools/make_toy_data.py --out $(TOY_DATA) --num-train 4000 --num-val 200 --num-test 500 --seed 0

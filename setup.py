@@ -8,7 +8,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -58,7 +57,8 @@ if __name__ == '__main__':
         python_requires='>=3.9',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
         include_package_data=True,
-        package_data={'diffdet_plugin': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/tools/*', '.mim/tools/**/*',
+        package_data={'diffdet_plugin': ['.mim/model-index.yml', '.mim/configs/**/*.py',
+                                         '.mim/tools/*', '.mim/tools/**/*',
                                          'assets/**/*']},
         install_requires=read_requirements('runtime.txt'),
         extras_require={'tests': read_requirements('tests.txt')},

@@ -14,6 +14,7 @@ from .runner_utils import allow_mmengine_checkpoints  # noqa: E402
 
 allow_mmengine_checkpoints()
 
-from . import datasets, engine, models, registry, synthesis  # noqa: E402,F401  (registration side effects)
+from . import (datasets, engine, models, registry,  # noqa: E402,F401  (registration side effects)
+               synthesis)
 
 __all__ = ['__version__']

@@ -19,6 +19,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 def pytest_configure(config):
     # Build with mmdet's registries as the default scope, as mmdet's tools do.
     import diffdet_plugin  # noqa: F401
+
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
 

@@ -40,7 +40,8 @@ UNET, VAE, CLIP = 'model.diffusion_model.', 'first_stage_model.', \
     'cond_stage_model.transformer.text_model.'
 
 _UNET_RESNET = {'norm1': 'in_layers.0', 'conv1': 'in_layers.2', 'time_emb_proj': 'emb_layers.1',
-                'norm2': 'out_layers.0', 'conv2': 'out_layers.3', 'conv_shortcut': 'skip_connection'}
+                'norm2': 'out_layers.0', 'conv2': 'out_layers.3',
+                'conv_shortcut': 'skip_connection'}
 _VAE_ATTN = {'group_norm': 'norm', 'to_q': 'q', 'to_k': 'k', 'to_v': 'v', 'to_out.0': 'proj_out'}
 
 
@@ -69,7 +70,8 @@ def _unet(unet) -> dict:
         for j in range(lpb + 1):
             k = 1 + lvl * (lpb + 1) + j
             if j < lpb:
-                _move(sd, out, f'down_blocks.{lvl}.resnets.{j}', f'input_blocks.{k}.0', _UNET_RESNET)
+                _move(sd, out, f'down_blocks.{lvl}.resnets.{j}', f'input_blocks.{k}.0',
+                      _UNET_RESNET)
                 if 'CrossAttn' in kind:
                     _move(sd, out, f'down_blocks.{lvl}.attentions.{j}', f'input_blocks.{k}.1')
             elif lvl < n - 1:

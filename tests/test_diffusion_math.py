@@ -1,7 +1,6 @@
 """FrozenLDM's diffusion math against the scheduler's own tables."""
 import pytest
 import torch
-
 from diffdet_plugin.ldm import FrozenLDM
 from diffdet_plugin.ldm.presets import build_scheduler, get_preset
 

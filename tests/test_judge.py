@@ -4,10 +4,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-
-from diffdet_plugin.evaluation import judge as judge_lib
-
 from conftest import REPO, write_tiny_judge_config
+from diffdet_plugin.evaluation import judge as judge_lib
 
 JUDGE_CONFIG = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_3000it_toy-shapes.py')
 
@@ -100,6 +98,7 @@ def test_shipped_judge_is_current(tmp_path_factory):
     """The weights in the package were trained by today's judge config on today's standard
     toy data: a changed recipe or domain makes their key stale (then load_judge retrains)."""
     import json
+
     from diffdet_plugin.datasets.toy_shapes import ensure_toy_shapes
     root = str(tmp_path_factory.mktemp('standard_toy'))
     ensure_toy_shapes(root)

@@ -3,14 +3,14 @@ import copy
 
 import pytest
 import torch
+from conftest import TINY_CONFIG
+from diffdet_plugin.models import LDMBackbone, LDMMismatchError
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import load_checkpoint, save_checkpoint
 
-from diffdet_plugin.models import LDMBackbone, LDMMismatchError
 from mmdet.registry import DATASETS, MODELS
-from conftest import TINY_CONFIG
 
 
 def _tiny_cfg(toy_data):

@@ -3,7 +3,6 @@ import os
 
 import pytest
 import torch
-
 from diffdet_plugin.ldm import FrozenLDM, LDMLoadError
 
 
@@ -22,7 +21,8 @@ def test_diffusers_folder_roundtrip(tiny_ldm, tiny_folder):
     assert not any(p.requires_grad for p in loaded.parameters())
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     torch.testing.assert_close(loaded.encode_images(x), tiny_ldm.encode_images(x))
-    torch.testing.assert_close(loaded.encode_prompt('a red star'), tiny_ldm.encode_prompt('a red star'))
+    torch.testing.assert_close(loaded.encode_prompt('a red star'),
+                               tiny_ldm.encode_prompt('a red star'))
 
 
 def test_dtype_option(tiny_folder):

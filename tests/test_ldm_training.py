@@ -3,7 +3,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import REPO, ok, python, run_tool
 
 VAE_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae_toy_2500it_toy-shapes.py')

@@ -3,7 +3,6 @@ import gc
 
 import pytest
 import torch
-
 from diffdet_plugin.ldm import FrozenLDM, LDMLoadError, build_preset_components, preset_names
 
 # Parameter counts of the released models' components (UNet, VAE, text encoder).

@@ -102,9 +102,8 @@ def test_load_with_diffusers_folder_config(source, safetensors_file, tmp_path):
 
 def test_weights_come_from_the_file(source, original_sd, tmp_path):
     """A changed weight in the file shows up in the loaded model (nothing is re-initialised)."""
-    from safetensors.torch import save_file
-
     from diffdet_plugin.ldm import FrozenLDM
+    from safetensors.torch import save_file
     sd = dict(original_sd)
     key = UNET + 'output_blocks.2.1.transformer_blocks.0.attn2.to_k.weight'
     sd[key] = sd[key] + 1

@@ -5,9 +5,8 @@ import os
 import os.path as osp
 
 import pytest
-from PIL import Image
-
 from conftest import REPO, ok, python, run_tool
+from PIL import Image
 
 TOY_DE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
                          'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
@@ -97,6 +96,7 @@ def _num_boxes(ds):
 # ---------------------------------------------------------------- the dataset
 def test_loads_with_classes_from_file(synthetic):
     from diffdet_plugin.datasets import TOY_SHAPES_CLASSES
+
     from mmdet.registry import DATASETS
     root, data = synthetic
     ds = DATASETS.build(dict(type='SyntheticCocoDataset', data_root=root))
@@ -208,8 +208,9 @@ def toy_de_options(real_root, synthetic_root):
 
 
 def _cfg(path, options):
-    from mmengine.config import Config, DictAction
     import argparse
+
+    from mmengine.config import Config, DictAction
     cfg = Config.fromfile(path)
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -247,6 +248,7 @@ def test_multi_source_sampler_ratio(small_real, synthetic, ratio):
 def _fake_coco(small_real, synthetic_root, out):
     """data/coco-like (train2017) and data/coco_de-like folders with COCO's 80 categories."""
     import shutil
+
     from mmdet.datasets import CocoDataset
     cats = [dict(id=i + 1, name=n) for i, n in enumerate(CocoDataset.METAINFO['classes'])]
     with open(osp.join(small_real, 'annotations', 'instances_train.json')) as f:
@@ -268,6 +270,7 @@ def _fake_coco(small_real, synthetic_root, out):
 def _fake_voc(out, synthetic_root):
     """VOCdevkit/VOC2007 + VOC2012 with 3 images each, and a synthetic folder with VOC classes."""
     import shutil
+
     from mmdet.datasets import VOCDataset
     for year in ('VOC2007', 'VOC2012'):
         d = osp.join(out, 'VOCdevkit', year)
@@ -329,6 +332,7 @@ def test_full_scale_config_mixes_real_and_synthetic(config, small_real, syntheti
 @pytest.mark.parametrize('config', DOWNSTREAM_CONFIGS, ids=osp.basename)
 def test_config_parses_and_builds_model(config):
     from mmengine.config import Config
+
     from mmdet.registry import MODELS
     cfg = Config.fromfile(config)
     assert cfg.custom_imports['imports'] == ['diffdet_plugin']

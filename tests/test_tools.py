@@ -4,9 +4,7 @@ import os.path as osp
 import textwrap
 
 import torch
-
-from conftest import (SD2_BASE_CONFIG, TINY_CONFIG, free_port, ok, python, run_tool,
-                      toy_cfg_options)
+from conftest import SD2_BASE_CONFIG, TINY_CONFIG, free_port, ok, python, run_tool, toy_cfg_options
 
 
 def test_train_resume_and_test_tiny_adapter(toy_data, tmp_path):
@@ -62,8 +60,8 @@ def test_external_config_inherits_plugin_config(toy_data, tmp_path):
         train_cfg = dict(max_iters=2, val_interval=100)
         default_hooks = dict(checkpoint=dict(interval=2))
     """))
-    from mmengine.config import Config
     import diffdet_plugin  # noqa: F401
+    from mmengine.config import Config
     cfg = Config.fromfile(str(cfg_file))
     assert cfg.model.backbone.type == 'LDMBackbone' and cfg.model.backbone.timestep == 2
     assert cfg.model.backbone.ldm.preset == 'tiny'

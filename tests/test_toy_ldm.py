@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, python, run_tool
 
 REFERENCE = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'toy_ldm_reference.png')

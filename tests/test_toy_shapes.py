@@ -4,14 +4,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from diffdet_plugin.datasets.toy_shapes import (TOY_SHAPES_CLASSES, caption_for,
+                                                generate_toy_shapes, render_scene)
 from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
-
-from diffdet_plugin.datasets.toy_shapes import (TOY_SHAPES_CLASSES,
-                                                caption_for,
-                                                generate_toy_shapes,
-                                                render_scene)
 
 NUM_TRAIN, NUM_VAL, SIZE = 12, 4, 64
 

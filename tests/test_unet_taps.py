@@ -1,7 +1,6 @@
 """UNet taps return the documented strides and channels."""
 import pytest
 import torch
-
 from diffdet_plugin.ldm import ALL_BLOCKS, UNetTaps, get_preset, tap_layout
 
 # The table in diffdet_plugin/ldm/unet_taps.py's docstring.

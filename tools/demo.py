@@ -100,7 +100,8 @@ def main():
 
     summary = {
         'toy data': osp.abspath(args.data_root),
-        'LDM': cfg.model.backbone.ldm.get('pretrained') or f"preset {cfg.model.backbone.ldm.preset}",
+        'LDM': (cfg.model.backbone.ldm.get('pretrained')
+                or f"preset {cfg.model.backbone.ldm.preset}"),
         'adapter config': osp.abspath(osp.join(work_dir, osp.basename(adapter_config))),
         'adapter checkpoint': osp.abspath(ckpt),
         'logs': osp.abspath(osp.join(work_dir, runner.timestamp)),
@@ -109,7 +110,8 @@ def main():
         'synthetic images': synth['images'],
         'synthetic boxes': synth['boxes'],
         'synthetic annotations': osp.abspath(synth['annotations_file']),
-        'contact sheet': osp.abspath(synth['contact_sheet']) if synth.get('contact_sheet') else None,
+        'contact sheet': (osp.abspath(synth['contact_sheet']) if synth.get('contact_sheet')
+                          else None),
         'wall time (s)': round(time.time() - t0, 1),
     }
     os.makedirs(args.work_dir, exist_ok=True)

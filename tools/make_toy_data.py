@@ -10,9 +10,8 @@ to report results.
 """
 import argparse
 
-from mmengine.utils import ProgressBar
-
 from diffdet_plugin.datasets.toy_shapes import generate_toy_shapes
+from mmengine.utils import ProgressBar
 
 
 def parse_args():

@@ -9,10 +9,9 @@ with classifier-free guidance by the same loop the synthesis engine runs.
 import argparse
 
 import torch
-from PIL import Image, ImageDraw
-
 from diffdet_plugin.ldm import FrozenLDM, text_to_image
 from diffdet_plugin.utils import read_captions
+from PIL import Image, ImageDraw
 
 
 def grid(images, captions=None, cols=4, label_h=24):

@@ -72,7 +72,8 @@ class CaptionImageDataset(BaseDataset):
             arr = arr[:, ::-1]
         if self.crop_size:
             c = self.crop_size
-            y, x = np.random.randint(0, arr.shape[0] - c + 1), np.random.randint(0, arr.shape[1] - c + 1)
+            y = np.random.randint(0, arr.shape[0] - c + 1)
+            x = np.random.randint(0, arr.shape[1] - c + 1)
             arr = arr[y:y + c, x:x + c]
         img = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
         return dict(inputs=img, data_samples=info['caption'])

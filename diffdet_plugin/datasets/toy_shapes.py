@@ -2,7 +2,8 @@
 
 Every scene is a small RGB image with a random muted background (solid colour
 or linear gradient) and 1-4 coloured shapes that do not touch each other
-(version 2 of the domain; see ``docs/toy_ldm.md`` for why it is this simple).  Each annotated object carries the exact visible
+(version 2 of the domain; see ``docs/toy_ldm.md`` for why it is this simple).
+Each annotated object carries the exact visible
 binary mask that was painted, its tight COCO ``xywh`` box and its pixel area,
 plus a short caption such as ``"a photo of a red circle and two blue
 squares"``.  Everything is deterministic from an integer seed and needs no

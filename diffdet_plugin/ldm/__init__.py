@@ -10,12 +10,13 @@ from .tokenizer import build_byte_clip_tokenizer
 from .unet_taps import ALL_BLOCKS, TapLevel, UNetTaps, tap_layout
 
 __all__ = [
-    'embedded_model_dir', 'FrozenLDM', 'LDMLoadError', 'resolve_dtype', 'PRESETS', 'build_preset_components',
+    'embedded_model_dir', 'FrozenLDM', 'LDMLoadError', 'resolve_dtype', 'PRESETS',
+    'build_preset_components',
     'get_preset', 'preset_names', 'build_byte_clip_tokenizer', 'ALL_BLOCKS', 'TapLevel',
     'UNetTaps', 'tap_layout'
 ]
-from .sampling import (build_sampling_scheduler, image_to_image,  # noqa: E402
-                       img2img_denoise, num_denoising_steps, text_to_image)
+from .sampling import (build_sampling_scheduler, image_to_image, img2img_denoise,  # noqa: E402
+                       num_denoising_steps, text_to_image)
 
 __all__ += ['build_sampling_scheduler', 'image_to_image', 'img2img_denoise', 'num_denoising_steps',
             'text_to_image']

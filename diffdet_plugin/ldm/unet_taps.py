@@ -140,7 +140,8 @@ class UNetTaps:
         """
         missing = [b for b in self.blocks if b not in self.outputs]
         if missing:
-            raise RuntimeError(f'No UNet output captured for {missing}: run the UNet inside the taps')
+            raise RuntimeError(f'No UNet output captured for {missing}: run the UNet inside '
+                               'the taps')
         by_stride: dict[int, list[torch.Tensor]] = {}
         for b in self.blocks:
             feat = self.outputs[b]

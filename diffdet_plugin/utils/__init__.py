@@ -10,6 +10,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     ``diffdet_plugin`` scope is first used without an import location.
     """
     import diffdet_plugin  # noqa: F401  (importing the package registers its components)
+
     from mmdet.utils import register_all_modules as register_mmdet
     register_mmdet(init_default_scope)
 
