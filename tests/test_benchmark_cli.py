@@ -159,6 +159,18 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     # (as JSON text: a detector that finds nothing has a NaN mAP, and NaN != NaN)
     assert (json.dumps(rerun['protocols'], sort_keys=True)
             == json.dumps(data['protocols'], sort_keys=True))
+    # a run stopped after the adapter: the recorded adapter is reloaded (outside any Runner)
+    # and the synthesis made again, without training the adapter again
+    import shutil
+    adapter_ckpt = next((work / 'sparse' / 'adapter').glob('iter_*.pth'))
+    mtime = adapter_ckpt.stat().st_mtime
+    for name in ('synthesis.json', 'judged.json'):
+        (work / 'sparse' / name).unlink()
+    shutil.rmtree(work / 'sparse' / 'synthetic')
+    again = _run(*args, env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert json.loads((work / 'sparse' / 'synthesis.json').read_text())['images'] == 4
+    assert adapter_ckpt.stat().st_mtime == mtime
 
 
 def test_quality_summary_flags_differences_beyond_two_standard_errors():

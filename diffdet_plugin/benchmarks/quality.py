@@ -247,9 +247,13 @@ def markdown(result: dict) -> str:
 def run(args, parser=None) -> dict:
     import diffdet_plugin  # noqa: F401
 
+    from mmdet.utils import register_all_modules
+
     from ..datasets import ensure_toy_shapes
     from ..runner_utils import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()
+    # models built outside a Runner (a recorded adapter, reloaded) need mmdet's default scope
+    register_all_modules(init_default_scope=True)
     t0 = time.time()
     root = args.data_root.rstrip('/') + '/'
     if ensure_toy_shapes(root):
