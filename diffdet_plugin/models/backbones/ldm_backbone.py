@@ -26,6 +26,7 @@ from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
 from ...ldm import ALL_BLOCKS, FrozenLDM, UNetTaps, tap_layout
+from ..ldm_sharing import keep_ldm_shared_on_deepcopy
 
 IDENTITY_KEY = 'ldm_identity'
 
@@ -118,6 +119,12 @@ class LDMBackbone(BaseModule):
                 'downsamples 64x. Pad the batch: model.data_preprocessor = '
                 f'dict(type="DetDataPreprocessor", pad_size_divisor={self.size_divisor}, ...).')
 
+    def __deepcopy__(self, memo):
+        """A copy (an EMA teacher) shares the frozen LDM and taps it with its own hooks."""
+        new = keep_ldm_shared_on_deepcopy(self, memo, skip=('taps', ))
+        new.taps = UNetTaps(new.ldm.unet, new.tap_blocks)
+        return new
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(B, 3, H, W) in [-1, 1] → tuple of (B, C_l, H/s_l, W/s_l), fine to coarse."""
         self.check_input(x)
@@ -126,13 +133,26 @@ class LDMBackbone(BaseModule):
             ldm.to(x.device)
         with torch.no_grad():
             z0 = ldm.encode_images(x)
+        return self.latent_features(z0, tuple(x.shape[-2:]), dtype=x.dtype)
+
+    def latent_features(self, z0: torch.Tensor, image_size: tuple[int, int],
+                        dtype: torch.dtype | None = None) -> tuple[torch.Tensor, ...]:
+        """Clean latents z0 = s·E(x) (B, 4, H/8, W/8) → the pyramid, fine to coarse.
+
+        The same single UNet pass as :meth:`forward` (z_t = α_t z0 + σ_t ε at t = ``timestep``,
+        the ``prompt`` condition), without the VAE: InstaGen labels a generated image from its
+        final latent this way, with no decode/encode round trip.
+        """
+        ldm = self.ldm
+        with torch.no_grad():
+            z0 = z0.to(ldm.device, ldm.dtype)
             zt = ldm.add_noise(z0, self._noise_like(z0), self.timestep)
-            ctx = ldm.prompt_embedding(self.prompt, x.shape[0])
+            ctx = ldm.prompt_embedding(self.prompt, z0.shape[0])
             self.taps.clear()
             ldm.unet_forward(zt, self.timestep, ctx)
-            feats = self.taps.pyramid(tuple(x.shape[-2:]))
+            feats = self.taps.pyramid(tuple(image_size))
             self.taps.clear()  # do not hold the block outputs until the next call
-        return tuple(f.to(x.dtype) for f in feats)
+        return tuple(f.to(dtype or torch.float32) for f in feats)
 
     # ---------------------------------------------------- checkpoint identity
     def _save_to_state_dict(self, destination, prefix, keep_vars):

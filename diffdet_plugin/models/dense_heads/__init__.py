@@ -1,0 +1,3 @@
+from .instagen_head import InstaGenHead
+
+__all__ = ['InstaGenHead']

@@ -1,0 +1,123 @@
+"""``InstaGen``: an open-vocabulary grounding detector on frozen LDM features (CVPR 2024).
+
+InstaGen (Feng et al., Sec. 3.2) puts a GroundingDINO-style head on the UNet of the diffusion
+model that generates the images, so a generated image is labelled from its own features:
+
+    image x (or a generated image's final latent z0)
+      → ``LDMBackbone``: one UNet pass at t = 1, every block, strides 8/16/32/64
+      → neck: a 3×3 conv per level to 256 channels (``ChannelMapper``, kernel_size=3)
+      → 6 feature-enhancer layers: deformable self-attention on image tokens, self-attention
+        on text tokens, image↔text cross-attention (``GroundingDinoTransformerEncoder``)
+      → language-guided query selection: the 900 image tokens whose best text similarity is
+        highest become the queries' reference boxes; content queries are learnt (DINO's mixed
+        query selection)
+      → 6 cross-modality decoder layers (self-attn, text cross-attn, deformable image
+        cross-attn) → ``InstaGenHead``: class score = σ(query · text embedding), box MLP.
+
+The text is the category list written as mmdet's caption ``'c1. c2. '`` and encoded by the
+LDM's own CLIP text encoder (:class:`~diffdet_plugin.models.LDMTextEncoder`, shared with the
+backbone's LDM, never copied). Everything else is mmdet's ``GroundingDINO``: its loss,
+prediction, denoising queries and data contract (``data_sample.text`` = class names,
+``custom_entities=True``, as mmdet's datasets give with ``return_classes=True``).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mmdet.models.detectors import GroundingDINO
+from mmdet.models.layers import SinePositionalEncoding
+from mmdet.models.layers.transformer.grounding_dino_layers import (GroundingDinoTransformerDecoder,
+                                                                   GroundingDinoTransformerEncoder)
+from mmdet.registry import MODELS
+
+from ..backbones import LDMBackbone
+from ..language_models import LDMTextEncoder
+from .predict_from_feats import make_data_samples
+
+
+@MODELS.register_module()
+class InstaGen(GroundingDINO):
+    """GroundingDINO on an :class:`LDMBackbone` with the LDM's text encoder.
+
+    Args:
+        language_model (dict): ``dict(type='LDMTextEncoder')`` (default keys: the backbone's
+            LDM, frozen) or any mmdet language model config with a ``language_dim``.
+        *args, **kwargs: ``GroundingDINO`` arguments (``backbone`` must build an
+            ``LDMBackbone``).
+    """
+
+    def _init_layers(self) -> None:
+        """GroundingDINO's layers; the text encoder is attached to the backbone's LDM.
+
+        Overridden (not extended) only because ``GroundingDINO._init_layers`` reads the text
+        width from a BERT-shaped ``language_backbone.body``; here it is ``language_dim``.
+        """
+        if not isinstance(self.backbone, LDMBackbone):
+            raise TypeError(f'InstaGen needs model.backbone = dict(type="LDMBackbone", ...), got '
+                            f'{type(self.backbone).__name__}: its head reads LDM features.')
+        self.positional_encoding = SinePositionalEncoding(**self.positional_encoding)
+        self.encoder = GroundingDinoTransformerEncoder(**self.encoder)
+        self.decoder = GroundingDinoTransformerDecoder(**self.decoder)
+        self.embed_dims = self.encoder.embed_dims
+        if self.positional_encoding.num_feats * 2 != self.embed_dims:
+            raise ValueError(f'positional_encoding.num_feats must be embed_dims / 2 = '
+                             f'{self.embed_dims // 2}, got {self.positional_encoding.num_feats}')
+        self.query_embedding = nn.Embedding(self.num_queries, self.embed_dims)
+        self.level_embed = nn.Parameter(torch.Tensor(self.num_feature_levels, self.embed_dims))
+        self.memory_trans_fc = nn.Linear(self.embed_dims, self.embed_dims)
+        self.memory_trans_norm = nn.LayerNorm(self.embed_dims)
+
+        cfg = dict(self.language_model_cfg)
+        if cfg.get('type') in ('LDMTextEncoder', LDMTextEncoder) and cfg.get('ldm') is None:
+            cfg.pop('type')
+            self.language_model = LDMTextEncoder(**cfg).attach(self.backbone.ldm)
+        else:
+            self.language_model = MODELS.build(cfg)
+        self.text_feat_map = nn.Linear(self.language_model.language_dim, self.embed_dims)
+
+    # ------------------------------------------------------------ labelling
+    def encode_classes(self, class_names, batch_size: int):
+        """Class names → (text_dict for a batch, positive map label → tokens).
+
+        The caption is mmdet's ``'c1. c2. '``; labels of the predictions index ``class_names``.
+        """
+        names = list(class_names)
+        label_to_token, caption, _, _ = self.get_tokens_positive_and_prompts(
+            names, custom_entities=True)
+        text_dict = self.language_model([caption] * batch_size)
+        text_dict['embedded'] = self.text_feat_map(text_dict['embedded'])
+        return text_dict, label_to_token
+
+    @torch.no_grad()
+    def predict_from_feats(self, feats: tuple, data_samples: list, class_names=None, **extra):
+        """Boxes for ``class_names`` from backbone features (B, C_l, H_l, W_l), unscaled.
+
+        Returns one ``InstanceData`` per image (``bboxes`` xyxy (N, 4), ``scores``, ``labels``
+        indexing ``class_names``).
+        """
+        if not class_names:
+            raise ValueError('InstaGen.predict_from_feats needs class_names=[...]: the '
+                             'categories to ground.')
+        text_dict, label_to_token = self.encode_classes(class_names, len(data_samples))
+        for sample in data_samples:
+            sample.token_positive_map = label_to_token
+        img_feats = self.neck(feats) if self.with_neck else feats
+        head_inputs = self.forward_transformer(img_feats, text_dict, data_samples)
+        return self.bbox_head.predict(**head_inputs, rescale=False,
+                                      batch_data_samples=data_samples)
+
+    @torch.no_grad()
+    def predict_latents(self, latents: torch.Tensor, class_names, image_size=None):
+        """Label generated images from their final latents z0 (B, 4, h, w), no VAE round trip.
+
+        The UNet runs once at t = 1 on z0 (``LDMBackbone.latent_features``), then the head
+        grounds ``class_names``. ``image_size`` (H, W) defaults to the latent size × the VAE
+        stride.
+        """
+        stride = self.backbone.ldm.latent_stride
+        size = tuple(image_size or (latents.shape[-2] * stride, latents.shape[-1] * stride))
+        feats = self.backbone.latent_features(latents, size)
+        feats = tuple(f.to(self.query_embedding.weight) for f in feats)
+        return self.predict_from_feats(feats, make_data_samples(latents.shape[0], size),
+                                       class_names=class_names)

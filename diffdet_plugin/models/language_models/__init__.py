@@ -1,0 +1,3 @@
+from .ldm_text_encoder import LDMTextEncoder
+
+__all__ = ['LDMTextEncoder']

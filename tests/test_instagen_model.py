@@ -1,0 +1,139 @@
+"""InstaGen's detector: text side, grounding head, query selection, open vocabulary, sharing."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+
+TOY_HEAD = osp.join(REPO, 'configs', 'instagen', 'instagen-head_toy_toy-shapes.py')
+NAMES = ('circle', 'square', 'triangle')
+
+
+def tiny_instagen_cfg():
+    """The toy head config on the `tiny` LDM preset (random weights, 64 px features)."""
+    cfg = Config.fromfile(TOY_HEAD)
+    cfg.model.backbone.ldm = dict(preset='tiny')
+    cfg.model.neck.in_channels = [64, 96, 96, 192]
+    cfg.model.encoder.num_layers = 1
+    cfg.model.decoder.num_layers = 1
+    cfg.model.num_queries = 30
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def model():
+    torch.manual_seed(0)
+    m = MODELS.build(tiny_instagen_cfg().model)
+    m.init_weights()
+    return m
+
+
+def samples(names=NAMES, n=2, size=128):
+    out = []
+    for _ in range(n):
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                        batch_input_shape=(size, size), pad_shape=(size, size),
+                                        scale_factor=(1., 1.), text=names, custom_entities=True))
+        s.gt_instances = InstanceData(bboxes=torch.tensor([[10., 10, 50, 50], [60, 60, 120, 100]]),
+                                      labels=torch.tensor([0, 2]))
+        out.append(s)
+    return out
+
+
+def test_text_encoder_is_the_ldms_and_per_category(model):
+    enc = model.language_model
+    assert enc.ldm is model.backbone.ldm
+    assert not any(p is q for p in model.parameters() for q in enc.ldm.parameters()), \
+        'the frozen LDM must not be a sub-module (no optimizer, no checkpoint)'
+    a = enc(['circle. square. '])
+    b = enc(['square. circle. '])
+    tok = enc.tokenizer(['circle. square. ']).input_ids[0]
+    # [BOS] circle . square . [EOS] (one token per toy word): 'square' is token 3 in a, 1 in b
+    n_circle = len(enc.tokenizer('circle', add_special_tokens=False).input_ids)
+    i_sq_a = 1 + n_circle + 1
+    n_sq = len(enc.tokenizer('square', add_special_tokens=False).input_ids)
+    assert torch.allclose(a['embedded'][0, i_sq_a:i_sq_a + n_sq], b['embedded'][0, 1:1 + n_sq],
+                          atol=1e-5), 'a category\'s embedding must not depend on its place'
+    assert a['masks'].shape == (1, len(tok), len(tok)) and a['text_token_mask'].all()
+    assert not a['masks'][0, 1, i_sq_a], 'sub-sentences must not attend to each other'
+
+
+def test_prompt_longer_than_77_tokens_is_refused(model):
+    with pytest.raises(ValueError, match='more than the text encoder'):
+        model.language_model(['. '.join(['hexagon'] * 60)])
+
+
+def test_head_forward_and_loss(model):
+    model.train()
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    losses = model.loss(x, samples())
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    for k in ('loss_cls', 'loss_bbox', 'loss_iou', 'enc_loss_cls', 'dn_loss_cls'):
+        assert k in losses
+    model.zero_grad()
+    total.backward()
+    assert model.text_feat_map.weight.grad.abs().sum() > 0
+    assert model.bbox_head.reg_branches[0][-1].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.backbone.ldm.parameters())
+
+
+def test_query_selection_is_topk_by_text_similarity(model):
+    model.eval()
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    data = samples(n=1)
+    text_dict, _ = model.encode_classes(NAMES, 1)
+    feats = model.extract_feat(x)
+    enc_in, _ = model.pre_transformer(feats, data)
+    enc_out = model.forward_encoder(**enc_in, text_dict=text_dict)
+    _, head_in = model.pre_decoder(**enc_out, batch_data_samples=data)
+    memory, _ = model.gen_encoder_output_proposals(enc_out['memory'], enc_out['memory_mask'],
+                                                   enc_out['spatial_shapes'])
+    sim = model.bbox_head.cls_branches[model.decoder.num_layers](
+        memory, enc_out['memory_text'], enc_out['text_token_mask'])
+    expected = sim.max(-1)[0].topk(model.num_queries, dim=1)[1]
+    dec_in, _ = model.pre_decoder(**enc_out, batch_data_samples=data)
+    _, proposals = model.gen_encoder_output_proposals(enc_out['memory'], enc_out['memory_mask'],
+                                                      enc_out['spatial_shapes'])
+    reg = model.bbox_head.reg_branches[model.decoder.num_layers](memory) + proposals
+    expected_refs = torch.gather(reg, 1, expected.unsqueeze(-1).repeat(1, 1, 4)).sigmoid()
+    assert torch.allclose(dec_in['reference_points'], expected_refs, atol=1e-5)
+
+
+def test_open_vocabulary_predicts_with_another_class_list(model):
+    """Trained on NAMES, the detector grounds names it never saw (any list length)."""
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    model.train()
+    for _ in range(2):
+        losses = model.loss(torch.rand(2, 3, 128, 128) * 2 - 1, samples())
+        optim.zero_grad()
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optim.step()
+    model.eval()
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    for names in (('star', 'cross'), ('hexagon', 'star', 'cross', 'a red ball')):
+        res = model.predict(x, samples(names, n=1))[0].pred_instances
+        assert len(res) > 0 and int(res.labels.max()) < len(names)
+    other = model.predict_latents(torch.randn(2, 4, 16, 16), ['star', 'cross'])
+    assert len(other) == 2 and all(int(r.labels.max()) < 2 for r in other)
+
+
+def test_deepcopy_shares_the_frozen_ldm(model):
+    """An EMA teacher made by deepcopy holds no second LDM; its taps are its own."""
+    teacher = copy.deepcopy(model)
+    ldm = model.backbone.ldm
+    assert teacher.backbone.ldm is ldm and teacher.language_model.ldm is ldm
+    storages = {p.untyped_storage().data_ptr() for p in ldm.parameters()}
+    theirs = {p.untyped_storage().data_ptr() for p in teacher.backbone.ldm.parameters()}
+    assert storages == theirs
+    head = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    assert not head & {p.untyped_storage().data_ptr() for p in teacher.parameters()}
+    assert teacher.backbone.taps is not model.backbone.taps
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    assert torch.allclose(teacher.extract_feat(x)[0], model.extract_feat(x)[0])
