@@ -28,9 +28,12 @@ from mmdet.utils import register_all_modules
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description='Detection data synthesis (DiffusionEngine, ...)')
+    p = argparse.ArgumentParser(
+        description='Detection data synthesis (DiffusionEngine, InstaGen, ...)')
     p.add_argument('config', help='synthesis config (the mode\'s models + `synthesis`)')
-    p.add_argument('--checkpoint', required=True, help='trained Detection-Adapter checkpoint')
+    p.add_argument('--checkpoint', required=True,
+                   help='the labeller: a Detection-Adapter (diffusion_engine), an InstaGen head '
+                   '(instagen) or any mmdet detector (text_to_image)')
     p.add_argument('--out', required=True, help='output folder (images/, annotations.json)')
     p.add_argument('--num-images', type=int, help='images to generate (before balancing)')
     p.add_argument('--resume', action='store_true',

@@ -109,23 +109,31 @@ class Judge:
     source: str  # 'package', 'cache' or 'trained'
 
     def detect(self, images, score_thr: float = 0.0, batch_size: int = 16) -> list[dict]:
-        """Detect objects in RGB uint8 arrays (H, W, 3).
+        """Detect objects in RGB uint8 arrays (H, W, 3): see :func:`detect_rgb`."""
+        return detect_rgb(self.model, images, score_thr, batch_size)
 
-        Returns one dict per image: ``bboxes`` (N, 4) xyxy float, ``scores`` (N,),
-        ``labels`` (N,) indices into :attr:`classes`, scores ≥ ``score_thr``.
-        """
-        from mmdet.apis import inference_detector
-        out = []
-        for i in range(0, len(images), batch_size):
-            chunk = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in
-                     images[i:i + batch_size]]  # mmdet's ndarray path expects BGR
-            for res in inference_detector(self.model, chunk):
-                p = res.pred_instances
-                keep = p.scores >= score_thr
-                out.append(dict(bboxes=p.bboxes[keep].cpu().numpy(),
-                                scores=p.scores[keep].cpu().numpy(),
-                                labels=p.labels[keep].cpu().numpy()))
-        return out
+
+def detect_rgb(model, images, score_thr: float = 0.0, batch_size: int = 16) -> list[dict]:
+    """Run an mmdet detector (``init_detector``'s, with its test pipeline) on RGB images.
+
+    Args:
+        images: RGB uint8 arrays (H, W, 3).
+    Returns:
+        one dict per image: ``bboxes`` (N, 4) xyxy float, ``scores`` (N,), ``labels`` (N,)
+        indices into the detector's classes, scores ≥ ``score_thr``.
+    """
+    from mmdet.apis import inference_detector
+    out = []
+    for i in range(0, len(images), batch_size):
+        chunk = [np.ascontiguousarray(np.asarray(im)[..., ::-1]) for im in
+                 images[i:i + batch_size]]  # mmdet's ndarray path expects BGR
+        for res in inference_detector(model, chunk):
+            p = res.pred_instances
+            keep = p.scores >= score_thr
+            out.append(dict(bboxes=p.bboxes[keep].cpu().numpy(),
+                            scores=p.scores[keep].cpu().numpy(),
+                            labels=p.labels[keep].cpu().numpy()))
+    return out
 
 
 def _load_cfg(config: str | None, data_root: str):

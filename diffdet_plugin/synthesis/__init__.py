@@ -1,7 +1,9 @@
 """Data synthesis: one skeleton (``base``), its modes, the COCO shard writer and tools.
 
 Modes register in ``diffdet_plugin.registry.SYNTHESIZERS`` under the name a config's
-``synthesis.mode`` gives: ``diffusion_engine`` (:mod:`.diffusion_engine`).
+``synthesis.mode`` gives: ``diffusion_engine`` (:mod:`.diffusion_engine`), ``text_to_image``
+(:mod:`.text_to_image`: category names, labelled by any mmdet detector) and ``instagen``
+(:mod:`.instagen`: category names, labelled by the grounding head).
 """
 from .balance import base_batches, plan_round
 from .base import (BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, build_synthesizer,
@@ -10,12 +12,16 @@ from .coco_writer import ShardWriter, load_batch_records, merge_shards
 from .contact_sheet import write_contact_sheet
 from .diffusion_engine import (DiffusionEngineConfig, DiffusionEngineSynthesizer,
                                synthesize_with_config)
+from .instagen import InstaGenConfig, InstaGenSynthesizer
 from .prompts import PHOTO_NEGATIVE_PROMPT, PHOTO_POSITIVE_SUFFIX, PromptBuilder, generic_prompt
+from .text_to_image import (DetectorLabelledSynthesizer, PromptSource, TextToImageConfig,
+                            TextToImageSynthesizer, prompt_sources)
 
 __all__ = [
     'base_batches', 'plan_round', 'BaseSynthesizer', 'BatchOutput', 'Generated',
     'SynthesisConfig', 'build_synthesizer', 'item_seed', 'ShardWriter', 'load_batch_records',
     'merge_shards', 'write_contact_sheet', 'DiffusionEngineConfig', 'DiffusionEngineSynthesizer',
     'synthesize_with_config', 'PHOTO_NEGATIVE_PROMPT', 'PHOTO_POSITIVE_SUFFIX', 'PromptBuilder',
-    'generic_prompt'
+    'generic_prompt', 'InstaGenConfig', 'InstaGenSynthesizer', 'DetectorLabelledSynthesizer',
+    'PromptSource', 'TextToImageConfig', 'TextToImageSynthesizer', 'prompt_sources'
 ]

@@ -104,8 +104,15 @@ class InstaGen(GroundingDINO):
             sample.token_positive_map = label_to_token
         img_feats = self.neck(feats) if self.with_neck else feats
         head_inputs = self.forward_transformer(img_feats, text_dict, data_samples)
-        return self.bbox_head.predict(**head_inputs, rescale=False,
-                                      batch_data_samples=data_samples)
+        # the head takes the top max_per_img of num_queries x len(class_names) scores
+        head_cfg = self.bbox_head.test_cfg
+        wanted = head_cfg.get('max_per_img', self.num_queries)
+        head_cfg['max_per_img'] = min(wanted, self.num_queries * len(class_names))
+        try:
+            return self.bbox_head.predict(**head_inputs, rescale=False,
+                                          batch_data_samples=data_samples)
+        finally:
+            head_cfg['max_per_img'] = wanted
 
     @torch.no_grad()
     def predict_latents(self, latents: torch.Tensor, class_names, image_size=None):

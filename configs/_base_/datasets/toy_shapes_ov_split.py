@@ -1,0 +1,7 @@
+# The toy open-vocabulary split for InstaGen (as COCO's 48 base / 17 novel): 4 base and 2 novel
+# toy-shapes classes. Novel are two shapes the toy LDM draws worst and the judge confuses least
+# with each other, so a novel-category result cannot come from a lookalike base class.
+toy_base_classes = ('circle', 'square', 'star', 'cross')
+toy_novel_classes = ('triangle', 'hexagon')
+# prompts in the toy captions' own words ("a photo of a circle and a square")
+toy_prompt = dict(prompt_template='a photo of {}', name_format='a {}', name_joiner=' and ')

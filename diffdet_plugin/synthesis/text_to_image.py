@@ -1,0 +1,254 @@
+"""Text-to-image synthesis from category names, labelled by an mmdet detector.
+
+InstaGen (CVPR 2024, Sec. 3.2, "base triplets") makes its first training data this way:
+
+1. a source = 1–2 categories (``categories_per_prompt``), drawn per item from the run's
+   ``categories`` (deterministic in seed and item; with one category per prompt the items
+   cycle through the categories, so N · K images give N per category);
+2. the prompt ``a photograph of [c1] and [c2]`` (``prompt_template``, ``name_format``,
+   ``name_joiner``);
+3. text-to-image from pure noise with classifier-free guidance (the same loop as every mode,
+   :func:`diffdet_plugin.ldm.img2img_denoise` at r = 1), decoded by the VAE;
+4. :meth:`TextToImageSynthesizer.label` boxes the image; the skeleton keeps boxes with score
+   ≥ ``score_thr`` (InstaGen's α = 0.8 for the base detector) and writes COCO.
+
+This module owns steps 1–3 for every text-to-image mode; mode ``text_to_image`` labels with
+any mmdet detector (config + checkpoint, e.g. the judge restricted to base classes), mode
+``instagen`` (:mod:`.instagen`) with the grounding head on the image's own UNet features.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ..ldm import build_sampling_scheduler, img2img_denoise
+from ..registry import SYNTHESIZERS
+from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
+
+
+@dataclass
+class TextToImageConfig(SynthesisConfig):
+    """Text-to-image synthesis from category names (InstaGen's defaults)."""
+    categories: list = field(default_factory=list)  # the names to synthesize (any text)
+    categories_per_prompt: tuple = (1, 2)
+    prompt_template: str = 'a photograph of {}'
+    name_format: str = '{}'
+    name_joiner: str = ' and '
+    negative_prompt: str = ''
+    scheduler: str = 'DPMSolverMultistepScheduler'
+    scheduler_kwargs: dict = field(default_factory=dict)
+    num_inference_steps: int = 30
+    guidance_scale: float = 7.5
+    image_size: int | None = None  # default: the VAE's sample_size (512 for SD)
+    score_thr: float = 0.8
+
+    FIELD_ORDER = (
+        'categories', 'categories_per_prompt', 'prompt_template', 'name_format', 'name_joiner',
+        'negative_prompt', 'num_images', 'batch_size', 'seed', 'scheduler', 'scheduler_kwargs',
+        'num_inference_steps', 'guidance_scale', 'image_size', 'score_thr', 'keep_negatives',
+        'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
+
+    def validate(self):
+        names = [str(c) for c in self.categories]
+        if not names:
+            raise ValueError('synthesis.categories is empty: list the category names to '
+                             "synthesize, e.g. categories=['zebra', 'tram'].")
+        bad = [c for c in names if not c.strip()]
+        if bad:
+            raise ValueError(f'synthesis.categories holds an empty name ({names}): every '
+                             'category needs a name.')
+        dup = sorted({c for c in names if names.count(c) > 1})
+        if dup:
+            raise ValueError(f'synthesis.categories names {dup} more than once: each category '
+                             'must be listed once.')
+        lo, hi = self.categories_per_prompt
+        if not 1 <= lo <= hi or hi > len(names):
+            raise ValueError(f'synthesis.categories_per_prompt={self.categories_per_prompt} must '
+                             f'be (lo, hi) with 1 <= lo <= hi <= {len(names)} categories.')
+        if '{}' not in self.prompt_template:
+            raise ValueError(f'synthesis.prompt_template {self.prompt_template!r} has no {{}} '
+                             'for the category names.')
+
+
+class PromptSource(NamedTuple):
+    """What one generated image is made from: its categories (for balancing) and prompt."""
+    class_names: tuple
+    prompt: str
+
+
+def prompt_sources(cfg: TextToImageConfig, count: int) -> list[PromptSource]:
+    """``count`` sources: categories cycle (1 per prompt) or are drawn (seeded) per source."""
+    names = list(cfg.categories)
+    lo, hi = cfg.categories_per_prompt
+    out = []
+    for j in range(count):
+        if hi == 1:
+            chosen = (names[j % len(names)], )
+        else:
+            rng = np.random.default_rng([cfg.seed, 2, j])
+            k = int(rng.integers(lo, hi + 1))
+            chosen = tuple(names[i] for i in sorted(rng.choice(len(names), k, replace=False)))
+        text = cfg.name_joiner.join(cfg.name_format.format(c) for c in chosen)
+        out.append(PromptSource(chosen, cfg.prompt_template.format(text)))
+    return out
+
+
+class TextToImageSynthesizer(BaseSynthesizer):
+    """Steps 1–3 of the module docstring; a mode implements :meth:`label`.
+
+    Args:
+        ldm: the :class:`~diffdet_plugin.ldm.FrozenLDM` that draws.
+        cfg: a :class:`TextToImageConfig` (or its dict).
+        out_dir: output folder.
+    """
+    config_class = TextToImageConfig
+
+    def __init__(self, ldm, cfg, out_dir: str):
+        cfg = self.parse_config(cfg)
+        sources = prompt_sources(cfg, max(cfg.num_images, len(cfg.categories)))
+        tok = ldm.tokenizer
+        longest = max(sources, key=lambda s: len(tok(s.prompt).input_ids))
+        if len(tok(longest.prompt).input_ids) > tok.model_max_length:
+            raise ValueError(f'The prompt {longest.prompt!r} is longer than the text encoder\'s '
+                             f'{tok.model_max_length} tokens: use shorter category names or '
+                             'fewer categories per prompt.')
+        super().__init__(cfg, cfg.categories, out_dir)  # checks done: now out_dir is made
+        self.ldm = ldm
+        self.sources = sources
+        self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,
+                                                  **self.cfg.scheduler_kwargs)
+
+    @classmethod
+    def parse_config(cls, cfg):
+        return cfg if isinstance(cfg, cls.config_class) else cls.config_class.from_dict(dict(cfg))
+
+    def label(self, latents: torch.Tensor, images: torch.Tensor, sources: list) -> list:
+        """Box the generated images.
+
+        Args:
+            latents: final latents z0 (B, 4, h, w).
+            images: decoded images (B, 3, H, W) float in [0, 255], RGB.
+            sources: the items' :class:`PromptSource`.
+        Returns:
+            one ``InstanceData`` per image, ``labels`` indexing :attr:`classes`.
+        """
+        raise NotImplementedError
+
+    def image_fields(self) -> dict:
+        """Provenance of the labeller, added to every image record."""
+        return {}
+
+    @torch.no_grad()
+    def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
+        cfg, ldm = self.cfg, self.ldm
+        sources = [self.sources[s] for _, s in items]
+        seeds = [item_seed(cfg.seed, item) for item, _ in items]
+        size = cfg.image_size or ldm.vae.config.sample_size
+        h = size // ldm.latent_stride
+        noise = torch.stack([torch.randn((ldm.latent_channels, h, h),
+                                         generator=torch.Generator().manual_seed(s))
+                             for s in seeds])
+        prompts = [s.prompt for s in sources]
+        cond = ldm.encode_prompt(prompts)
+        uncond = ldm.encode_prompt([cfg.negative_prompt] * len(prompts))
+        latents = img2img_denoise(ldm, self.scheduler, None, noise, cond, uncond, 1.0,
+                                  cfg.num_inference_steps, cfg.guidance_scale)
+        images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
+        results = self.label(latents, images, sources) if cfg.with_labels else \
+            [None] * len(items)
+        extra = self.image_fields()
+        return BatchOutput([Generated(
+            item=item, image=images[j], result=results[j],
+            fields=dict(prompt=src.prompt, category_names=list(src.class_names),
+                        negative_prompt=cfg.negative_prompt, seed=seeds[j],
+                        guidance_scale=cfg.guidance_scale,
+                        num_inference_steps=cfg.num_inference_steps, scheduler=cfg.scheduler,
+                        ldm=ldm.source, ldm_fingerprint=ldm.fingerprint, **extra),
+            source=dict(prompt=src.prompt)) for j, ((item, _), src) in
+            enumerate(zip(items, sources))])
+
+
+@SYNTHESIZERS.register_module(name='text_to_image')
+class DetectorLabelledSynthesizer(TextToImageSynthesizer):
+    """Text-to-image, labelled by an mmdet detector on the decoded images.
+
+    InstaGen's base triplets: the detector is trained on base categories only (here: the toy
+    judge restricted to them) and its boxes with score > α = 0.8 are kept. Its classes must
+    include every synthesized category; boxes of its other classes are dropped.
+
+    Args:
+        ldm: the LDM that draws.
+        detector: an mmdet detector from ``mmdet.apis.init_detector`` (test pipeline set).
+        detector_classes: its class names.
+        cfg, out_dir: as :class:`TextToImageSynthesizer`.
+        checkpoint: the detector's checkpoint (recorded).
+    """
+
+    def __init__(self, ldm, detector, detector_classes, cfg, out_dir: str,
+                 checkpoint: str | None = None):
+        cfg = self.parse_config(cfg)
+        missing = [c for c in cfg.categories if c not in list(detector_classes)]
+        if missing:
+            raise ValueError(f'The labelling detector ({checkpoint}) knows the classes '
+                             f'{list(detector_classes)}, not {missing}: label with a detector '
+                             'trained on every synthesized category, or synthesize fewer.')
+        super().__init__(ldm, cfg, out_dir)
+        self.detector = detector
+        self.checkpoint = checkpoint
+        self._to_run_label = {i: self.classes.index(c) for i, c in enumerate(detector_classes)
+                              if c in self.classes}
+
+    @classmethod
+    def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
+        """``cfg.model`` is the labelling detector (loaded with ``checkpoint``); the LDM is
+        ``synthesis.ldm`` (:meth:`FrozenLDM.build` arguments)."""
+        import copy
+        import os.path as osp
+
+        from mmdet.apis import init_detector
+
+        from ..ldm import FrozenLDM
+        synthesis = dict(synthesis)
+        ldm_args = synthesis.pop('ldm', None)
+        if not ldm_args:
+            raise KeyError("synthesis.ldm is missing: the model that draws, e.g. ldm=dict("
+                           "pretrained='CompVis/stable-diffusion-v1-4')")
+        syn_cfg = TextToImageConfig.from_dict(synthesis)
+        if not checkpoint or not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'--checkpoint {checkpoint} does not exist: give the '
+                                    'labelling detector\'s weights (e.g. a judge restricted to '
+                                    'the base classes).')
+        detector = init_detector(copy.deepcopy(cfg), checkpoint, device=device)
+        classes = (detector.dataset_meta or {}).get('classes') or \
+            cfg.get('metainfo', {}).get('classes')
+        if not classes:
+            raise KeyError(f'The labelling detector {checkpoint} names no classes (no '
+                           'dataset_meta.classes in the checkpoint, no metainfo.classes in the '
+                           'config).')
+        ldm = FrozenLDM.build(**ldm_args).to(device)
+        return cls(ldm, detector, classes, syn_cfg, out_dir, checkpoint)
+
+    def provenance(self) -> dict:
+        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
+                    labeller='detector', labeller_checkpoint=self.checkpoint)
+
+    def image_fields(self) -> dict:
+        return dict(labeller_checkpoint=self.checkpoint)
+
+    def label(self, latents, images, sources):
+        from mmengine.structures import InstanceData
+
+        from ..evaluation.judge import detect_rgb
+        arrays = [im.permute(1, 2, 0).byte().cpu().numpy() for im in images]
+        out = []
+        for det in detect_rgb(self.detector, arrays, score_thr=self.cfg.score_thr):
+            keep = [i for i, lab in enumerate(det['labels']) if int(lab) in self._to_run_label]
+            out.append(InstanceData(
+                bboxes=torch.as_tensor(det['bboxes'][keep]).float().reshape(-1, 4),
+                scores=torch.as_tensor(det['scores'][keep]).float(),
+                labels=torch.tensor([self._to_run_label[int(det['labels'][i])] for i in keep],
+                                    dtype=torch.long)))
+        return out
