@@ -6,11 +6,10 @@ import os.path as osp
 import pytest
 import torch
 from conftest import REPO, ok, python, run_tool
+from diffdet_plugin.synthesis import TextToImageConfig, build_synthesizer, prompt_sources
 from mmengine.config import Config
 
 from mmdet.registry import MODELS
-
-from diffdet_plugin.synthesis import TextToImageConfig, build_synthesizer, prompt_sources
 
 INSTAGEN_SYNTH = osp.join(REPO, 'configs', 'instagen', 'instagen_synth_toy_toy-shapes.py')
 BASE_TRIPLETS = osp.join(REPO, 'configs', 'instagen', 'base-triplets_judge-base4_toy-shapes.py')
