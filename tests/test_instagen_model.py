@@ -137,3 +137,32 @@ def test_deepcopy_shares_the_frozen_ldm(model):
     assert teacher.backbone.taps is not model.backbone.taps
     x = torch.rand(1, 3, 128, 128) * 2 - 1
     assert torch.allclose(teacher.extract_feat(x)[0], model.extract_feat(x)[0])
+
+
+def test_ema_teacher_update_is_on_the_head_only_and_the_ldm_exists_once():
+    """θ_t ← m·θ_t + (1 − m)·θ_s (m = 0.999: mmdet's MeanTeacherHook momentum 0.001) on the
+    head's parameters; teacher and student share one LDM (storages counted)."""
+    from mmdet.engine.hooks import MeanTeacherHook
+    cfg = tiny_instagen_cfg()
+    model = MODELS.build(dict(
+        type='InstaGenSelfTraining', detector=cfg.model,
+        data_preprocessor=dict(type='MultiBranchDataPreprocessor',
+                               data_preprocessor=cfg.model.data_preprocessor),
+        semi_train_cfg=dict(cls_pseudo_thr=0.4), semi_test_cfg=dict(predict_on='teacher')))
+    ldm = model.student.backbone.ldm
+    every = [t for t in model.modules()]
+    ldm_storages = {p.untyped_storage().data_ptr() for p in ldm.parameters()}
+    assert model.teacher.backbone.ldm is ldm and model.teacher.language_model.ldm is ldm
+    assert not ldm_storages & {p.untyped_storage().data_ptr() for p in model.parameters()}
+    assert sum(isinstance(m, type(ldm)) for m in every) == 0, 'the LDM is not a sub-module'
+    with torch.no_grad():
+        for p in model.student.parameters():
+            p.add_(torch.randn_like(p))
+    before_t = {k: v.clone() for k, v in model.teacher.named_parameters()}
+    student = dict(model.student.named_parameters())
+    ldm_before = [p.clone() for p in ldm.parameters()][:4]
+    MeanTeacherHook(momentum=0.001).momentum_update(model, 0.001)
+    for k, v in model.teacher.named_parameters():
+        assert torch.allclose(v, 0.999 * before_t[k] + 0.001 * student[k], atol=1e-6), k
+    assert all(torch.equal(a, b) for a, b in zip(ldm_before, list(ldm.parameters())[:4]))
+    assert all(not p.requires_grad for p in model.teacher.parameters())

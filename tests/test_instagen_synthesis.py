@@ -1,6 +1,7 @@
 """InstaGen's text-to-image synthesis modes end to end (CPU): `instagen` (the grounding head
 on the image's own t = 1 features) and `text_to_image` (base triplets: an mmdet detector)."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -84,17 +85,23 @@ def test_instagen_synthesis_labels_a_name_the_head_never_saw_and_resumes(tiny_he
     assert again['images'] == coco['images'] and again['annotations'] == coco['annotations']
 
 
-def test_base_triplets_are_labelled_by_a_detector_on_base_classes(tmp_path):
-    """Mode `text_to_image`: the embedded toy LDM draws 1-2 categories per prompt, the judge
-    labels the decoded images; boxes of classes outside the run's list are dropped."""
+@pytest.fixture(scope='module')
+def base_triplets(tmp_path_factory):
+    """8 base triplets: the embedded toy LDM draws, the shipped judge labels (score >= 0.5)."""
     cfg = Config.fromfile(JUDGE)
     cfg.merge_from_dict(dict(synthesis=Config.fromfile(BASE_TRIPLETS).synthesis.to_dict()))
     cfg.synthesis.update(categories=['circle', 'square'], num_inference_steps=10, score_thr=0.5,
                          contact_sheet=dict(num_images=0), keep_negatives=True)
-    out = str(tmp_path / 'out')
-    syn = build_synthesizer(cfg, JUDGE_WEIGHTS, out)
-    summary = syn.run(8, progress=False)
-    coco = read_json(summary['annotations_file'])
+    out = str(tmp_path_factory.mktemp('base_triplets'))
+    torch.manual_seed(0)
+    build_synthesizer(cfg, JUDGE_WEIGHTS, out).run(8, progress=False)
+    return out
+
+
+def test_base_triplets_are_labelled_by_a_detector_on_base_classes(base_triplets):
+    """Mode `text_to_image`: the embedded toy LDM draws 1-2 categories per prompt, the judge
+    labels the decoded images; boxes of classes outside the run's list are dropped."""
+    coco = read_json(osp.join(base_triplets, 'annotations.json'))
     assert len(coco['images']) == 8 and coco['info']['labeller'] == 'detector'
     assert {len(i['category_names']) for i in coco['images']} <= {1, 2}
     assert all(1 <= a['category_id'] <= 2 and a['score'] >= 0.5 for a in coco['annotations'])
@@ -132,3 +139,63 @@ def test_prompt_sources_cycle_or_draw_categories():
     assert srcs == prompt_sources(two, 50), 'deterministic in the seed'
     pair = next(s for s in srcs if len(s.class_names) == 2)
     assert pair.prompt == f'a photo of a {pair.class_names[0]} and a {pair.class_names[1]}'
+
+
+# ------------------------------------------------------------------ training (tools/train.py)
+PHASE1 = osp.join(REPO, 'configs', 'instagen',
+                  'instagen_toy-ldm_2000it_toy-shapes-base-triplets.py')
+PHASE2 = osp.join(REPO, 'configs', 'instagen', 'instagen-selftrain_toy-ldm_2000it_toy-shapes.py')
+TINY_HEAD = ('dict(num_queries=30, backbone=dict(ldm=dict(_delete_=True, preset="tiny")), '
+             'neck=dict(in_channels=[64, 96, 96, 192]), encoder=dict(num_layers=1), '
+             'decoder=dict(num_layers=1))')
+
+
+def tiny_phase_config(tmp_path, base, name, model_key):
+    path = str(tmp_path / name)
+    with open(path, 'w') as f:
+        f.write('\n'.join([
+            f'_base_ = {base!r}',
+            f'model = dict({model_key}={TINY_HEAD})' if model_key else f'model = {TINY_HEAD}',
+            'train_cfg = dict(max_iters=3, val_interval=3)',
+            'default_hooks = dict(checkpoint=dict(interval=3), logger=dict(interval=1))', '']))
+    return path
+
+
+def train(cfg_path, work, *options):
+    return run_tool([python(), 'tools/train.py', cfg_path, '--work-dir', work,
+                     '--cfg-options', *options], env=dict(OMP_NUM_THREADS='1'))
+
+
+def test_both_training_phases_run_through_tools_train(base_triplets, toy_data, tmp_path):
+    """Phase 1 (supervised on base triplets, validated on real images with all 6 names) and
+    phase 2 (EMA teacher labels novel images for the dropout student), 3 iterations each."""
+    root = toy_data.rstrip('/') + '/'
+    val = [f'val_dataloader.dataset.data_root={root}',
+           f'val_evaluator.ann_file={root}annotations/instances_val.json']
+    work1 = str(tmp_path / 'phase1')
+    ok(train(tiny_phase_config(tmp_path, PHASE1, 'p1.py', None), work1,
+             'train_dataloader.batch_size=2',
+             f'train_dataloader.dataset.data_root={base_triplets}/', *val))
+    ckpt = osp.join(work1, 'iter_3.pth')
+    assert osp.isfile(ckpt)
+
+    work2 = str(tmp_path / 'phase2')
+    log = ok(train(tiny_phase_config(tmp_path, PHASE2, 'p2.py', 'detector'), work2,
+                   f'load_from={ckpt}', 'batch_size=2', 'train_dataloader.batch_size=2',
+                   'train_dataloader.sampler.batch_size=2',
+                   f'train_dataloader.dataset.datasets.0.data_root={base_triplets}/',
+                   f'train_dataloader.dataset.datasets.1.data_root={base_triplets}/', *val))
+    steps = [json.loads(line) for line in open(next(
+        osp.join(dp, f) for dp, _, fs in os.walk(work2) for f in fs if f.endswith('.json')
+        and f[:8].isdigit()))]
+    losses = [s for s in steps if 'sup_loss_cls' in s]
+    assert len(losses) == 3 and all('unsup_loss_cls' in s for s in losses), log[-2000:]
+    state = torch.load(osp.join(work2, 'iter_3.pth'), map_location='cpu', weights_only=False)
+    keys = state['state_dict']
+    assert any(k.startswith('teacher.') for k in keys) and any(k.startswith('student.')
+                                                              for k in keys)
+    first = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    k = 'bbox_head.reg_branches.0.2.weight'
+    s0, t3, s3 = first[k], keys['teacher.' + k], keys['student.' + k]
+    # the teacher moved 0.1 % of the way to the student each step: close to phase 1, not equal
+    assert not torch.equal(s3, s0) and (t3 - s0).abs().max() < (s3 - s0).abs().max()

@@ -1,10 +1,12 @@
 """mmdet components: importing this module registers them in mmdet's registries."""
 from .backbones import LDMBackbone, LDMMismatchError
 from .dense_heads import InstaGenHead
-from .detectors import InstaGen, make_data_samples, predict_from_feats, register_feats_predictor
+from .detectors import (InstaGen, InstaGenSelfTraining, make_data_samples, predict_from_feats,
+                        register_feats_predictor)
 from .language_models import LDMTextEncoder
 from .ldm_trainers import AutoencoderTrainer, LatentDiffusionTrainer
 
-__all__ = ['LDMBackbone', 'LDMMismatchError', 'InstaGenHead', 'InstaGen', 'LDMTextEncoder',
+__all__ = ['LDMBackbone', 'LDMMismatchError', 'InstaGenHead', 'InstaGen', 'InstaGenSelfTraining',
+           'LDMTextEncoder',
            'make_data_samples', 'predict_from_feats', 'register_feats_predictor',
            'AutoencoderTrainer', 'LatentDiffusionTrainer']
