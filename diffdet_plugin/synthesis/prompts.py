@@ -1,4 +1,4 @@
-"""Prompts for DiffusionEngine synthesis.
+"""Prompts for synthesis: DiffusionEngine's and the category-name prompts of InstaGen.
 
 A reference image's prompt is its caption when the reference dataset has
 captions, else the paper's generic template built from its categories::
@@ -28,6 +28,18 @@ def generic_prompt(class_names, domain: str = 'photo') -> str:
     if not names:
         return f'A {domain}.'
     return f'A {domain}, with {", ".join(names)} in the {domain}.'
+
+
+def category_prompt(class_names, template: str = 'a photograph of {}', name_format: str = '{}',
+                    joiner: str = ' and ') -> str:
+    """InstaGen's prompt: ``a photograph of [c1] and [c2]`` (each name once, in order).
+
+    ``name_format`` wraps each name (the toy domain: ``'a {}'``), ``joiner`` joins them and
+    ``template`` places the result. Used for generation (``text_to_image``, ``instagen``
+    modes) and for the fine-tuning captions (``CropCaptionDataset``), so the two agree.
+    """
+    names = list(dict.fromkeys(class_names))
+    return template.format(joiner.join(name_format.format(c) for c in names))
 
 
 @dataclass

@@ -27,6 +27,7 @@ import torch
 from ..ldm import build_sampling_scheduler, img2img_denoise
 from ..registry import SYNTHESIZERS
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
+from .prompts import category_prompt
 
 
 @dataclass
@@ -91,8 +92,8 @@ def prompt_sources(cfg: TextToImageConfig, count: int) -> list[PromptSource]:
             rng = np.random.default_rng([cfg.seed, 2, j])
             k = int(rng.integers(lo, hi + 1))
             chosen = tuple(names[i] for i in sorted(rng.choice(len(names), k, replace=False)))
-        text = cfg.name_joiner.join(cfg.name_format.format(c) for c in chosen)
-        out.append(PromptSource(chosen, cfg.prompt_template.format(text)))
+        out.append(PromptSource(chosen, category_prompt(chosen, cfg.prompt_template,
+                                                        cfg.name_format, cfg.name_joiner)))
     return out
 
 
