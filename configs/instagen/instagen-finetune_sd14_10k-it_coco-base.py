@@ -13,7 +13,7 @@
 # |                 | one of its boxes is inside                            | rest ours    |
 # | prompt          | "a photograph of [c1] and [c2] ..."                   | paper        |
 # | trainable       | UNet                                                  | ours         |
-# | optimizer       | AdamW 1e-5, batch 8 x 8 GPUs, 10k iterations, fp16    | ours (docs/instagen.md) |
+# | optimizer       | AdamW 1e-5, batch 8 x 8 GPUs, 10k iterations, fp16    | ours (docs)  |
 _base_ = ['mmdet::_base_/default_runtime.py', '../_base_/datasets/coco_ov_split.py']
 custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
 
