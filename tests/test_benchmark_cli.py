@@ -16,7 +16,7 @@ from diffdet_plugin.benchmarks import build_parser
 from diffdet_plugin.benchmarks.harness import strip_flag, summarize
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SUBCOMMANDS = ('backbone', 'synthesize', 'fidelity', 'quality')
+SUBCOMMANDS = ('backbone', 'synthesize', 'instagen', 'fidelity', 'quality')
 
 
 def _run(*args, env=None):
@@ -119,6 +119,26 @@ def test_synthesize_tiny_json(tmp_path):
     assert engine['prompt'] == no_labels['prompt'] == variants['diffusers']['prompt']
     assert no_labels['boxes_written'] == 0
 
+
+def test_instagen_tiny_json(tmp_path):
+    out = tmp_path / 'instagen.json'
+    proc = _run('instagen', '--preset', 'tiny', '--batch', '2', '--res', '128', '--steps', '3',
+                '--warmup', '0', '--repeat', '1', '--json', str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert set(data['results']) == {'instagen', 'instagen_no_labels', 'generate_then_detect'}
+    for res in data['results'].values():
+        _assert_timings(res, repeat=1)
+    assert all(_positive(r) for r in data['ratios'].values()), data['ratios']
+    v = data['info']['variants']
+    # the same work: 3 sampling calls (+ 1 labelling call at t = 1 when labelling), same images
+    assert v['instagen']['unet_calls_per_batch'] == 4 == v['generate_then_detect'][
+        'unet_calls_per_batch']
+    assert v['instagen_no_labels']['unet_calls_per_batch'] == 3
+    assert v['instagen']['images_written'] == v['instagen_no_labels']['images_written'] == 2
+    assert v['generate_then_detect']['images_returned'] == 2
+    assert v['instagen']['prompt'] == v['generate_then_detect']['prompt']
+    assert v['instagen']['boxes_written'] > 0 == v['instagen_no_labels']['boxes_written']
 
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     """Both protocols' steps (subset, adapter, synthesis, judge filter, detectors per arm and

@@ -2,6 +2,7 @@
 
 * :mod:`.backbone`: LDMBackbone feature extraction vs. the same plain diffusers calls;
 * :mod:`.synthesize`: the DiffusionEngine synthesis engine vs. diffusers' img2img pipeline;
+* :mod:`.instagen`: InstaGen synthesis vs. diffusers' text-to-image + the detector on the images;
 * :mod:`.fidelity`: judge-graded text-to-image / img2img / label fidelity (toy scale);
 * :mod:`.quality`: detector mAP with real vs. real + DiffusionEngine data (toy scale).
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import backbone, fidelity, quality, synthesize
+from . import backbone, fidelity, instagen, quality, synthesize
 
 __all__ = ['backbone', 'synthesize', 'fidelity', 'quality', 'build_parser', 'main']
 
@@ -27,6 +28,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest='bench', required=True)
     backbone.add_parser(subparsers)
     synthesize.add_parser(subparsers)
+    instagen.add_parser(subparsers)
     quality.add_parser(subparsers)
     fidelity.add_parser(subparsers)
     return parser
