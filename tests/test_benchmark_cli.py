@@ -140,6 +140,7 @@ def test_instagen_tiny_json(tmp_path):
     assert v['instagen']['prompt'] == v['generate_then_detect']['prompt']
     assert v['instagen']['boxes_written'] > 0 == v['instagen_no_labels']['boxes_written']
 
+
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     """Both protocols' steps (subset, adapter, synthesis, judge filter, detectors per arm and
     seed) at micro scale; a rerun skips every recorded step."""
@@ -192,6 +193,41 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     assert json.loads((work / 'sparse' / 'synthesis.json').read_text())['images'] == 4
     assert adapter_ckpt.stat().st_mtime == mtime
 
+
+def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path):
+    """InstaGen's ablation end to end at micro scale (base judge, triplets, phase 1, novel
+    images, self-training, InstaGen data from both heads, a detector per arm): every step is
+    recorded, the table reports novel / base AP50, and a rerun does nothing."""
+    from conftest import write_tiny_judge_config
+    judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
+    env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'), OMP_NUM_THREADS='1')
+    args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
+            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-finetune-iters', '0', '--ig-triplets', '4', '--ig-head-iters', '2',
+            '--ig-novel-images', '2', '--ig-selftrain-iters', '2', '--ig-per-class', '1',
+            '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
+            '--json', str(tmp_path / 'quality.json'))
+    proc = _run(*args, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ig = json.loads((tmp_path / 'quality.json').read_text())['instagen']
+    assert ig['split'] == dict(base=['circle', 'square', 'star', 'cross'],
+                               novel=['triangle', 'hexagon'])
+    assert ig['base_triplets']['images'] == 4 and ig['novel_images']['images'] == 2
+    assert ig['novel_images']['boxes'] == 0  # unlabelled: the teacher labels them
+    assert {a: d['images'] for a, d in ig['instagen_data'].items()} == {
+        'real-base+instagen-sup': 6, 'real-base+instagen-self': 6}
+    assert ig['real_base']['novel_boxes_removed'] > 0
+    assert list(ig['runs']) == ['real-base', 'real-base+instagen-sup', 'real-base+instagen-self']
+    for runs in ig['runs'].values():
+        assert len(runs) == 1 and 'coco/novel_ap50' in runs[0]['test']
+    assert 'coco/novel_ap50' in ig['head']['test'] and 'coco/base_ap50' in ig['selftrain']['test']
+    md = (tmp_path / 'quality.md').read_text()
+    assert '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) |' in md
+    records = sorted((tmp_path / 'work' / 'instagen').rglob('*.json'))
+    stamps = {r: r.stat().st_mtime for r in records if r.parent.name in ('instagen', 'runs')}
+    again = _run(*args, env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert all(r.stat().st_mtime == t for r, t in stamps.items())
+    assert '[quality/instagen]' not in again.stdout, 'a rerun computes nothing'
 
 def test_quality_summary_flags_differences_beyond_two_standard_errors():
     from diffdet_plugin.benchmarks.quality import summarize

@@ -30,6 +30,10 @@ two standard errors (|Δ| > 2·√(s_a²/n_a + s_b²/n_b)).
 
     python tools/benchmark.py quality [--protocols sparse full] [--seeds 0 1 2] \\
         [--arms real real+de real+de-judged] [--work-dir work_dirs/bench_quality]
+
+``--protocols instagen`` runs InstaGen's ablation instead (novel / base AP50 of a detector on
+real base data ± InstaGen data, with and without self-training;
+:mod:`.instagen_quality`).
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ DET_CONFIGS = {
     'real': 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py',
     'real+de': 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes-de.py',
 }
-PROTOCOLS = {'sparse': 0.1, 'full': 1.0}
+PROTOCOLS = {'sparse': 0.1, 'full': 1.0}  # + 'instagen' (.instagen_quality), run on request
 ARMS = ('real', 'real+de', 'real+de-judged')
 
 
@@ -202,8 +206,8 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
                 runs=runs)
 
 
-def summarize(runs: dict, key: str = 'coco/bbox_mAP') -> list[dict]:
-    """Per arm: mean ± std over seeds, Δ to ``real`` and whether |Δ| > 2 standard errors."""
+def summarize(runs: dict, key: str = 'coco/bbox_mAP', base: str = 'real') -> list[dict]:
+    """Per arm: mean ± std over seeds, Δ to ``base`` and whether |Δ| > 2 standard errors."""
     def stats(recs):
         vals = [r['test'].get(key) for r in recs if r['test'].get(key) is not None
                 and not r['test'].get('diverged')]
@@ -211,12 +215,12 @@ def summarize(runs: dict, key: str = 'coco/bbox_mAP') -> list[dict]:
         std = statistics.stdev(vals) if len(vals) > 1 else 0.0
         return vals, mean, std
 
-    base_vals, base_mean, base_std = stats(runs.get('real', []))
+    base_vals, base_mean, base_std = stats(runs.get(base, []))
     rows = []
     for arm, recs in runs.items():
         vals, mean, std = stats(recs)
         row = dict(arm=arm, n=len(vals), mean=mean, std=std, values=vals)
-        if arm != 'real' and mean is not None and base_mean is not None:
+        if arm != base and mean is not None and base_mean is not None:
             se = math.sqrt(std ** 2 / len(vals) + base_std ** 2 / len(base_vals))
             row.update(delta=mean - base_mean, se=se,
                        significant=abs(mean - base_mean) > 2 * se)
@@ -269,13 +273,20 @@ def run(args, parser=None) -> dict:
         protocols=args.protocols, seeds=args.seeds, arms=args.arms,
         adapter_iters=args.adapter_iters, det_iters=args.det_iters, num_synth=args.num_synth),
         protocols={})
+    md_parts = []
     for name in args.protocols:
+        if name == 'instagen':
+            from . import instagen_quality
+            p = instagen_quality.instagen_protocol(args, root)
+            result['instagen'] = p
+            md_parts.append(instagen_quality.markdown(p))
+            continue
         fraction = args.sparse_fraction if name == 'sparse' else PROTOCOLS[name]
         p = _protocol(args, name, fraction, root)
         p['summary'] = summarize(p['runs'])
         result['protocols'][name] = p
     result['wall_time_s'] = round(time.time() - t0, 1)
-    md = markdown(result)
+    md = '\n'.join([markdown(result)] + md_parts)
     print('\n' + md)
     os.makedirs(args.work_dir, exist_ok=True)
     out = args.json or osp.join(args.work_dir, 'quality.json')
@@ -290,7 +301,10 @@ def add_parser(subparsers):
         '3 seeds: detector mAP with real vs real + DE data',
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data-root', default='data/toy_shapes')
-    p.add_argument('--protocols', nargs='+', default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    p.add_argument('--protocols', nargs='+', default=list(PROTOCOLS),
+                   choices=list(PROTOCOLS) + ['instagen'],
+                   help='DiffusionEngine protocols (default), and/or instagen: the InstaGen '
+                   'ablation (novel / base AP50; diffdet_plugin/benchmarks/instagen_quality.py)')
     p.add_argument('--arms', nargs='+', default=list(ARMS))
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--adapter-iters', type=int, default=None,
@@ -301,6 +315,23 @@ def add_parser(subparsers):
     p.add_argument('--num-synth-full', type=int, default=1000)
     p.add_argument('--det-iters', type=int, default=1500)
     p.add_argument('--judge', default=None, help='judge config for the judged arm')
+    ig = p.add_argument_group('instagen protocol')
+    ig.add_argument('--ig-judge', default=None,
+                    help='config of the base-class detector (default: the base-4 judge)')
+    ig.add_argument('--ig-alpha', type=float, default=None,
+                    help='score threshold of the base triplets (default: the config\'s 0.8)')
+    ig.add_argument('--ig-beta', type=float, default=None,
+                    help='score threshold of the pseudo-labels and the InstaGen data '
+                    '(default: the configs\' 0.4)')
+    ig.add_argument('--ig-finetune-iters', type=int, default=500,
+                    help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
+    ig.add_argument('--ig-triplets', type=int, default=2000, help='base triplet images')
+    ig.add_argument('--ig-head-iters', type=int, default=2000, help='phase-1 iterations')
+    ig.add_argument('--ig-novel-images', type=int, default=1000,
+                    help='unlabelled novel-class images for self-training')
+    ig.add_argument('--ig-selftrain-iters', type=int, default=2000, help='phase-2 iterations')
+    ig.add_argument('--ig-per-class', type=int, default=100,
+                    help='InstaGen images per class for the downstream detector')
     p.add_argument('--work-dir', default='work_dirs/bench_quality')
     p.add_argument('--json', metavar='OUT.json')
     p.set_defaults(func=run, parser=p)

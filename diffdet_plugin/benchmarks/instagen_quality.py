@@ -1,0 +1,263 @@
+"""The InstaGen rows of ``tools/benchmark.py quality``: novel-category AP at toy scale.
+
+The paper's ablation on the toy world's open-vocabulary split (4 base, 2 novel classes,
+``configs/_base_/datasets/toy_shapes_ov_split.py``), every step a shipped config:
+
+1. the off-the-shelf detector: the judge restricted to the base classes (cached build);
+2. the synthesizer: the embedded toy LDM fine-tuned on crops of base-class boxes
+   (``--ig-finetune-iters 0``: the embedded LDM as it is);
+3. base triplets: 1–2 base classes per prompt, labelled by the base judge (score ≥ 0.8);
+4. the InstaGen head on the triplets (phase 1: supervised);
+5. novel images: prompts of the novel classes, unlabelled;
+6. self-training (phase 2): the EMA teacher labels the novel images for the dropout student;
+7. InstaGen data for all 6 classes from the phase-1 head and from the phase-2 teacher;
+8. a stock detector (the toy downstream FCOS) trained with each training seed on
+   (a) ``real-base``: real toy train with the novel boxes removed (the images stay, their
+       novel objects unlabelled, as in OV-COCO);
+   (b) ``real-base+instagen-sup``: (a) + InstaGen data of the supervised head, 1 : 1;
+   (c) ``real-base+instagen-self``: (a) + InstaGen data after self-training, 1 : 1;
+   and tested on the held-out test split: base and novel AP50 (mmdet's ``OVCocoMetric``).
+
+Steps 1–7 run once (seed 0); step 8 per seed. Every step writes a record under
+``<work-dir>/instagen/`` and a rerun skips it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os.path as osp
+import time
+
+IG_CONFIGS = dict(
+    judge='judge/fcos_r18-half_fpn_3000it_toy-shapes-base4.py',
+    finetune='instagen/instagen-finetune_toy-ldm_500it_toy-shapes-base.py',
+    triplets='instagen/base-triplets_judge-base4_toy-shapes.py',
+    head='instagen/instagen_toy-ldm_2000it_toy-shapes-base-triplets.py',
+    selftrain='instagen/instagen-selftrain_toy-ldm_2000it_toy-shapes.py',
+    synth='instagen/instagen_synth_toy_toy-shapes.py',
+    split='_base_/datasets/toy_shapes_ov_split.py')
+IG_ARMS = ('real-base', 'real-base+instagen-sup', 'real-base+instagen-self')
+
+
+def _cfg(name):
+    from mmengine.config import Config
+
+    from ..config_package import config_dir
+    return Config.fromfile(osp.join(config_dir(), IG_CONFIGS[name]))
+
+
+def base_only_annotations(src_ann: str, out_ann: str, novel: tuple) -> dict:
+    """The real train file with the novel classes' boxes removed (images kept)."""
+    from ..utils.fileio import atomic_write_json
+    with open(src_ann) as f:
+        coco = json.load(f)
+    novel_ids = {c['id'] for c in coco['categories'] if c['name'] in novel}
+    kept = [a for a in coco['annotations'] if a['category_id'] not in novel_ids]
+    atomic_write_json(out_ann, dict(coco, annotations=kept))
+    return dict(images=len(coco['images']), boxes=len(kept),
+                novel_boxes_removed=len(coco['annotations']) - len(kept))
+
+
+def ov_test_evaluator(cfg, root: str, split: dict, classes):
+    """Test on the held-out split with base / novel AP50 (mmdet's OVCocoMetric)."""
+    meta = dict(classes=tuple(classes), base_classes=split['base'],
+                novel_classes=split['novel'])
+    for key in ('val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.metainfo = meta
+    for key in ('val_evaluator', 'test_evaluator'):
+        name = 'instances_test.json' if key == 'test_evaluator' else 'instances_val.json'
+        cfg[key] = dict(type='OVCocoMetric', ann_file=root + 'annotations/' + name,
+                        metric='bbox')
+
+
+def train_only(cfg, work_dir: str, seed: int = 0):
+    from mmengine.runner import Runner
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    cfg.experiment_name = osp.basename(work_dir) + time.strftime('-%Y%m%d_%H%M%S')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def teacher_checkpoint(selftrain_ckpt: str, out: str) -> str:
+    """The phase-2 teacher's weights as a plain InstaGen checkpoint (the synthesizer's head)."""
+    import torch
+    state = torch.load(selftrain_ckpt, map_location='cpu', weights_only=False)
+    sd = {k[len('teacher.'):]: v for k, v in state['state_dict'].items()
+          if k.startswith('teacher.')}
+    torch.save(dict(state_dict=sd, meta=dict(source=selftrain_ckpt, part='teacher')), out)
+    return out
+
+
+def instagen_protocol(args, root: str) -> dict:
+    """Steps 1–8 of the module docstring; returns the records (see ``quality.run``)."""
+    from ..evaluation import load_judge
+    from ..runner_utils import set_coco_data_root, set_iterations
+    from ..synthesis import build_synthesizer
+    from .quality import _record, train_and_test
+    work = osp.join(args.work_dir, 'instagen')
+    split_cfg = _cfg('split')
+    split = dict(base=tuple(split_cfg.toy_base_classes), novel=tuple(split_cfg.toy_novel_classes))
+    classes = tuple(_cfg('head').metainfo['classes'])  # the toy classes, in the data's order
+
+    def step(name, fn):
+        rec = _record(osp.join(work, f'{name}.json'))
+        if rec is None:
+            print(f'[quality/instagen] {name} ...', flush=True)
+            t0 = time.time()
+            rec = fn()
+            rec['seconds'] = round(time.time() - t0, 1)
+            _record(osp.join(work, f'{name}.json'), rec)
+        return rec
+
+    # 1. the base-class judge
+    judge_cfg = args.ig_judge or _judge_path()
+    judge = step('judge', lambda: dict(config=judge_cfg,
+                                       checkpoint=load_judge(judge_cfg, root).checkpoint))
+
+    # 2. fine-tuned synthesizer
+    def finetune():
+        if not args.ig_finetune_iters:
+            return dict(ldm='embedded:toy')
+        cfg = _cfg('finetune')
+        cfg.train_dataloader.dataset.data_root = root
+        cfg.train_cfg.max_iters = args.ig_finetune_iters
+        cfg.default_hooks.checkpoint.interval = args.ig_finetune_iters
+        cfg.custom_hooks = [dict(type='SaveDiffusersHook', interval=0)]
+        train_only(cfg, osp.join(work, 'finetune'))
+        return dict(ldm=osp.abspath(osp.join(work, 'finetune', 'diffusers')),
+                    iters=args.ig_finetune_iters)
+    ldm = step('finetune', finetune)['ldm']
+
+    # 3. base triplets
+    def triplets():
+        from mmengine.config import Config
+        cfg = Config.fromfile(judge['config'])  # the labelling detector ...
+        cfg.synthesis = _cfg('triplets').synthesis  # ... and the triplets' synthesis settings
+        cfg.synthesis.ldm = dict(pretrained=ldm)
+        if args.ig_alpha is not None:
+            cfg.synthesis.score_thr = args.ig_alpha
+        out = osp.join(work, 'base_triplets')
+        s = build_synthesizer(cfg, judge['checkpoint'], out).run(args.ig_triplets)
+        return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
+                    per_category=s['per_category'])
+    trip = step('base_triplets', triplets)
+
+    # 4. phase 1: the head on the triplets
+    def head():
+        cfg = _cfg('head')
+        cfg.model.backbone.ldm = dict(pretrained=ldm)
+        cfg.train_dataloader.dataset.data_root = trip['dir'] + '/'
+        set_coco_data_root(cfg, root)
+        ov_test_evaluator(cfg, root, split, classes)
+        set_iterations(cfg, args.ig_head_iters)
+        _, m = train_and_test(cfg, osp.join(work, 'head'), seed=0)
+        ckpt = osp.join(work, 'head', f'iter_{args.ig_head_iters}.pth')
+        return dict(checkpoint=osp.abspath(ckpt), test=m)
+    head_rec = step('head', head)
+
+    def synthesize(name, ckpt, categories, num, **overrides):
+        def fn():
+            cfg = _cfg('synth')
+            cfg.model.backbone.ldm = dict(pretrained=ldm)
+            cfg.synthesis.update(categories=list(categories), **overrides)
+            if args.ig_beta is not None:
+                cfg.synthesis.score_thr = args.ig_beta
+            out = osp.join(work, name)
+            s = build_synthesizer(cfg, ckpt, out).run(num)
+            return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
+                        per_category=s['per_category'])
+        return step(name, fn)
+
+    # 5. novel images (unlabelled) and 6. self-training
+    novel = synthesize('novel_images', head_rec['checkpoint'], split['novel'],
+                       args.ig_novel_images, with_labels=False, keep_negatives=True)
+
+    def selftrain():
+        cfg = _cfg('selftrain')
+        cfg.model.detector.backbone.ldm = dict(pretrained=ldm)
+        sup, unsup = cfg.train_dataloader.dataset.datasets
+        sup.data_root, unsup.data_root = trip['dir'] + '/', novel['dir'] + '/'
+        if args.ig_beta is not None:
+            cfg.model.semi_train_cfg.cls_pseudo_thr = args.ig_beta
+        set_coco_data_root(cfg, root)
+        ov_test_evaluator(cfg, root, split, classes)
+        set_iterations(cfg, args.ig_selftrain_iters)
+        cfg.load_from = head_rec['checkpoint']
+        wd = osp.join(work, 'selftrain')
+        _, m = train_and_test(cfg, wd, seed=0)
+        ckpt = teacher_checkpoint(osp.join(wd, f'iter_{args.ig_selftrain_iters}.pth'),
+                                  osp.join(wd, 'teacher.pth'))
+        return dict(checkpoint=osp.abspath(ckpt), test=m)
+    self_rec = step('selftrain', selftrain)
+
+    # 7. InstaGen data for every class, from each head
+    num = args.ig_per_class * len(classes)
+    data = {'real-base+instagen-sup': synthesize('instagen_sup', head_rec['checkpoint'],
+                                                 classes, num),
+            'real-base+instagen-self': synthesize('instagen_self', self_rec['checkpoint'],
+                                                  classes, num)}
+
+    # 8. the downstream detector per arm and seed
+    from mmengine.config import Config
+
+    from ..config_package import config_dir
+    from .quality import DET_CONFIGS
+    base_ann = osp.join(work, 'real_base', 'instances_train.json')
+    real = step('real_base', lambda: base_only_annotations(
+        root + 'annotations/instances_train.json', base_ann, split['novel']))
+    runs = {}
+    for arm in IG_ARMS:
+        for seed in args.seeds:
+            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
+            rec = _record(path)
+            if rec is None:
+                key = 'real' if arm == 'real-base' else 'real+de'
+                cfg = Config.fromfile(osp.join(config_dir(), DET_CONFIGS[key]))
+                set_coco_data_root(cfg, root, base_ann)
+                ov_test_evaluator(cfg, root, split, classes)
+                if arm != 'real-base':
+                    cfg.train_dataloader.dataset.datasets[1].data_root = data[arm]['dir'] + '/'
+                set_iterations(cfg, args.det_iters)
+                print(f'[quality/instagen] detector: {arm}, seed {seed}, {args.det_iters} it')
+                t0 = time.time()
+                _, m = train_and_test(copy.deepcopy(cfg),
+                                      osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
+                rec = _record(path, dict(protocol='instagen', arm=arm, seed=seed,
+                                         iters=args.det_iters, test=m,
+                                         seconds=round(time.time() - t0, 1)))
+            runs.setdefault(arm, []).append(rec)
+    return dict(split=split, judge=judge, ldm=ldm, base_triplets=trip, head=head_rec,
+                novel_images=novel, selftrain=self_rec, instagen_data=data, real_base=real,
+                runs=runs)
+
+
+def _judge_path() -> str:
+    from ..config_package import config_dir
+    return osp.join(config_dir(), IG_CONFIGS['judge'])
+
+
+def markdown(p: dict) -> str:
+    """The InstaGen table: base / novel AP50 per arm (mean ± std over seeds)."""
+    from .quality import summarize
+    lines = [f"**instagen** (base {list(p['split']['base'])}, novel {list(p['split']['novel'])}; "
+             f"{p['base_triplets']['images']} base triplets with {p['base_triplets']['boxes']} "
+             f"boxes; head alone on real test: base AP50 "
+             f"{p['head']['test'].get('base_ap50', float('nan')):.3f}, novel AP50 "
+             f"{p['head']['test'].get('novel_ap50', float('nan')):.3f}; after self-training "
+             f"{p['selftrain']['test'].get('base_ap50', float('nan')):.3f} / "
+             f"{p['selftrain']['test'].get('novel_ap50', float('nan')):.3f})", '',
+             '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) | seeds | novel Δ vs '
+             'real-base | > 2 s.e.? |', '| --- | --- | --- | --- | --- | --- |']
+    novel = {r['arm']: r for r in summarize(p['runs'], key='coco/novel_ap50', base='real-base')}
+    base = {r['arm']: r for r in summarize(p['runs'], key='coco/base_ap50', base='real-base')}
+    for arm in p['runs']:
+        n, b = novel[arm], base[arm]
+
+        def fmt(r):
+            return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
+        d = f"{n['delta']:+.3f}" if 'delta' in n else '–'
+        s = ('yes' if n['significant'] else 'no') if 'significant' in n else '–'
+        lines.append(f"| {arm} | {fmt(n)} | {fmt(b)} | {n['n']} | {d} | {s} |")
+    return '\n'.join(lines + [''])
