@@ -230,6 +230,14 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path):
     assert all(r.stat().st_mtime == t for r, t in stamps.items())
     assert '[quality/instagen]' not in again.stdout, 'a rerun computes nothing'
 
+def test_instagen_split_must_not_overlap():
+    from diffdet_plugin.benchmarks.instagen_quality import check_split
+    check_split(('a', 'b'), ('c', ), ('a', 'b', 'c'))
+    with pytest.raises(ValueError, match=r"\['b'\] as both base and novel"):
+        check_split(('a', 'b'), ('b', 'c'), ('a', 'b', 'c'))
+    with pytest.raises(ValueError, match='not classes of the data'):
+        check_split(('a', ), ('zebra', ), ('a', 'b'))
+
 def test_quality_summary_flags_differences_beyond_two_standard_errors():
     from diffdet_plugin.benchmarks.quality import summarize
 

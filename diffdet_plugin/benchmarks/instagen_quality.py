@@ -46,6 +46,19 @@ def _cfg(name):
     return Config.fromfile(osp.join(config_dir(), IG_CONFIGS[name]))
 
 
+def check_split(base, novel, classes) -> None:
+    """One clear error for a base / novel split that overlaps or names unknown classes."""
+    overlap = sorted(set(base) & set(novel))
+    if overlap:
+        raise ValueError(f'The open-vocabulary split lists {overlap} as both base and novel: '
+                         'a category is one or the other (configs/_base_/datasets/'
+                         'toy_shapes_ov_split.py).')
+    unknown = sorted((set(base) | set(novel)) - set(classes))
+    if unknown:
+        raise ValueError(f'The open-vocabulary split names {unknown}, which are not classes of '
+                         f'the data ({list(classes)}).')
+
+
 def base_only_annotations(src_ann: str, out_ann: str, novel: tuple) -> dict:
     """The real train file with the novel classes' boxes removed (images kept)."""
     from ..utils.fileio import atomic_write_json
@@ -100,6 +113,7 @@ def instagen_protocol(args, root: str) -> dict:
     split_cfg = _cfg('split')
     split = dict(base=tuple(split_cfg.toy_base_classes), novel=tuple(split_cfg.toy_novel_classes))
     classes = tuple(_cfg('head').metainfo['classes'])  # the toy classes, in the data's order
+    check_split(split['base'], split['novel'], classes)
 
     def step(name, fn):
         rec = _record(osp.join(work, f'{name}.json'))
