@@ -173,6 +173,39 @@ def test_mismatching_classes_or_ldm_are_refused_before_work(toy_data, adapter_ck
     assert not osp.isdir(osp.join(out, 'images')) or not os.listdir(osp.join(out, 'images'))
 
 
+
+def test_a_run_made_by_another_adapter_is_not_continued(toy_data, adapter_ckpt, reference_run,
+                                                        tmp_path):
+    """Finished batches of another labelling checkpoint are refused, not silently reused
+    (tools/synthesize.py, even with --resume; and synthesize_with_config, as the demo calls)."""
+    other = str(tmp_path / 'other_adapter.pth')
+    state = torch.load(adapter_ckpt, map_location='cpu', weights_only=False)
+    state.setdefault('meta', {})['note'] = 'the same weights, another file'
+    torch.save(state, other)
+    proc = synthesize(toy_data, other, reference_run)
+    assert proc.returncode != 0 and 'labelling checkpoint' in proc.stderr, proc.stderr[-2000:]
+    proc = run_tool([python(), 'tools/synthesize.py', SYNTH_CONFIG, '--checkpoint', other,
+                     '--out', reference_run, '--resume', '--num-images', '24', '--cfg-options',
+                     *synth_options(toy_data)], env=dict(OMP_NUM_THREADS='1'))
+    assert proc.returncode != 0 and 'labeller_sha256' in proc.stderr
+
+    from diffdet_plugin.synthesis import synthesize_with_config
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(TINY_CONFIG)
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, other, map_location='cpu', logger='silent')
+    root = toy_data.rstrip('/') + '/'
+    with pytest.raises(RuntimeError, match='labelling checkpoint'):
+        synthesize_with_config(
+            model, cfg.metainfo['classes'], SYNTH_CONFIG, reference_run, 24, other,
+            reference=dict(ann_file=root + 'annotations/instances_train.json',
+                           img_dir=root + 'train/',
+                           caption_file=root + 'annotations/captions_train.json'),
+            score_thr=0.05, num_inference_steps=10, contact_sheet=dict(num_images=4))
+
 def test_balance_plan_targets_deficient_categories_and_stops_at_its_bounds():
     """balance.plan_round on hand-made records: which sources, which batches, when it stops."""
     from diffdet_plugin.synthesis import base_batches, plan_round

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import shutil
 import time
 
 import diffdet_plugin  # noqa: F401
@@ -63,6 +64,8 @@ def ensure_toy_data(root):
 def synthesize(adapter, classes, data_root, ckpt, args, synth_config):
     """Step 4: DiffusionEngine synthesis with the adapter just trained."""
     out = osp.join(args.work_dir, 'synthetic')
+    if osp.isdir(out):  # made by an earlier demo's adapter: this one's labels differ
+        shutil.rmtree(out)
     print(f'[4/4] synthesizing {args.num_synth} labeled images into {out}')
     return synthesize_with_config(
         adapter, classes, osp.join(config_dir(), synth_config), out, args.num_synth, ckpt,

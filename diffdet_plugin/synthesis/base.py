@@ -150,28 +150,34 @@ class BaseSynthesizer:
         return dict(self.provenance(), classes=self.classes, synthesis=self.cfg.to_dict())
 
     def run_settings(self, num_images: int | None, synthesis: dict) -> dict:
-        """What a run in ``out_dir`` must keep to be continued (``run.json``)."""
+        """What a run in ``out_dir`` must keep to be continued (``run.json``): the settings,
+        and the identity of the models that make and label the data (the LDM's fingerprint,
+        the labeller checkpoint's sha256)."""
+        prov = self.provenance()
         settings = dict(synthesis={k: v for k, v in synthesis.items() if k != 'num_images'},
                         num_images=num_images or self.cfg.num_images, classes=self.classes,
-                        ldm_fingerprint=self.provenance().get('ldm_fingerprint'))
+                        ldm_fingerprint=prov.get('ldm_fingerprint'),
+                        labeller_sha256=[v for k, v in sorted(prov.items())
+                                         if k.endswith('sha256')])
         return json.loads(json.dumps(settings, default=str))
 
     def check_resume(self, settings: dict, resume: bool):
         """Refuse to continue a run in ``out_dir`` made with other settings (unless
-        ``resume``), and always one made with other classes or another LDM."""
+        ``resume``), and always one made with other classes, another LDM or labeller."""
         path = osp.join(self.out_dir, 'run.json')
         if osp.isfile(path):
             with open(path) as f:
                 old = json.load(f)
             diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            fixed = {'classes', 'ldm_fingerprint', 'labeller_sha256'} & set(diff)
+            if fixed:
+                raise RuntimeError(f'{self.out_dir} was made with another class list, LDM or '
+                                   f'labelling checkpoint ({sorted(fixed)}); it cannot be '
+                                   'continued with this one. Use another --out.')
             if diff and not resume:
                 raise RuntimeError(f'{self.out_dir} holds a synthesis run with other settings '
                                    f'({diff}). Use another --out, or --resume to continue it '
                                    'with these.')
-            if 'classes' in diff or 'ldm_fingerprint' in diff:
-                raise RuntimeError(f'{self.out_dir} was made with another class list or LDM '
-                                   f'({diff}); it cannot be continued with this one. Use '
-                                   'another --out.')
         if self.rank == 0:
             atomic_write_json(path, settings, indent=2)
 

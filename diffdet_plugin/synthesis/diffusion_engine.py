@@ -252,5 +252,7 @@ def synthesize_with_config(detector, classes, config_file: str, out_dir: str,
     syn.update({k: v for k, v in overrides.items() if v is not None})
     engine = DiffusionEngineSynthesizer(detector.eval(), DiffusionEngineConfig.from_dict(syn),
                                         classes, out_dir, checkpoint=checkpoint)
+    # continue an interrupted run of the same settings and models; refuse any other
+    engine.check_resume(engine.run_settings(num_images, syn), resume=False)
     with torch.no_grad():
         return engine.run(num_images)
