@@ -325,11 +325,11 @@ def add_parser(subparsers):
                     '(default: the configs\' 0.4)')
     ig.add_argument('--ig-finetune-iters', type=int, default=500,
                     help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
-    ig.add_argument('--ig-triplets', type=int, default=2000, help='base triplet images')
-    ig.add_argument('--ig-head-iters', type=int, default=2000, help='phase-1 iterations')
-    ig.add_argument('--ig-novel-images', type=int, default=1000,
+    ig.add_argument('--ig-triplets', type=int, default=1500, help='base triplet images')
+    ig.add_argument('--ig-head-iters', type=int, default=1500, help='phase-1 iterations')
+    ig.add_argument('--ig-novel-images', type=int, default=500,
                     help='unlabelled novel-class images for self-training')
-    ig.add_argument('--ig-selftrain-iters', type=int, default=2000, help='phase-2 iterations')
+    ig.add_argument('--ig-selftrain-iters', type=int, default=1000, help='phase-2 iterations')
     ig.add_argument('--ig-per-class', type=int, default=100,
                     help='InstaGen images per class for the downstream detector')
     p.add_argument('--work-dir', default='work_dirs/bench_quality')
