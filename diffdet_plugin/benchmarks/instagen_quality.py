@@ -21,8 +21,9 @@ The paper's ablation on the toy world's open-vocabulary split (4 base, 2 novel c
 Steps 1–7 run once (seed 0); step 8 per seed. Every step writes a record under
 ``<work-dir>/instagen/`` and a rerun skips it. The defaults (1500 triplets, 1500 head
 iterations, 500 novel images, 1000 self-training iterations, 100 InstaGen images per class,
-1500 detector iterations × 3 arms × 3 seeds) are sized for about 2.5 hours on 2 CPU cores,
-no step over an hour; the shipped configs' schedules (2000 / 2000) are longer.
+1500 detector iterations × 3 arms × 3 seeds) are sized for an expected 2.5 hours on 2 CPU
+cores (from the parts' measured speeds), no step over an hour; the shipped configs' schedules
+(2000 / 2000) are longer.
 """
 from __future__ import annotations
 
