@@ -90,6 +90,7 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     cfg.experiment_name = osp.basename(work_dir)  # mmengine appends the run's timestamp
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # the test split is what counts
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics = runner.test()
