@@ -1,0 +1,18 @@
+# InstaGen's data-sparse setting: stock Faster R-CNN R50-FPN (1x: lr 0.01, x0.1 at epochs 8
+# and 11, as iterations) on 10 % of COCO train2017, all 80 classes; the `-instagen` variant adds
+# InstaGen data for the 80 class names at equal iterations.
+# The subset: fold 1 of mmdet's split (mmdet's tools/misc/split_coco.py writes
+# data/coco/semi_anns/).
+_base_ = '../../diffusion_engine/downstream/faster-rcnn_r50_fpn_90k_coco.py'
+
+real_train_dataset = dict(_base_.real_train_dataset,
+                          ann_file='semi_anns/instances_train2017.1@10.json')
+train_dataloader = dict(dataset=dict(ann_file='semi_anns/instances_train2017.1@10.json'))
+
+max_iters = 90000
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
+         milestones=[60000, 82500], gamma=0.1)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.01))
