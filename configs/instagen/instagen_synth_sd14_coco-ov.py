@@ -3,7 +3,7 @@
 # teacher's weights) with beta = 0.4. For the data-sparse setting, set synthesis.categories
 # to the 80 COCO names.
 #   bash tools/dist_synthesize.sh configs/instagen/instagen_synth_sd14_coco-ov.py 8 \
-#       --checkpoint <phase-2 teacher .pth> --out data/coco_instagen --num-images 195000
+#       --checkpoint <phase-2 checkpoint: its teacher is used> --out data/coco_instagen
 _base_ = [
     './instagen_sd14_4500it_coco-base-triplets.py', '../_base_/synthesis/instagen.py'
 ]

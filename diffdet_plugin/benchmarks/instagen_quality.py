@@ -97,16 +97,6 @@ def train_only(cfg, work_dir: str, seed: int = 0):
     return runner
 
 
-def teacher_checkpoint(selftrain_ckpt: str, out: str) -> str:
-    """The phase-2 teacher's weights as a plain InstaGen checkpoint (the synthesizer's head)."""
-    import torch
-    state = torch.load(selftrain_ckpt, map_location='cpu', weights_only=False)
-    sd = {k[len('teacher.'):]: v for k, v in state['state_dict'].items()
-          if k.startswith('teacher.')}
-    torch.save(dict(state_dict=sd, meta=dict(source=selftrain_ckpt, part='teacher')), out)
-    return out
-
-
 def instagen_protocol(args, root: str) -> dict:
     """Steps 1–8 of the module docstring; returns the records (see ``quality.run``)."""
     from ..evaluation import load_judge
@@ -205,8 +195,8 @@ def instagen_protocol(args, root: str) -> dict:
         cfg.load_from = head_rec['checkpoint']
         wd = osp.join(work, 'selftrain')
         _, m = train_and_test(cfg, wd, seed=0)
-        ckpt = teacher_checkpoint(osp.join(wd, f'iter_{args.ig_selftrain_iters}.pth'),
-                                  osp.join(wd, 'teacher.pth'))
+        # the synthesizer takes the self-training checkpoint's teacher weights itself
+        ckpt = osp.join(wd, f'iter_{args.ig_selftrain_iters}.pth')
         return dict(checkpoint=osp.abspath(ckpt), test=m)
     self_rec = step('selftrain', selftrain)
 

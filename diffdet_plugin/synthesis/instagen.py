@@ -43,6 +43,19 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def load_head_checkpoint(detector, checkpoint: str):
+    """Load an InstaGen head checkpoint (strict): a plain one (phase 1) or a self-training one
+    (``InstaGenSelfTraining``: its ``teacher.`` weights, the EMA model the paper synthesizes
+    with)."""
+    from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    sd = state.get('state_dict', state)
+    if any(k.startswith('teacher.') for k in sd):
+        sd = {k[len('teacher.'):]: v for k, v in sd.items() if k.startswith('teacher.')}
+    load_state_dict(detector, sd, strict=True)
+    return detector
+
+
 @SYNTHESIZERS.register_module(name='instagen')
 class InstaGenSynthesizer(TextToImageSynthesizer):
     """Text-to-image labelled by the InstaGen head on the image's own t = 1 features.
@@ -68,8 +81,6 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
-        from mmengine.runner import load_checkpoint
-
         from mmdet.registry import MODELS
         syn_cfg = InstaGenConfig.from_dict(synthesis)
         if not checkpoint or not osp.isfile(checkpoint):
@@ -77,7 +88,7 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
                                     'InstaGen head (tools/train.py writes work_dirs/<config>/'
                                     'iter_*.pth).')
         detector = MODELS.build(cfg.model)
-        load_checkpoint(detector, checkpoint, map_location='cpu', strict=True, logger='silent')
+        load_head_checkpoint(detector, checkpoint)
         return cls(detector.to(device), syn_cfg, out_dir, checkpoint)
 
     def provenance(self) -> dict:
