@@ -58,7 +58,8 @@ def write_tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py'):
     lines = [f'_base_ = {judge!r}',
              'train_cfg = dict(max_iters=2, val_interval=1000)',
              'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)',
-             'param_scheduler = []']
+             'param_scheduler = []',
+             'randomness = dict(seed=0)']  # its 2 iterations are the same in every run
     if classes:
         lines += [f'metainfo = dict(classes={tuple(classes)!r})',
                   'train_dataloader.update(dataset=dict(metainfo=metainfo))',

@@ -10,8 +10,10 @@ INSTAGEN = osp.join(REPO, 'configs', 'instagen')
 
 
 def test_every_instagen_config_parses_and_variants_extend_their_base():
-    files = sorted(glob.glob(osp.join(INSTAGEN, '**', '*.py'), recursive=True))
-    assert len(files) >= 20
+    # the paper-scale ones (the toy ones are built and run by the other InstaGen tests)
+    files = [f for f in glob.glob(osp.join(INSTAGEN, '**', '*.py'), recursive=True)
+             if 'toy' not in osp.basename(f)]
+    assert len(files) >= 16
     for f in files:
         Config.fromfile(f)
     for f in glob.glob(osp.join(INSTAGEN, 'downstream', '*-instagen.py')):
