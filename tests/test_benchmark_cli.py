@@ -203,7 +203,7 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path):
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'), OMP_NUM_THREADS='1')
     args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
-            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-finetune-iters', '0',
+            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-steps', '4', '--ig-finetune-iters', '0',
             '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
             '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),

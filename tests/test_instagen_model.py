@@ -149,6 +149,7 @@ def test_ema_teacher_update_is_on_the_head_only_and_the_ldm_exists_once():
         data_preprocessor=dict(type='MultiBranchDataPreprocessor',
                                data_preprocessor=cfg.model.data_preprocessor),
         semi_train_cfg=dict(cls_pseudo_thr=0.4), semi_test_cfg=dict(predict_on='teacher')))
+    model.init_weights()  # as the Runner does (DINO's level_embed is uninitialised memory)
     ldm = model.student.backbone.ldm
     every = [t for t in model.modules()]
     ldm_storages = {p.untyped_storage().data_ptr() for p in ldm.parameters()}

@@ -146,6 +146,8 @@ def instagen_protocol(args, root: str) -> dict:
         cfg.synthesis.ldm = dict(pretrained=ldm)
         if args.ig_alpha is not None:
             cfg.synthesis.score_thr = args.ig_alpha
+        if args.ig_steps:
+            cfg.synthesis.num_inference_steps = args.ig_steps
         out = osp.join(work, 'base_triplets')
         s = build_synthesizer(cfg, judge['checkpoint'], out).run(args.ig_triplets)
         return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
@@ -172,6 +174,8 @@ def instagen_protocol(args, root: str) -> dict:
             cfg.synthesis.update(categories=list(categories), **overrides)
             if args.ig_beta is not None:
                 cfg.synthesis.score_thr = args.ig_beta
+            if args.ig_steps:
+                cfg.synthesis.num_inference_steps = args.ig_steps
             out = osp.join(work, name)
             s = build_synthesizer(cfg, ckpt, out).run(num)
             return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],

@@ -324,6 +324,8 @@ def add_parser(subparsers):
     ig.add_argument('--ig-beta', type=float, default=None,
                     help='score threshold of the pseudo-labels and the InstaGen data '
                     '(default: the configs\' 0.4)')
+    ig.add_argument('--ig-steps', type=int, default=None,
+                    help='denoising steps of every synthesis (default: the configs\' 30)')
     ig.add_argument('--ig-finetune-iters', type=int, default=500,
                     help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
     ig.add_argument('--ig-triplets', type=int, default=1500, help='base triplet images')
