@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os.path as osp
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
@@ -101,7 +102,7 @@ class BatchOutput:
     fields: dict = field(default_factory=dict)  # extra keys of the batch record
 
 
-class BaseSynthesizer:
+class BaseSynthesizer(ABC):
     """Runs the synthesis of one rank into ``out_dir`` (see the module docstring).
 
     A mode sets ``self.sources`` (each with ``class_names``, for balancing) and
@@ -126,18 +127,18 @@ class BaseSynthesizer:
 
     # ------------------------------------------------------------ the mode's part
     @classmethod
+    @abstractmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint: str | None, out_dir: str,
                     device: str) -> 'BaseSynthesizer':
         """Build the mode from a config (its models) and its ``synthesis`` dict."""
-        raise NotImplementedError
 
+    @abstractmethod
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
         """Generate and label the images of ``items`` ((item, source index) pairs)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def provenance(self) -> dict:
         """The models that made the data (LDM, labeller...): the start of ``info``."""
-        raise NotImplementedError
 
     def run_stats(self) -> dict:
         """Counters of this rank added to the run's summary."""

@@ -20,7 +20,6 @@ how a batch is made (steps 1-5: :meth:`DiffusionEngineSynthesizer.generate_batch
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +29,7 @@ from mmengine.logging import print_log
 from ..ldm import build_sampling_scheduler, img2img_denoise
 from ..models.detectors import make_data_samples, predict_from_feats
 from ..registry import SYNTHESIZERS
+from ..utils.fileio import file_sha256
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 from .prompts import PromptBuilder
 from .references import batch_geometry, load_references, read_rgb, resize_and_crop
@@ -66,14 +66,6 @@ class DiffusionEngineConfig(SynthesisConfig):
         if self.label_half not in ('cond', 'uncond'):
             raise ValueError("synthesis.label_half must be 'cond' or 'uncond', got "
                              f'{self.label_half!r}')
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def adapter_classes(cfg, ckpt_meta: dict, checkpoint: str) -> list[str]:

@@ -17,7 +17,6 @@ encoder like any other.
 """
 from __future__ import annotations
 
-import hashlib
 import os.path as osp
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ import torch
 
 from ..models.detectors import make_data_samples
 from ..registry import SYNTHESIZERS
+from ..utils.fileio import file_sha256
 from .text_to_image import TextToImageConfig, TextToImageSynthesizer
 
 
@@ -33,14 +33,6 @@ class InstaGenConfig(TextToImageConfig):
     """InstaGen synthesis (paper: one category per prompt, β = 0.4)."""
     categories_per_prompt: tuple = (1, 1)
     score_thr: float = 0.4
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_head_checkpoint(detector, checkpoint: str):
@@ -77,7 +69,7 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
         super().__init__(detector.backbone.ldm, cfg, out_dir)
         self.detector = detector.eval()
         self.checkpoint = checkpoint
-        self.checkpoint_sha = _sha256(checkpoint) if checkpoint else None
+        self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):

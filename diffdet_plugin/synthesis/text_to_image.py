@@ -18,6 +18,7 @@ any mmdet detector (config + checkpoint, e.g. the judge restricted to base class
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -111,9 +112,10 @@ class TextToImageSynthesizer(BaseSynthesizer):
         cfg = self.parse_config(cfg)
         sources = prompt_sources(cfg, max(cfg.num_images, len(cfg.categories)))
         tok = ldm.tokenizer
-        longest = max(sources, key=lambda s: len(tok(s.prompt).input_ids))
-        if len(tok(longest.prompt).input_ids) > tok.model_max_length:
-            raise ValueError(f'The prompt {longest.prompt!r} is longer than the text encoder\'s '
+        length, longest = max((len(tok(s.prompt).input_ids), s.prompt)
+                              for s in dict.fromkeys(sources))
+        if length > tok.model_max_length:
+            raise ValueError(f'The prompt {longest!r} is longer than the text encoder\'s '
                              f'{tok.model_max_length} tokens: use shorter category names or '
                              'fewer categories per prompt.')
         super().__init__(cfg, cfg.categories, out_dir)  # checks done: now out_dir is made
@@ -126,6 +128,7 @@ class TextToImageSynthesizer(BaseSynthesizer):
     def parse_config(cls, cfg):
         return cfg if isinstance(cfg, cls.config_class) else cls.config_class.from_dict(dict(cfg))
 
+    @abstractmethod
     def label(self, latents: torch.Tensor, images: torch.Tensor, sources: list) -> list:
         """Box the generated images.
 
@@ -136,7 +139,6 @@ class TextToImageSynthesizer(BaseSynthesizer):
         Returns:
             one ``InstanceData`` per image, ``labels`` indexing :attr:`classes`.
         """
-        raise NotImplementedError
 
     def image_fields(self) -> dict:
         """Provenance of the labeller, added to every image record."""
@@ -154,7 +156,7 @@ class TextToImageSynthesizer(BaseSynthesizer):
                              for s in seeds])
         prompts = [s.prompt for s in sources]
         cond = ldm.encode_prompt(prompts)
-        uncond = ldm.encode_prompt([cfg.negative_prompt] * len(prompts))
+        uncond = ldm.prompt_embedding(cfg.negative_prompt, len(prompts))
         latents = img2img_denoise(ldm, self.scheduler, None, noise, cond, uncond, 1.0,
                                   cfg.num_inference_steps, cfg.guidance_scale)
         images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)

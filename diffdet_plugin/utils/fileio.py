@@ -2,6 +2,7 @@
 one, never half of one (synthesis shards, dataset files, benchmark records, exports)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import os.path as osp
@@ -28,3 +29,12 @@ def atomic_write_bytes(path: str, data: bytes):
 def atomic_write_json(path: str, obj, indent=None, separators=None):
     """``json.dumps(obj, indent=indent, separators=separators)`` written atomically."""
     atomic_write_bytes(path, json.dumps(obj, indent=indent, separators=separators).encode())
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()

@@ -9,21 +9,10 @@
 # | categories per prompt   | 1-2, drawn at random                  | paper  |
 # | score threshold alpha   | 0.8                                   | paper  |
 # | sampler                 | DPM-Solver++, 30 steps, CFG 7.5       | ours   |
+_base_ = './instagen.py'  # the same text-to-image settings; what differs:
+
 synthesis = dict(
     mode='text_to_image',
     ldm=dict(pretrained='CompVis/stable-diffusion-v1-4', dtype='fp16'),
-    categories=[],
     categories_per_prompt=(1, 2),
-    prompt_template='a photograph of {}',
-    name_format='{}',
-    name_joiner=' and ',
-    negative_prompt='',
-    batch_size=4,
-    seed=0,
-    scheduler='DPMSolverMultistepScheduler',
-    num_inference_steps=30,
-    guidance_scale=7.5,
-    score_thr=0.8,
-    keep_negatives=False,
-    balance=dict(min_per_category=0),
-    contact_sheet=dict(num_images=16, cols=4))
+    score_thr=0.8)

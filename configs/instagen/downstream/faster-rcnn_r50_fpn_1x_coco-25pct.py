@@ -3,16 +3,8 @@
 # InstaGen data for the 80 class names at equal iterations.
 # The subset: fold 1 of mmdet's split (mmdet's tools/misc/split_coco.py writes
 # data/coco/semi_anns/).
-_base_ = '../../diffusion_engine/downstream/faster-rcnn_r50_fpn_90k_coco.py'
+_base_ = './faster-rcnn_r50_fpn_1x_coco-100pct.py'  # detector and schedule
 
 real_train_dataset = dict(_base_.real_train_dataset,
                           ann_file='semi_anns/instances_train2017.1@25.json')
 train_dataloader = dict(dataset=dict(ann_file='semi_anns/instances_train2017.1@25.json'))
-
-max_iters = 90000
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[60000, 82500], gamma=0.1)
-]
-optim_wrapper = dict(optimizer=dict(lr=0.01))
