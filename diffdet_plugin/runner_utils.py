@@ -81,6 +81,16 @@ def init_distributed(launcher: str) -> None:
         dist.init_process_group(backend='gloo')
 
 
+def finish_distributed() -> None:
+    """End ``torch.distributed`` cleanly when a tool is done: every rank waits for the others,
+    then the process group is destroyed. Left to interpreter exit, gloo's threads can be torn
+    down while still joinable (``terminate called without an active exception``, SIGABRT)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def set_local_rank(args):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0))

@@ -17,7 +17,7 @@ import sys
 
 import diffdet_plugin  # noqa: F401
 import torch
-from diffdet_plugin.runner_utils import init_distributed
+from diffdet_plugin.runner_utils import finish_distributed, init_distributed
 from diffdet_plugin.synthesis import build_synthesizer
 from diffdet_plugin.synthesis.coco_writer import atomic_write_json
 from mmengine.config import Config, DictAction
@@ -76,6 +76,7 @@ def main():
             print_log(f'{k:>18}: {summary.get(k)}', logger='current')
         print_log(f'{"per category":>18}: {summary["per_category"]}', logger='current')
         atomic_write_json(osp.join(args.out, 'summary.json'), summary, indent=2)
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ import argparse
 import os.path as osp
 
 import diffdet_plugin  # noqa: F401
-from diffdet_plugin.runner_utils import allow_mmengine_checkpoints, set_local_rank, setup_cfg
+from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
+                                         set_local_rank, setup_cfg)
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -54,6 +55,7 @@ def main():
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     metrics = runner.test()
     print(f'metrics: {metrics}\nwork dir: {osp.abspath(cfg.work_dir)}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,8 @@ configs may inherit ``diffdet_plugin::...`` and use its components.
 import argparse
 
 import diffdet_plugin  # noqa: F401  (registers components and the config package)
-from diffdet_plugin.runner_utils import allow_mmengine_checkpoints, set_local_rank, setup_cfg
+from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
+                                         set_local_rank, setup_cfg)
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -57,6 +58,7 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':
