@@ -1,6 +1,7 @@
 """Datasets: the procedural toy-shapes domain and synthesized (DiffusionEngine) COCO data."""
 from .caption_images import CaptionImageDataset
 from .crop_captions import CropCaptionDataset
+from .layout_captions import LayoutCaptionDataset
 from .synthetic_coco import PROVENANCE_KEYS, SYNTHETIC_META_KEYS, SyntheticCocoDataset
 from .toy_shapes import (TOY_SHAPES_CLASSES, caption_for, ensure_toy_shapes, generate_toy_shapes,
                          parse_caption, render_scene)
@@ -8,4 +9,4 @@ from .toy_shapes import (TOY_SHAPES_CLASSES, caption_for, ensure_toy_shapes, gen
 __all__ = ['TOY_SHAPES_CLASSES', 'caption_for', 'ensure_toy_shapes', 'generate_toy_shapes',
            'parse_caption', 'render_scene',
            'PROVENANCE_KEYS', 'SYNTHETIC_META_KEYS', 'SyntheticCocoDataset',
-           'CaptionImageDataset', 'CropCaptionDataset']
+           'CaptionImageDataset', 'CropCaptionDataset', 'LayoutCaptionDataset']

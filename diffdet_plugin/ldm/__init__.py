@@ -15,8 +15,17 @@ __all__ = [
     'get_preset', 'preset_names', 'build_byte_clip_tokenizer', 'ALL_BLOCKS', 'TapLevel',
     'UNetTaps', 'tap_layout'
 ]
-from .sampling import (build_sampling_scheduler, image_to_image, img2img_denoise,  # noqa: E402
-                       num_denoising_steps, text_to_image)
+from .sampling import (build_sampling_scheduler, decode_to_pixels, image_to_image,  # noqa: E402
+                       img2img_denoise, num_denoising_steps, text_to_image, text_to_latents)
 
-__all__ += ['build_sampling_scheduler', 'image_to_image', 'img2img_denoise', 'num_denoising_steps',
-            'text_to_image']
+__all__ += ['build_sampling_scheduler', 'decode_to_pixels', 'image_to_image', 'img2img_denoise',
+            'num_denoising_steps', 'text_to_image', 'text_to_latents']
+from .location_tokens import (DEFAULT_GRID, TOY_GRID, add_location_tokens,  # noqa: E402
+                              box_to_location_tokens, fit_objects, layout_prompt, load_tokenizer,
+                              location_token_index, location_token_names, location_tokens_to_box,
+                              prompt_length, sincos_2d_embedding)
+
+__all__ += ['DEFAULT_GRID', 'TOY_GRID', 'add_location_tokens', 'box_to_location_tokens',
+            'fit_objects', 'layout_prompt', 'load_tokenizer', 'location_token_index',
+            'location_token_names', 'location_tokens_to_box', 'prompt_length',
+            'sincos_2d_embedding']

@@ -85,28 +85,48 @@ def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: tor
 
 
 @torch.no_grad()
+def text_to_latents(ldm, scheduler, prompts: list[str], seeds: list[int],
+                    num_inference_steps: int = 30, guidance_scale: float = 5.0,
+                    size=None, uncond: torch.Tensor | None = None) -> torch.Tensor:
+    """Final latents z0 (N, C, h, w) from pure noise: the CFG loop of :func:`img2img_denoise`
+    at r = 1 on per-image seeded noise.
+
+    Args:
+        scheduler: a sampling scheduler (:func:`build_sampling_scheduler`).
+        prompts, seeds: N each.
+        size: the image side, or (W, H) (default the VAE's ``sample_size``); latents of
+            (H / stride, W / stride).
+        uncond: the unconditional embedding (1 or N, L, D); default the empty prompt's.
+    """
+    if len(prompts) != len(seeds):
+        raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
+    size = size or ldm.vae.config.sample_size
+    w, h = (size, size) if isinstance(size, int) else size
+    noise = _seeded_noise(ldm, seeds, h // ldm.latent_stride, w // ldm.latent_stride)
+    cond = ldm.encode_prompt(list(prompts))
+    uncond = ldm.empty_prompt_embedding if uncond is None else uncond
+    uncond = uncond.expand(len(prompts), -1, -1)
+    return img2img_denoise(ldm, scheduler, None, noise, cond, uncond, 1.0, num_inference_steps,
+                           guidance_scale)
+
+
+def decode_to_pixels(ldm, latents: torch.Tensor) -> torch.Tensor:
+    """VAE-decode final latents to float RGB (N, 3, H, W) in [0, 255] (rounded)."""
+    return ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
+
+
+@torch.no_grad()
 def text_to_image(ldm, prompts: list[str], seeds: list[int], num_inference_steps: int = 30,
                   guidance_scale: float = 5.0, scheduler: str = 'DPMSolverMultistepScheduler',
                   size: int | None = None) -> torch.Tensor:
     """Sample images from pure noise: prompts (N) and per-image seeds (N) → uint8 (N, H, W, 3).
 
-    The same CFG loop as synthesis (:func:`img2img_denoise` with r = 1), then the VAE
-    decoder. ``size`` defaults to the VAE's ``sample_size``.
+    :func:`text_to_latents` with a fresh ``scheduler``, then the VAE decoder. ``size``
+    defaults to the VAE's ``sample_size``.
     """
-    if len(prompts) != len(seeds):
-        raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
-    size = size or ldm.vae.config.sample_size
-    h = size // ldm.latent_stride
-    noise = torch.stack([
-        torch.randn((ldm.latent_channels, h, h), generator=torch.Generator().manual_seed(s))
-        for s in seeds])
-    sched = build_sampling_scheduler(ldm, scheduler)
-    cond = ldm.encode_prompt(list(prompts))
-    uncond = ldm.empty_prompt_embedding.expand(len(prompts), -1, -1)
-    z = img2img_denoise(ldm, sched, None, noise, cond, uncond, 1.0, num_inference_steps,
-                        guidance_scale)
-    x = ldm.decode_latents(z)
-    return ((x.float() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu()
+    z = text_to_latents(ldm, build_sampling_scheduler(ldm, scheduler), prompts, seeds,
+                        num_inference_steps, guidance_scale, size)
+    return decode_to_pixels(ldm, z).byte().permute(0, 2, 3, 1).cpu()
 
 
 def _seeded_noise(ldm, seeds: list[int], h: int, w: int) -> torch.Tensor:

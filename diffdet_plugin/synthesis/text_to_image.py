@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..ldm import build_sampling_scheduler, img2img_denoise
+from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 from .prompts import category_prompt
@@ -149,17 +149,10 @@ class TextToImageSynthesizer(BaseSynthesizer):
         cfg, ldm = self.cfg, self.ldm
         sources = [self.sources[s] for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
-        size = cfg.image_size or ldm.vae.config.sample_size
-        h = size // ldm.latent_stride
-        noise = torch.stack([torch.randn((ldm.latent_channels, h, h),
-                                         generator=torch.Generator().manual_seed(s))
-                             for s in seeds])
-        prompts = [s.prompt for s in sources]
-        cond = ldm.encode_prompt(prompts)
-        uncond = ldm.prompt_embedding(cfg.negative_prompt, len(prompts))
-        latents = img2img_denoise(ldm, self.scheduler, None, noise, cond, uncond, 1.0,
-                                  cfg.num_inference_steps, cfg.guidance_scale)
-        images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
+        latents = text_to_latents(ldm, self.scheduler, [s.prompt for s in sources], seeds,
+                                  cfg.num_inference_steps, cfg.guidance_scale, cfg.image_size,
+                                  ldm.prompt_embedding(cfg.negative_prompt))
+        images = decode_to_pixels(ldm, latents)
         results = self.label(latents, images, sources) if cfg.with_labels else \
             [None] * len(items)
         extra = self.image_fields()
