@@ -31,9 +31,11 @@ def parse_args():
     p = argparse.ArgumentParser(
         description='Detection data synthesis (DiffusionEngine, InstaGen, ...)')
     p.add_argument('config', help='synthesis config (the mode\'s models + `synthesis`)')
-    p.add_argument('--checkpoint', required=True,
+    p.add_argument('--checkpoint', default=None,
                    help='the labeller: a Detection-Adapter (diffusion_engine), an InstaGen head '
-                   '(instagen) or any mmdet detector (text_to_image)')
+                   '(instagen) or any mmdet detector (text_to_image); detdiffusion: optional, '
+                   'the fine-tuned layout-to-image model (its diffusers folder or a LayoutLDM '
+                   'checkpoint) instead of synthesis.ldm')
     p.add_argument('--out', required=True, help='output folder (images/, annotations.json)')
     p.add_argument('--num-images', type=int, help='images to generate (before balancing)')
     p.add_argument('--resume', action='store_true',

@@ -4,9 +4,11 @@ from .dense_heads import InstaGenHead
 from .detectors import (InstaGen, InstaGenSelfTraining, make_data_samples, predict_from_feats,
                         register_feats_predictor)
 from .language_models import LDMTextEncoder
-from .ldm_trainers import AutoencoderTrainer, LatentDiffusionTrainer
+from .ldm_trainers import AutoencoderTrainer, LatentDiffusionTrainer, LayoutLDM
+from .seg_heads import PerceptionAwareSegHead, UNetFeatureFusion
 
 __all__ = ['LDMBackbone', 'LDMMismatchError', 'InstaGenHead', 'InstaGen', 'InstaGenSelfTraining',
            'LDMTextEncoder',
            'make_data_samples', 'predict_from_feats', 'register_feats_predictor',
-           'AutoencoderTrainer', 'LatentDiffusionTrainer']
+           'AutoencoderTrainer', 'LatentDiffusionTrainer', 'LayoutLDM', 'PerceptionAwareSegHead',
+           'UNetFeatureFusion']

@@ -14,10 +14,12 @@ saving a diffusers folder that :meth:`FrozenLDM.from_pretrained` loads:
 All diffusion math comes from :class:`FrozenLDM`; ``trainable`` chooses which
 parts learn (``unet``, ``text_encoder``, ``vae``), the rest stay frozen. The
 DetDiffusion and InstaGen fine-tuning models extend
-:class:`LatentDiffusionTrainer` (extra losses on UNet features).
+:class:`LatentDiffusionTrainer`: :class:`LayoutLDM` (DetDiffusion: location tokens and the
+P.A. loss on UNet features).
 """
 from .autoencoder_trainer import AutoencoderTrainer
 from .latent_diffusion_trainer import LatentDiffusionTrainer
+from .layout_ldm import LayoutLDM
 from .ldm_parts_model import LDMPartsModel
 
-__all__ = ['AutoencoderTrainer', 'LatentDiffusionTrainer', 'LDMPartsModel']
+__all__ = ['AutoencoderTrainer', 'LatentDiffusionTrainer', 'LayoutLDM', 'LDMPartsModel']

@@ -1,0 +1,108 @@
+"""``LayoutLDM``: DetDiffusion's layout-to-image fine-tuning.
+
+DetDiffusion (CVPR 2024) fine-tunes Stable Diffusion to draw a layout given as text: each
+object is ``category <l_tl><l_br> [attr]`` with GeoDiffusion's location tokens (a grid of bins
+added to the tokenizer, :mod:`diffdet_plugin.ldm.location_tokens`) and a perception-aware
+attribute (``[easy]`` / ``[hard]`` for a detector, "P.A. Attr", from
+``tools/extract_attributes.py``). The UNet and the text encoder learn (the location tokens'
+embeddings are new rows of the text encoder's table); the VAE stays frozen. The loss is
+
+    L = L_LDM + λ · √ᾱ_t · (L_mask + L_dice),    λ = 0.01        (paper, Sec. 3.3)
+
+with the perception-aware segmentation loss ("P.A. loss") of :class:`PerceptionAwareSegHead`
+on four UNet levels of the *same* forward pass that predicts the noise (features of z_t at t,
+read through :class:`diffdet_plugin.ldm.UNetTaps`), so its gradient reaches the UNet.
+``seg_head=None`` turns the P.A. loss off; a dataset without ``attributes_file`` turns P.A.
+Attr off: the paper's ablation rows are configs.
+
+Data: :class:`LayoutCaptionDataset` samples, ``inputs`` uint8 (3, H, W) and ``data_samples``
+dicts with ``prompt`` (str), ``masks`` (N, H, W) bool and ``labels`` (N,).
+"""
+from __future__ import annotations
+
+import torch
+from mmengine.structures import InstanceData
+
+from mmdet.registry import MODELS
+
+from ...ldm import UNetTaps, tap_layout
+from ...ldm.location_tokens import add_location_tokens
+from .latent_diffusion_trainer import LatentDiffusionTrainer
+from .ldm_parts_model import PARTS, to_unit_range
+
+# Four UNet levels, strides 64 / 32 / 16 / 8 of an SD-shaped UNet (see unet_taps.py):
+# the middle block, then the decoder's blocks (the last two share stride 8).
+DECODER_LEVELS = ('mid_block', 'up_blocks.0', 'up_blocks.1', 'up_blocks.2', 'up_blocks.3')
+
+
+@MODELS.register_module()
+class LayoutLDM(LatentDiffusionTrainer):
+    """Layout-to-image fine-tuning with location tokens and the optional P.A. loss.
+
+    Args:
+        ldm: :meth:`FrozenLDM.build` arguments (SD 1.5 in the paper; ``embedded:toy``).
+        grid: (W, H) location bins; the tokenizer grows by W·H tokens (idempotent for a
+            model saved after fine-tuning, which already has them).
+        location_token_scale: the new embedding rows are this times the 2D sine-cosine table
+            (1: the table itself; its rows have norm √(D/2), larger than CLIP's word rows).
+        seg_head: a :class:`PerceptionAwareSegHead` config (``in_channels`` is filled in from
+            the UNet); ``None``: no P.A. loss.
+        pa_loss_weight: λ (paper: 0.01).
+        feature_blocks: the UNet blocks whose outputs make the four levels f_1..f_4.
+        trainable: parts that learn (paper: UNet and text encoder).
+        empty_prompt_prob: the caption is dropped with this probability (paper: 0.1).
+    """
+
+    def __init__(self, ldm: dict, grid=(16, 16), location_token_scale: float = 1.0,
+                 seg_head: dict | None = None,
+                 pa_loss_weight: float = 0.01, feature_blocks=DECODER_LEVELS,
+                 trainable=('unet', 'text_encoder'), empty_prompt_prob: float = 0.1,
+                 data_preprocessor=None, init_cfg=None, **kwargs):
+        super().__init__(ldm, trainable=trainable, empty_prompt_prob=empty_prompt_prob,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg, **kwargs)
+        self.grid = tuple(grid)
+        self.location_token_ids = add_location_tokens(self.ldm, self.grid,
+                                                      location_token_scale)
+        for part in PARTS:  # resizing the embedding table made a new (trainable) module
+            getattr(self.ldm, part).requires_grad_(part in self.trainable)
+        self.pa_loss_weight = pa_loss_weight
+        self.seg_head = None
+        if seg_head is not None:
+            levels = tap_layout(dict(self.ldm.unet.config), feature_blocks,
+                                self.ldm.latent_stride)
+            if len(levels) != 4:
+                raise ValueError(f'feature_blocks {feature_blocks} give {len(levels)} UNet '
+                                 'levels; the P.A. loss takes four (f_1..f_4).')
+            seg_head = dict(seg_head, in_channels=[lv.channels for lv in reversed(levels)])
+            self.seg_head = MODELS.build(seg_head)
+            self.taps = UNetTaps(self.ldm.unet, feature_blocks)
+
+    def pa_weights(self, timesteps: torch.Tensor) -> torch.Tensor:
+        """√ᾱ_t per sample (B,), from the LDM's own noise schedule."""
+        return self.ldm.alpha_sigma(timesteps, len(timesteps))[0].flatten()
+
+    def forward(self, inputs, data_samples=None, mode: str = 'loss'):
+        if mode != 'loss':
+            return self.predict(inputs, data_samples)
+        if isinstance(data_samples, dict):  # pseudo_collate: a dict of per-sample lists
+            data_samples = [dict(zip(data_samples, vals)) for vals in
+                            zip(*data_samples.values())]
+        if not data_samples or not isinstance(data_samples[0], dict):
+            raise TypeError('LayoutLDM trains on LayoutCaptionDataset samples (data_samples '
+                            'with prompt, masks, labels); use collate_fn=pseudo_collate.')
+        images = to_unit_range(inputs)
+        if self.seg_head is not None:
+            self.taps.clear()
+        loss, parts = self.ldm_loss(images, [s['prompt'] for s in data_samples])
+        losses = dict(loss_ldm=loss)
+        if self.seg_head is None:
+            return losses
+        feats = self.taps.pyramid(tuple(images.shape[-2:]))[::-1]  # coarse to fine
+        device = feats[0].device
+        gts = [InstanceData(labels=s['labels'].to(device), masks=s['masks'].to(device))
+               for s in data_samples]
+        pa = self.seg_head.instance_losses(feats, gts, self.pa_weights(parts['t']))
+        losses['loss_pa'] = self.pa_loss_weight * (pa['loss_mask'] + pa['loss_dice'] +
+                                                   pa['loss_cls'])
+        losses.update(pa_mask=pa['loss_mask'].detach(), pa_dice=pa['loss_dice'].detach())
+        return losses

@@ -1,0 +1,139 @@
+"""DetDiffusion's models and generation (CPU, the embedded toy LDM): the P.A. seg head and its
+√ᾱ_t weight, LayoutLDM through tools/train.py, and the `detdiffusion` synthesis mode."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from conftest import REPO, ok, python, run_tool
+from diffdet_plugin.ldm import FrozenLDM, location_token_names
+from diffdet_plugin.synthesis import DetDiffusionSynthesizer
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mmdet.registry import MODELS
+
+PA_LOSS_TOY = osp.join(REPO, 'configs', 'detdiffusion',
+                       'detdiffusion-pa-loss_toy-ldm_2000it_toy-shapes.py')
+
+
+def small_head():
+    cfg = Config.fromfile(PA_LOSS_TOY).model.seg_head
+    cfg.update(in_channels=[8, 8, 8, 8], feat_channels=32, out_channels=32, num_queries=6)
+    for attn in ('self_attn_cfg', 'cross_attn_cfg'):
+        cfg.transformer_decoder.layer_cfg[attn].embed_dims = 32
+    cfg.transformer_decoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+    cfg.pixel_decoder = dict(type='UNetFeatureFusion', norm_cfg=dict(type='GN', num_groups=8))
+    torch.manual_seed(0)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def test_seg_head_forward_and_per_image_weighted_losses():
+    head = small_head()
+    feats = [torch.randn(2, 8, s, s) for s in (2, 4, 8, 16)]  # f1..f4, coarse to fine
+    cls, masks = head(feats, None)
+    assert len(cls) == len(masks) == 1 + head.num_transformer_decoder_layers
+    assert masks[-1].shape == (2, 6, 16, 16) and cls[-1].shape == (2, 6, head.num_classes + 1)
+    m = torch.zeros(2, 64, 64, dtype=torch.bool)
+    m[0, 4:30, 4:30] = m[1, 32:60, 10:50] = True
+    img0 = InstanceData(labels=torch.tensor([0, 2]), masks=m)
+    img1 = InstanceData(labels=torch.tensor([1]), masks=m[1:])
+    torch.manual_seed(1)
+    both = head.instance_losses(feats, [img0, img1], torch.tensor([1.0, 0.0]))
+    torch.manual_seed(1)
+    alone = head.instance_losses([f[:1] for f in feats], [img0], torch.tensor([1.0]))
+    for k in ('loss_mask', 'loss_dice'):
+        assert both[k] > 0
+        # weight 0 silences image 1; the mean is over the batch of 2
+        torch.testing.assert_close(both[k], alone[k] / 2)
+    assert both['loss_cls'] == 0  # the class branch's loss weight is 0 by default
+    sum(both.values()).backward()
+    assert head.mask_embed[0].weight.grad.abs().sum() > 0
+
+
+def test_pa_loss_weight_is_sqrt_alphabar_t_of_the_ldm_schedule():
+    cfg = Config.fromfile(PA_LOSS_TOY).model
+    model = MODELS.build(cfg)
+    t = torch.tensor([0, 250, 999])
+    want = model.ldm.scheduler.alphas_cumprod[t].sqrt()
+    torch.testing.assert_close(model.pa_weights(t), want.float())
+    assert model.pa_loss_weight == 0.01
+
+
+@pytest.fixture(scope='module')
+def trained_l2i(toy_data, tmp_path_factory):
+    """LayoutLDM (+ P.A. loss) trained 2 iterations through tools/train.py on toy data."""
+    work = str(tmp_path_factory.mktemp('layout_ldm'))
+    proc = run_tool([python(), 'tools/train.py', PA_LOSS_TOY, '--work-dir', work,
+                     '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
+                     f'train_dataloader.dataset.data_root={toy_data}/',
+                     'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
+                     'model.seg_head.num_queries=4', 'model.seg_head.train_cfg.num_points=64'],
+                    env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'))
+    return work, ok(proc)
+
+
+def test_layout_ldm_trains_unet_and_text_encoder_and_saves_its_location_tokens(trained_l2i):
+    work, out = trained_l2i
+    assert 'loss_pa' in out and 'loss_ldm' in out
+    base = FrozenLDM.build(pretrained='embedded:toy')
+    tuned = FrozenLDM.build(pretrained=osp.join(work, 'diffusers'))
+    names = location_token_names((16, 16))
+    assert len(tuned.tokenizer) == len(base.tokenizer) + len(names)
+    ids = tuned.tokenizer.convert_tokens_to_ids(names)
+    prompt_ids = tuned.tokenizer('An image with circle <l3><l200> [easy]').input_ids
+    assert ids[3] in prompt_ids and ids[200] in prompt_ids  # one token each, no space needed
+
+    def changed(part):
+        a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()
+        return any(not torch.equal(a[k], b[k]) for k in a if a[k].shape == b[k].shape)
+    assert changed('unet') and changed('text_encoder') and not changed('vae')
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_data, tmp_path):
+    ldm = FrozenLDM.build(pretrained=osp.join(trained_l2i[0], 'diffusers'))
+    layouts = dict(data_root=f'{toy_data}/', ann_file='annotations/instances_val.json',
+                   img_dir='val/', image_size=(128, 128), grid=(16, 16))
+    base = dict(layouts=layouts, num_inference_steps=2, batch_size=2, num_images=4,
+                contact_sheet=dict(num_images=0))
+    with pytest.raises(ValueError, match='attributes_file'):
+        DetDiffusionSynthesizer(ldm, dict(base, strategy='origin'), str(tmp_path / 'o'))
+    for strategy in ('easy', 'hard'):
+        out = str(tmp_path / strategy)
+        s = DetDiffusionSynthesizer(ldm, dict(base, strategy=strategy), out)
+        s.run(progress=False)
+        coco = read_json(osp.join(out, 'annotations.json'))
+        assert len(coco['images']) == 4 and coco['info']['strategy'] == strategy
+        for img in coco['images']:
+            lay = s.layouts.layout_for(s.layouts.index_of(img['layout_image_id']), strategy)
+            assert img['prompt'] == lay['prompt'] and img['prompt'].startswith('An image with ')
+            assert img['prompt'].count(f'[{strategy}]') == len(lay['labels']) > 0
+            anns = [a for a in coco['annotations'] if a['image_id'] == img['id']]
+            assert len(anns) == len(lay['labels'])
+            x0, y0, w, h = anns[0]['bbox']
+            torch.testing.assert_close(torch.tensor([x0, y0, x0 + w, y0 + h]),
+                                       lay['bboxes'][0], atol=1e-3, rtol=0)
+    # an interrupted run (2 of 4 images), continued: the same data, no duplicates
+    part = str(tmp_path / 'part')
+    DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', num_images=2), part).run(
+        progress=False)
+    DetDiffusionSynthesizer(ldm, dict(base, strategy='hard'), part).run(progress=False)
+    full, again = (read_json(osp.join(d, 'annotations.json')) for d in (out, part))
+    assert [i['id'] for i in again['images']] == [1, 2, 3, 4]
+    assert again['images'] == full['images'] and again['annotations'] == full['annotations']
+
+
+def test_generation_refuses_an_ldm_without_location_tokens(toy_data, tmp_path):
+    layouts = dict(data_root=f'{toy_data}/', ann_file='annotations/instances_val.json',
+                   img_dir='val/', image_size=(128, 128), grid=(16, 16))
+    with pytest.raises(ValueError, match='no location tokens'):
+        DetDiffusionSynthesizer(FrozenLDM.build(pretrained='embedded:toy'),
+                                dict(layouts=layouts, strategy='easy'), str(tmp_path))
+
