@@ -10,13 +10,28 @@ split (``test`` by default: the held-out split; tune on ``val``):
    made from the split's references at r ÷ the judge's mAP on the references);
 3. per synthesis run (``--synthesis``, repeatable, ``NAME=DIR``): label fidelity, its
    labels against the judge's detections on its images (precision, recall at IoU 0.5,
-   mAP).
+   mAP);
+4. per layout-conditioned run (``--layout-run``, repeatable or comma-separated,
+   ``NAME=DIR``; a DetDiffusion ``tools/synthesize.py`` output): DetDiffusion's evaluation,
+   the layout-to-image score (the "YOLO score" protocol, with any mmdet detector: the judge
+   by default, or ``--layout-detector CONFIG --layout-checkpoint CKPT``): the detector's bbox
+   mAP / mAP_50 / mAP_75 (mmdet ``CocoMetric``) on the generated images with the run's
+   conditioning layouts as ground truth, categories matched by name
+   (:func:`~diffdet_plugin.evaluation.fidelity.layout_score`); and, with ``--fid-reference``
+   (a folder of real images) and ``--inception`` (a local TorchScript Inception,
+   NVIDIA's ``inception-2015-12-05.pt``), the FID of the generated images against the real
+   ones (:mod:`diffdet_plugin.evaluation.fid`).
 
-Writes ``fidelity.json``, ``fidelity.md`` and one text-to-image sample grid per LDM (judge
-boxes drawn) into ``--out-dir``.
+The toy split and the judge are loaded only when something is graded by the judge (an LDM,
+a synthesis run, or a layout run without ``--layout-detector``). Writes ``fidelity.json``,
+``fidelity.md`` and one text-to-image sample grid per LDM (judge boxes drawn) into
+``--out-dir``.
 
     python tools/benchmark.py fidelity --ldm old=work_dirs/toy_ldm_v1 --ldm new=embedded:toy \\
         --synthesis demo=work_dirs/demo/synthetic [--split test] [--num-images 200]
+    python tools/benchmark.py fidelity --layout-run hard=work_dirs/dd_hard,work_dirs/dd_easy \\
+        --layout-detector DET_CONFIG.py --layout-checkpoint DET.pth --device cuda \\
+        --fid-reference data/coco/val2017 --inception ~/models/inception-2015-12-05.pt
 """
 from __future__ import annotations
 
@@ -35,16 +50,59 @@ def _named(value: str, default_name: str) -> tuple[str, str]:
     return default_name, value
 
 
+def _layout_runs(values) -> list[tuple[str, str]]:
+    """``--layout-run`` values (repeated and / or comma-separated ``[NAME=]DIR``) →
+    (name, dir) pairs; the default name is the folder's name (made unique)."""
+    out = []
+    for value in values or []:
+        for item in (v.strip() for v in value.split(',')):
+            if not item:
+                continue
+            name, d = _named(item, '')
+            name = name or osp.basename(osp.normpath(d)) or 'layout'
+            base, k = name, 1
+            while name in {n for n, _ in out}:
+                name, k = f'{base}-{k}', k + 1
+            out.append((name, d))
+    return out
+
+
 def _fmt(v) -> str:
     return 'n/a' if v is None else f'{v:.3f}'
+
+
+def layout_markdown(result: dict) -> list[str]:
+    """The layout-to-image rows (one per ``--layout-run``): detector, mAPs, FID."""
+    det, ref = result['layout_detector'], result.get('fid_reference')
+    head = (f"Layout-to-image score: detector `{osp.basename(det['config'])}` "
+            f"(`{det['checkpoint']}`) on each run's generated images, the run's conditioning "
+            "layouts (its annotations.json) as ground truth, mmdet `CocoMetric` bbox")
+    if ref:
+        head += (f"; FID against `{ref['dir']}` ({ref['images']} real images, Inception "
+                 f"`{osp.basename(ref['inception'])}`)")
+    cols = ['layout run', 'images', 'boxes', 'classes scored', 'mAP', 'mAP_50', 'mAP_75']
+    cols += ['FID'] if ref else []
+    lines = ['', head + '.', '', '| ' + ' | '.join(cols) + ' |',
+             '|' + ' --- |' * len(cols)]
+    for name, r in result['layout'].items():
+        n = len(r['classes_scored'])
+        cells = [f"{name} (`{r['dir']}`)", str(r['images']), str(r['boxes']),
+                 f"{n} / {n + len(r['classes_unscored'])}",
+                 _fmt(r['mAP']), _fmt(r['mAP_50']), _fmt(r['mAP_75'])]
+        if ref:
+            cells.append('n/a' if r.get('fid') is None else f"{r['fid']:.2f}")
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
 
 
 def markdown(result: dict) -> str:
     ratios = result['args']['ratios']
     judge = result['judge']
-    lines = [f"Judge `{osp.basename(judge['config'])}` ({judge['source']}), split "
-             f"`{result['args']['split']}` ({result['num_images']} images): judge bbox mAP on "
-             f"the real images **{judge['real_mAP']:.3f}**.", '']
+    lines = []
+    if judge is not None:
+        lines += [f"Judge `{osp.basename(judge['config'])}` ({judge['source']}), split "
+                  f"`{result['args']['split']}` ({result['num_images']} images): judge bbox mAP "
+                  f"on the real images **{judge['real_mAP']:.3f}**.", '']
     if result['ldms']:
         lines += ['| LDM | t2i precision | t2i recall | ' +
                   ' | '.join(f'img2img fidelity r={r}' for r in ratios) + ' | minutes |',
@@ -60,7 +118,9 @@ def markdown(result: dict) -> str:
         for name, r in result['synthesis'].items():
             lines.append(f"| {name} (`{r['dir']}`) | {r['images']} | {_fmt(r['precision'])} | "
                          f"{_fmt(r['recall'])} | {_fmt(r['mAP'])} |")
-    return '\n'.join(lines) + '\n'
+    if result.get('layout'):
+        lines += layout_markdown(result)
+    return '\n'.join(lines).lstrip('\n') + '\n'
 
 
 def run(args, parser=None) -> dict:

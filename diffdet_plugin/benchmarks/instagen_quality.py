@@ -102,22 +102,14 @@ def instagen_protocol(args, root: str) -> dict:
     from ..evaluation import load_judge
     from ..runner_utils import set_coco_data_root, set_iterations
     from ..synthesis import build_synthesizer
-    from .quality import _record, train_and_test
+    from .quality import _record, recorded_step, train_and_test
     work = osp.join(args.work_dir, 'instagen')
     split_cfg = _cfg('split')
     split = dict(base=tuple(split_cfg.toy_base_classes), novel=tuple(split_cfg.toy_novel_classes))
     classes = tuple(_cfg('head').metainfo['classes'])  # the toy classes, in the data's order
     check_split(split['base'], split['novel'], classes)
 
-    def step(name, fn):
-        rec = _record(osp.join(work, f'{name}.json'))
-        if rec is None:
-            print(f'[quality/instagen] {name} ...', flush=True)
-            t0 = time.time()
-            rec = fn()
-            rec['seconds'] = round(time.time() - t0, 1)
-            _record(osp.join(work, f'{name}.json'), rec)
-        return rec
+    step = recorded_step(work, 'instagen')
 
     # 1. the base-class judge
     judge_cfg = args.ig_judge or _judge_path()

@@ -84,6 +84,22 @@ def _record(path: str, data: dict | None = None) -> dict | None:
     return data
 
 
+def recorded_step(work: str, tag: str):
+    """``step(name, fn)``: run ``fn`` (returning a dict) once; its record, with the seconds it
+    took, is ``<work>/<name>.json`` and a rerun returns that record instead of running again."""
+    def step(name: str, fn) -> dict:
+        path = osp.join(work, f'{name}.json')
+        rec = _record(path)
+        if rec is None:
+            print(f'[quality/{tag}] {name} ...', flush=True)
+            t0 = time.time()
+            rec = fn()
+            rec['seconds'] = round(time.time() - t0, 1)
+            _record(path, rec)
+        return rec
+    return step
+
+
 def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     """Train then test one config; (runner, test metrics + final train loss + diverged)."""
     from mmengine.runner import Runner
@@ -282,6 +298,13 @@ def run(args, parser=None) -> dict:
             result['instagen'] = p
             md_parts.append(instagen_quality.markdown(p))
             continue
+        if name == 'detdiffusion':
+            from . import detdiffusion_quality
+            args.dd_arms = args.dd_arms or list(detdiffusion_quality.DD_ARMS)
+            p = detdiffusion_quality.detdiffusion_protocol(args, root)
+            result['detdiffusion'] = p
+            md_parts.append(detdiffusion_quality.markdown(p))
+            continue
         fraction = args.sparse_fraction if name == 'sparse' else PROTOCOLS[name]
         p = _protocol(args, name, fraction, root)
         p['summary'] = summarize(p['runs'])
@@ -303,9 +326,11 @@ def add_parser(subparsers):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data-root', default='data/toy_shapes')
     p.add_argument('--protocols', nargs='+', default=list(PROTOCOLS),
-                   choices=list(PROTOCOLS) + ['instagen'],
+                   choices=list(PROTOCOLS) + ['instagen', 'detdiffusion'],
                    help='DiffusionEngine protocols (default), and/or instagen: the InstaGen '
-                   'ablation (novel / base AP50; diffdet_plugin/benchmarks/instagen_quality.py)')
+                   'ablation (novel / base AP50; diffdet_plugin/benchmarks/instagen_quality.py), '
+                   'and/or detdiffusion: its fidelity ablation and easy / hard trainability '
+                   '(diffdet_plugin/benchmarks/detdiffusion_quality.py)')
     p.add_argument('--arms', nargs='+', default=list(ARMS))
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--adapter-iters', type=int, default=None,
@@ -335,6 +360,22 @@ def add_parser(subparsers):
     ig.add_argument('--ig-selftrain-iters', type=int, default=1000, help='phase-2 iterations')
     ig.add_argument('--ig-per-class', type=int, default=100,
                     help='InstaGen images per class for the downstream detector')
+    dd = p.add_argument_group('detdiffusion protocol')
+    dd.add_argument('--dd-attribute-detector', default=None,
+                    help='config of the P.A. Attr detector (default: the weak 300-iteration '
+                    'judge recipe, configs/judge/fcos_r18-half_fpn_300it_toy-shapes.py)')
+    dd.add_argument('--dd-gamma', type=float, default=0.3, help='P.A. Attr score threshold')
+    dd.add_argument('--dd-beta', type=float, default=0.5, help='P.A. Attr IoU threshold')
+    dd.add_argument('--dd-l2i-iters', type=int, default=2000,
+                    help='iterations of each ablation row\'s L2I fine-tuning')
+    dd.add_argument('--dd-fidelity-layouts', type=int, default=200,
+                    help='toy test layouts each row generates for the fidelity table')
+    dd.add_argument('--dd-per-layout', type=int, default=2,
+                    help='generated images per 10 %% layout and strategy (trainability)')
+    dd.add_argument('--dd-steps', type=int, default=None,
+                    help='denoising steps of every generation (default: the config\'s 50)')
+    dd.add_argument('--dd-arms', nargs='+', default=None,
+                    help='trainability arms (default: real10, real10+origin/easy/hard)')
     p.add_argument('--work-dir', default='work_dirs/bench_quality')
     p.add_argument('--json', metavar='OUT.json')
     p.set_defaults(func=run, parser=p)

@@ -9,7 +9,8 @@ annotation file with its fine-tuned layout-to-image (L2I) model:
    draws layout i mod L, so N · L images give N per layout;
 2. the attributes follow the ``strategy``: ``origin`` (the extracted P.A. Attr of
    ``layouts.attributes_file``), ``easy`` (every object ``[easy]``) or ``hard`` (every
-   object ``[hard]``, the paper's best for training detectors);
+   object ``[hard]``, the paper's best for training detectors); ``layout`` writes no
+   attributes (for an L2I model trained without P.A. Attr, the ablation's first rows);
 3. text-to-image from pure noise with classifier-free guidance (paper: DPM-Solver, 50 steps,
    scale 3.5; the same loop as every mode, :func:`diffdet_plugin.ldm.text_to_latents`);
 4. the labels are the conditioning layout's boxes and categories (score 1), written by the
@@ -26,7 +27,7 @@ from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 
-STRATEGIES = ('origin', 'easy', 'hard')
+STRATEGIES = ('origin', 'easy', 'hard', 'layout')
 
 
 @dataclass
@@ -50,7 +51,8 @@ class DetDiffusionConfig(SynthesisConfig):
     def validate(self):
         if self.strategy not in STRATEGIES:
             raise ValueError(f'synthesis.strategy={self.strategy!r}: use one of {STRATEGIES} '
-                             '(origin: the extracted attributes; easy / hard: all objects).')
+                             '(origin: the extracted attributes; easy / hard: all objects; '
+                             'layout: no attributes).')
         if not self.layouts.get('ann_file'):
             raise ValueError('synthesis.layouts.ann_file is missing: the COCO annotation file '
                              'whose layouts are drawn, e.g. layouts=dict(data_root='
@@ -156,7 +158,7 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
         from mmengine.structures import InstanceData
         cfg, ldm = self.cfg, self.ldm
-        strategy = None if cfg.strategy == 'origin' else cfg.strategy
+        strategy = cfg.strategy if cfg.strategy in ('easy', 'hard') else None
         layouts = [self.layouts.layout_for(self.sources[s].index, strategy) for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
         latents = text_to_latents(ldm, self.scheduler, [lay['prompt'] for lay in layouts], seeds,
