@@ -165,8 +165,8 @@ def markdown(p: dict) -> str:
     for row, f in p['fidelity'].items():
         lines.append(f"| {row} | {'yes' if row in WITH_ATTRIBUTES else 'no'} | "
                      f"{'yes' if row in ('pa-loss', 'detdiffusion') else 'no'} | "
-                     f"{f.get('bbox_mAP', float('nan')):.3f} | "
-                     f"{f.get('bbox_mAP_50', float('nan')):.3f} | {f.get('images')} |")
+                     f"{f.get('mAP', float('nan')):.3f} | "
+                     f"{f.get('mAP_50', float('nan')):.3f} | {f.get('images')} |")
     lines += ['', '**detdiffusion: trainability** (toy FCOS on 10 % real + generated images '
               'of the same layouts; test bbox mAP)', '',
               '| arm | test bbox mAP (mean ± std) | seeds | Δ vs real10 | > 2 s.e.? |',

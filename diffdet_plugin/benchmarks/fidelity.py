@@ -82,7 +82,7 @@ def layout_markdown(result: dict) -> list[str]:
                  f"`{osp.basename(ref['inception'])}`)")
     cols = ['layout run', 'images', 'boxes', 'classes scored', 'mAP', 'mAP_50', 'mAP_75']
     cols += ['FID'] if ref else []
-    lines = ['', head + '.', '', '| ' + ' | '.join(cols) + ' |',
+    lines = [head + '.', '', '| ' + ' | '.join(cols) + ' |',
              '|' + ' --- |' * len(cols)]
     for name, r in result['layout'].items():
         n = len(r['classes_scored'])
@@ -119,8 +119,56 @@ def markdown(result: dict) -> str:
             lines.append(f"| {name} (`{r['dir']}`) | {r['images']} | {_fmt(r['precision'])} | "
                          f"{_fmt(r['recall'])} | {_fmt(r['mAP'])} |")
     if result.get('layout'):
-        lines += layout_markdown(result)
-    return '\n'.join(lines).lstrip('\n') + '\n'
+        lines += ([''] if lines and lines[-1] else []) + layout_markdown(result)
+    return '\n'.join(lines) + '\n'
+
+
+def _check_layout_args(args, fail) -> list[tuple[str, str]]:
+    """Validate the layout-run / detector / FID options before any long work."""
+    from ..evaluation.fid import image_paths, inception_help
+    layout_runs = _layout_runs(args.layout_run)
+    for name, d in layout_runs:
+        if not osp.isfile(osp.join(d, 'annotations.json')):
+            fail(f'--layout-run {name}={d}: no annotations.json there; give the --out folder of '
+                 "tools/synthesize.py with synthesis.mode='detdiffusion'")
+    if bool(args.layout_detector) != bool(args.layout_checkpoint):
+        fail('--layout-detector CONFIG and --layout-checkpoint CKPT go together (any mmdet '
+             'detector; without both, the judge scores the layout runs)')
+    if args.layout_detector:
+        if not layout_runs:
+            fail('--layout-detector scores --layout-run folders: give at least one')
+        for flag, path in (('--layout-detector', args.layout_detector),
+                           ('--layout-checkpoint', args.layout_checkpoint)):
+            if not osp.isfile(path):
+                fail(f'{flag} {path!r} does not exist')
+    if args.fid_reference or args.inception:
+        if not layout_runs:
+            fail('--fid-reference / --inception: FID is computed for --layout-run folders; '
+                 'give at least one')
+        if not args.inception:
+            fail(f'--fid-reference needs --inception PATH: {inception_help()}')
+        if not args.fid_reference:
+            fail('--inception needs --fid-reference DIR: the real images to compare with (a '
+                 'folder of images, e.g. data/coco/val2017, or a COCO folder with '
+                 'annotations.json and images/)')
+        if not osp.isfile(args.inception):
+            fail(f'--inception {args.inception!r} does not exist. {inception_help()}.')
+        try:
+            image_paths(args.fid_reference, args.fid_max_images)
+        except FileNotFoundError as e:
+            fail(f'--fid-reference: {e}')
+    return layout_runs
+
+
+def _check_layout_classes(layout_runs, classes, detector_name, fail):
+    """Every layout run shares at least one category (by name) with the detector."""
+    import json
+    for name, d in layout_runs:
+        with open(osp.join(d, 'annotations.json')) as f:
+            cats = [c['name'] for c in json.load(f)['categories']]
+        if not set(cats) & set(classes):
+            fail(f'--layout-run {name}={d}: none of its categories {cats} is a class of the '
+                 f'detector {detector_name} {list(classes)} (matched by name)')
 
 
 def run(args, parser=None) -> dict:
@@ -128,68 +176,101 @@ def run(args, parser=None) -> dict:
     from mmengine.utils import ProgressBar
 
     from ..evaluation import judge as judge_lib
-    from ..evaluation.fidelity import (img2img_fidelity, judge_map, label_fidelity, load_split,
+    from ..evaluation.fid import (feature_statistics, frechet_distance, image_paths,
+                                  inception_features, iter_images, load_inception)
+    from ..evaluation.fidelity import (detector_classes, img2img_fidelity, judge_map,
+                                       label_fidelity, layout_score, load_split,
                                        text_to_image_fidelity)
     from ..ldm import FrozenLDM, LDMLoadError
     from ..synthesis.contact_sheet import draw_detection_grid
+    from ..utils.fileio import file_sha256
 
     def fail(msg):
         if parser is not None:
             parser.error(msg)
         raise ValueError(msg)
 
+    def bar_progress(n):
+        bar = ProgressBar(n)
+        return lambda k: [bar.update() for _ in range(k)]
+
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.time()
-    os.makedirs(args.out_dir, exist_ok=True)
-    try:
-        split = load_split(args.data_root, args.split, args.num_images)
-    except (FileNotFoundError, ValueError) as e:
-        fail(str(e))
-    # no --ldm: embedded:toy, unless only synthesis runs are to be graded
-    default = [] if args.synthesis else ['embedded:toy']
+    layout_runs = _check_layout_args(args, fail)
+    # no --ldm: embedded:toy, unless only synthesis / layout runs are to be graded
+    default = [] if args.synthesis or layout_runs else ['embedded:toy']
     ldms = [_named(v, f'ldm{i}') for i, v in enumerate(args.ldm or default)]
     syn_dirs = [_named(v, f'run{i}') for i, v in enumerate(args.synthesis or [])]
     for name, d in syn_dirs:
         if not osp.isfile(osp.join(d, 'annotations.json')):
             fail(f'--synthesis {name}={d}: no annotations.json there; give the --out folder of '
                  'tools/synthesize.py')
-    from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
-    try:
-        judge_cfg = judge_lib._load_cfg(args.judge, args.data_root)
-    except FileNotFoundError as e:
-        fail(str(e))
-    classes = tuple(judge_cfg.get('metainfo', {}).get('classes', ()))
-    if classes != TOY_SHAPES_CLASSES:
-        fail(f'the judge {args.judge} detects {list(classes)}, but the data has '
-             f'{list(TOY_SHAPES_CLASSES)}: give a judge config trained on all toy classes '
-             f'(default {judge_lib.DEFAULT_JUDGE})')
-    models = {}
-    for name, src in ldms:  # every LDM loads before any long work starts
+    use_judge = bool(ldms or syn_dirs or (layout_runs and not args.layout_detector))
+    os.makedirs(args.out_dir, exist_ok=True)
+    inception = layout_det = None
+    if args.inception:  # loaded first: a broken file fails before any long work
         try:
-            models[name] = FrozenLDM.build(pretrained=src)
-        except LDMLoadError as e:
-            fail(f'--ldm {name}={src}: {e}')
-    judge = judge_lib.load_judge(args.judge, args.data_root, train_if_missing=not args.no_train)
-    real = judge_map(judge, split['images'], split['gts'])
-    print(f"[fidelity] judge {judge.checkpoint} ({judge.source}); real {args.split} mAP "
-          f"{real['mAP']:.3f} on {len(split['images'])} images")
+            inception = load_inception(args.inception, args.device)
+        except (FileNotFoundError, ValueError) as e:
+            fail(str(e))
+    if args.layout_detector:
+        from mmdet.apis import init_detector
+        layout_det = init_detector(args.layout_detector, args.layout_checkpoint,
+                                   device=args.device)
+        try:
+            det_classes = detector_classes(layout_det)
+        except ValueError as e:
+            fail(f'--layout-detector {args.layout_detector}: {e}')
+        _check_layout_classes(layout_runs, det_classes, args.layout_detector, fail)
+    split = judge = real = None
+    models = {}
+    if use_judge:
+        try:
+            split = load_split(args.data_root, args.split, args.num_images)
+        except (FileNotFoundError, ValueError) as e:
+            fail(str(e))
+        from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
+        try:
+            judge_cfg = judge_lib._load_cfg(args.judge, args.data_root)
+        except FileNotFoundError as e:
+            fail(str(e))
+        classes = tuple(judge_cfg.get('metainfo', {}).get('classes', ()))
+        if classes != TOY_SHAPES_CLASSES:
+            fail(f'the judge {args.judge} detects {list(classes)}, but the data has '
+                 f'{list(TOY_SHAPES_CLASSES)}: give a judge config trained on all toy classes '
+                 f'(default {judge_lib.DEFAULT_JUDGE})')
+        if layout_det is None:
+            _check_layout_classes(layout_runs, classes, 'the judge', fail)
+        for name, src in ldms:  # every LDM loads before any long work starts
+            try:
+                models[name] = FrozenLDM.build(pretrained=src)
+            except LDMLoadError as e:
+                fail(f'--ldm {name}={src}: {e}')
+        judge = judge_lib.load_judge(args.judge, args.data_root, device=args.device,
+                                     train_if_missing=not args.no_train)
+        real = judge_map(judge, split['images'], split['gts'])
+        print(f"[fidelity] judge {judge.checkpoint} ({judge.source}); real {args.split} mAP "
+              f"{real['mAP']:.3f} on {len(split['images'])} images")
     result = dict(bench='fidelity', args=dict(
         split=args.split, num_images=args.num_images, ratios=args.ratios, steps=args.steps,
-        guidance=args.guidance, score_thr=args.score_thr, seed=args.seed),
-        num_images=len(split['images']),
-        judge=dict(config=judge_lib.resolve_config(args.judge), checkpoint=judge.checkpoint,
-                   key=judge.key, source=judge.source, real_mAP=real['mAP'], real=real),
-        ldms={}, synthesis={}, torch_threads=torch.get_num_threads())
-    n = len(split['images'])
+        guidance=args.guidance, score_thr=args.score_thr, seed=args.seed,
+        layout_detector=args.layout_detector, layout_checkpoint=args.layout_checkpoint,
+        max_layout_images=args.max_layout_images, fid_reference=args.fid_reference,
+        inception=args.inception, fid_max_images=args.fid_max_images, device=args.device),
+        num_images=len(split['images']) if split else None,
+        judge=None if judge is None else dict(
+            config=judge_lib.resolve_config(args.judge), checkpoint=judge.checkpoint,
+            key=judge.key, source=judge.source, real_mAP=real['mAP'], real=real),
+        ldms={}, synthesis={}, layout={}, torch_threads=torch.get_num_threads())
+    n = len(split['images']) if split else 0
     for name, src in ldms:
         ldm = models.pop(name)
         t1 = time.time()
         print(f'[fidelity] {name} ({src}): text-to-image, {n} captions')
-        bar = ProgressBar(n)
         t2i = text_to_image_fidelity(ldm, judge, split['captions'], args.seed, args.steps,
                                      args.guidance, args.score_thr, args.batch_size,
-                                     progress=lambda k: [bar.update() for _ in range(k)])
+                                     progress=bar_progress(n))
         grid_n = min(16, n)
         dets = judge.detect(t2i['images'][:grid_n], score_thr=args.score_thr)
         grid = draw_detection_grid(t2i['images'][:grid_n], dets, judge.classes,
@@ -199,10 +280,8 @@ def run(args, parser=None) -> dict:
                    text_to_image_grid=grid, img2img={})
         for r in args.ratios:
             print(f'\n[fidelity] {name}: img2img at encode ratio {r}')
-            bar = ProgressBar(n)
             res = img2img_fidelity(ldm, judge, split, r, real['mAP'], args.seed, args.steps,
-                                   args.guidance, args.batch_size,
-                                   progress=lambda k: [bar.update() for _ in range(k)])
+                                   args.guidance, args.batch_size, progress=bar_progress(n))
             rec['img2img'][str(r)] = {k: v for k, v in res.items() if k != 'images'}
         rec['seconds'] = round(time.time() - t1, 1)
         result['ldms'][name] = rec
@@ -215,6 +294,47 @@ def run(args, parser=None) -> dict:
         result['synthesis'][name] = dict(res, dir=d)
         print(f"[fidelity] labels of {name}: P {res['precision']:.3f} R {res['recall']:.3f} "
               f"mAP {res['mAP']:.3f} ({res['images']} images)")
+    if layout_runs:
+        det = judge if layout_det is None else layout_det
+        det_classes = detector_classes(det)
+        result['layout_detector'] = dict(
+            source='judge' if layout_det is None else 'mmdet',
+            config=judge_lib.resolve_config(args.judge) if layout_det is None
+            else args.layout_detector,
+            checkpoint=judge.checkpoint if layout_det is None else args.layout_checkpoint,
+            classes=list(det_classes))
+        ref_stats = None
+        if inception is not None:
+            paths = image_paths(args.fid_reference, args.fid_max_images)
+            print(f'[fidelity] FID reference: Inception features of {len(paths)} images in '
+                  f'{args.fid_reference}')
+            feats = inception_features(inception, iter_images(paths), args.batch_size,
+                                       progress=bar_progress(len(paths)))
+            ref_stats = feature_statistics(feats)
+            result['fid_reference'] = dict(dir=args.fid_reference, images=len(paths),
+                                           inception=args.inception,
+                                           inception_sha256=file_sha256(args.inception),
+                                           feature_dim=int(feats.shape[1]))
+        for name, d in layout_runs:
+            t1 = time.time()
+            num = len(image_paths(d, args.max_layout_images))
+            print(f'\n[fidelity] layout run {name} ({d}): detector on {num} images')
+            rec = dict(layout_score(d, det, det_classes, args.max_layout_images,
+                                    args.batch_size, progress=bar_progress(num)), dir=d)
+            if ref_stats is not None:
+                paths = image_paths(d, args.max_layout_images)
+                print(f'\n[fidelity] layout run {name}: Inception features of {len(paths)} '
+                      'images')
+                feats = inception_features(inception, iter_images(paths), args.batch_size,
+                                           progress=bar_progress(len(paths)))
+                rec.update(fid=frechet_distance(*feature_statistics(feats), *ref_stats),
+                           fid_images=len(paths))
+            rec['seconds'] = round(time.time() - t1, 1)
+            result['layout'][name] = rec
+            fid_msg = f" FID {rec['fid']:.2f}" if 'fid' in rec else ''
+            print(f"\n[fidelity] layout run {name}: mAP {rec['mAP']:.3f} mAP_50 "
+                  f"{rec['mAP_50']:.3f} mAP_75 {rec['mAP_75']:.3f}{fid_msg} "
+                  f"({rec['images']} images, {len(rec['classes_scored'])} classes scored)")
     result['wall_time_s'] = round(time.time() - t0, 1)
     md = markdown(result)
     print('\n' + md)
@@ -224,15 +344,39 @@ def run(args, parser=None) -> dict:
 
 
 def add_parser(subparsers):
+    from ..evaluation.fid import INCEPTION_URL
     p = subparsers.add_parser(
         'fidelity', help='judge-graded text-to-image and img2img fidelity of LDMs, label '
-        'fidelity of synthesis runs (toy scale)',
+        'fidelity of synthesis runs (toy scale); layout-to-image score and FID of layout runs',
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--ldm', action='append', metavar='[NAME=]SOURCE',
                    help='an LDM (hub id, diffusers folder, single file, embedded:toy); '
-                   'repeat to compare (default embedded:toy, none when --synthesis is given)')
+                   'repeat to compare (default embedded:toy, none when --synthesis or '
+                   '--layout-run is given)')
     p.add_argument('--synthesis', action='append', metavar='[NAME=]DIR',
                    help='a tools/synthesize.py output folder whose labels to grade; repeatable')
+    p.add_argument('--layout-run', action='append', metavar='[NAME=]DIR[,...]',
+                   help='a DetDiffusion tools/synthesize.py output folder (its annotations are '
+                   'the conditioning layouts): layout-to-image score (+ FID); repeatable or '
+                   'comma-separated (default name: the folder name)')
+    p.add_argument('--layout-detector', metavar='CONFIG',
+                   help='mmdet detector config scoring the layout runs (default: the judge); '
+                   'with --layout-checkpoint; its classes are matched to the runs\' by name')
+    p.add_argument('--layout-checkpoint', metavar='CKPT',
+                   help='weights of --layout-detector')
+    p.add_argument('--max-layout-images', type=int, default=None,
+                   help='score the first N images (by id) of each layout run')
+    p.add_argument('--fid-reference', metavar='DIR',
+                   help='real images for FID of the layout runs: a folder of images (searched '
+                   'recursively) or a COCO folder (annotations.json + images/); needs '
+                   '--inception')
+    p.add_argument('--inception', metavar='PATH',
+                   help='local TorchScript Inception feature extractor, NVIDIA\'s '
+                   f'inception-2015-12-05.pt (from {INCEPTION_URL}); nothing is downloaded')
+    p.add_argument('--fid-max-images', type=int, default=None,
+                   help='use the first N reference images (sorted) for FID')
+    p.add_argument('--device', default='cpu',
+                   help='device of the judge, --layout-detector and the Inception model')
     p.add_argument('--judge', default=None,
                    help='judge detector config (default configs/judge/fcos_r18-half_fpn_2000it_'
                    'toy-shapes.py)')
@@ -248,7 +392,8 @@ def add_parser(subparsers):
     p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
     p.add_argument('--guidance', type=float, default=5.0, help='classifier-free guidance scale')
     p.add_argument('--score-thr', type=float, default=0.5, help='judge score threshold')
-    p.add_argument('--batch-size', type=int, default=16)
+    p.add_argument('--batch-size', type=int, default=16,
+                   help='images per LDM, detector and Inception call')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
     p.add_argument('--out-dir', default='work_dirs/bench_fidelity')

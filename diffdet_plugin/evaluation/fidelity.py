@@ -1,6 +1,6 @@
 """Fidelity of generated images and of their labels, graded by the judge detector.
 
-Four measures (``tools/benchmark.py fidelity``; the InstaGen and DetDiffusion benchmarks
+Five measures (``tools/benchmark.py fidelity``; the InstaGen and DetDiffusion benchmarks
 reuse them):
 
 * **judge mAP on real images**: the judge's COCO bbox mAP on the real split — the
@@ -16,6 +16,11 @@ reuse them):
   scored against the judge's detections (score ≥ ``score_thr``) on the same images:
   precision and recall at IoU ≥ 0.5 with the same class (greedy, by score), and the mAP
   of the labels with the judge's boxes as ground truth.
+* **layout-to-image score** of a layout-conditioned run (DetDiffusion's evaluation, the
+  "YOLO score" of layout-to-image papers, with any mmdet detector): the detector's COCO bbox
+  mAP on the generated images with the run's conditioning layouts (its ``annotations.json``)
+  as ground truth, by mmdet's ``CocoMetric`` (:func:`layout_score`). FID of the same images
+  against real ones: :mod:`diffdet_plugin.evaluation.fid`.
 
 Boxes are ``xyxy``; COCO mAP comes from pycocotools' ``COCOeval`` (what mmdet's
 ``CocoMetric`` runs).
@@ -262,3 +267,125 @@ def label_fidelity(judge, synthesis_dir: str, score_thr: float = 0.5,
     pr = box_precision_recall(refs, labels)
     m = coco_map(refs, labels, len(judge.classes), arrays[0].shape[:2] if arrays else (128, 128))
     return dict(pr, **m, images=len(arrays))
+
+
+def _detect_fn(detector, batch_size: int):
+    """``images -> detections`` of a :class:`~.judge.Judge` (its ``detect``) or an mmdet model."""
+    from .judge import detect_rgb
+    if hasattr(detector, 'detect'):
+        return lambda ims: detector.detect(ims, score_thr=0.0, batch_size=batch_size)
+    return lambda ims: detect_rgb(detector, ims, 0.0, batch_size)
+
+
+def detector_classes(detector) -> tuple:
+    """A detector's class names: a judge's ``classes``, else the mmdet model's
+    ``dataset_meta['classes']`` (what ``init_detector`` sets from the checkpoint / config)."""
+    classes = getattr(detector, 'classes', None)
+    if classes is None:
+        classes = (getattr(detector, 'dataset_meta', None) or {}).get('classes')
+    if not classes:
+        raise ValueError('the detector has no class names (model.dataset_meta["classes"]); pass '
+                         'classes= or a checkpoint / config with metainfo')
+    return tuple(classes)
+
+
+def layout_score(run_dir: str, detector, classes=None, max_images: int | None = None,
+                 batch_size: int = 16, progress=None) -> dict:
+    """Layout-to-image score of a layout-conditioned synthesis run (DetDiffusion's protocol).
+
+    A detector runs on the run's generated images (``run_dir/images/``, read lazily in
+    batches); its detections (every score, up to the detector's ``max_per_img``) are scored
+    against the conditioning layouts, ``run_dir/annotations.json`` as the ground truth, by
+    mmdet's ``CocoMetric`` (bbox; COCO mAP over IoU 0.50:0.95, mAP at 0.50 and 0.75, by object
+    size). A generator that draws every object where its layout puts it scores what the
+    detector scores on real images.
+
+    Categories are matched by name: the run's categories the detector knows are scored (their
+    ground truth kept), the others are reported in ``classes_unscored`` and left out of the
+    evaluation; detections of classes the run does not have are dropped. Detections on an
+    image whose pixel size differs from its record's ``width`` / ``height`` are rescaled to
+    the record's frame.
+
+    Args:
+        run_dir: a ``tools/synthesize.py`` output folder (``annotations.json``, ``images/``).
+        detector: a :class:`~.judge.Judge` or an mmdet detector (``init_detector``'s).
+        classes: the detector's class names (default: :func:`detector_classes`).
+        max_images: score the first N images by id (None: all).
+        batch_size: images per detector call.
+        progress: called with the number of images of each finished batch.
+    Returns:
+        ``mAP``, ``mAP_50``, ``mAP_75``, ``mAP_s``, ``mAP_m``, ``mAP_l`` (0 with no detection),
+        ``images``, ``boxes`` (ground-truth boxes scored), ``detections``,
+        ``classes_scored``, ``classes_unscored``.
+    """
+    import json
+    import os.path as osp
+
+    import torch
+    from PIL import Image
+
+    from mmdet.evaluation import CocoMetric
+    ann = osp.join(run_dir, 'annotations.json')
+    if not osp.isfile(ann):
+        raise FileNotFoundError(f'{ann!r} does not exist: give the output folder of '
+                                'tools/synthesize.py (it holds annotations.json and images/).')
+    classes = tuple(classes) if classes is not None else detector_classes(detector)
+    with open(ann) as f:
+        coco = json.load(f)
+    det_index = {name: i for i, name in reversed(list(enumerate(classes)))}
+    scored, seen = [], set()
+    for c in coco['categories']:  # file order, each name once
+        if c['name'] in det_index and c['name'] not in seen:
+            scored.append(c)
+            seen.add(c['name'])
+    unscored = [c['name'] for c in coco['categories'] if c not in scored]
+    if not scored:
+        raise ValueError(f'{ann}: none of its categories {[c["name"] for c in coco["categories"]]}'
+                         f' is a class of the detector {list(classes)} (matched by name)')
+    # detector label -> index into `scored` (-1: not a category of the run)
+    to_scored = np.full(len(classes), -1, np.int64)
+    for j, c in enumerate(scored):
+        to_scored[det_index[c['name']]] = j
+    images = sorted(coco['images'], key=lambda r: r['id'])[:max_images]
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' loading messages
+        metric = CocoMetric(ann_file=ann, metric='bbox')
+    metric.dataset_meta = dict(classes=tuple(c['name'] for c in scored))
+    metric.cat_ids = [c['id'] for c in scored]  # in the order of dataset_meta['classes']
+    metric.img_ids = [r['id'] for r in images]
+    detect = _detect_fn(detector, batch_size)
+    num_dets = 0
+    for i in range(0, len(images), batch_size):
+        recs = images[i:i + batch_size]
+        arrays = []
+        for r in recs:
+            with Image.open(osp.join(run_dir, 'images', r['file_name'])) as pil:
+                arrays.append(np.asarray(pil.convert('RGB')))
+        samples = []
+        for r, arr, d in zip(recs, arrays, detect(arrays)):
+            lab = to_scored[np.asarray(d['labels'], np.int64)]
+            keep = lab >= 0
+            boxes = np.asarray(d['bboxes'], np.float32).reshape(-1, 4)[keep]
+            h, w = r.get('height', arr.shape[0]), r.get('width', arr.shape[1])
+            if (h, w) != arr.shape[:2]:
+                boxes = boxes * np.array([w / arr.shape[1], h / arr.shape[0]] * 2, np.float32)
+            num_dets += int(keep.sum())
+            samples.append(dict(img_id=r['id'], ori_shape=(h, w), pred_instances=dict(
+                bboxes=torch.from_numpy(boxes),
+                scores=torch.from_numpy(np.asarray(d['scores'], np.float32)[keep]),
+                labels=torch.from_numpy(lab[keep]))))
+        metric.process({}, samples)
+        if progress is not None:
+            progress(len(recs))
+    if images:
+        with contextlib.redirect_stdout(io.StringIO()):  # COCOeval's summary table
+            m = metric.compute_metrics(metric.results)
+    else:
+        m = {}
+    metric.results.clear()
+    scored_ids, img_ids = set(metric.cat_ids), set(metric.img_ids)
+    boxes = sum(1 for a in coco['annotations']
+                if a['image_id'] in img_ids and a['category_id'] in scored_ids)
+    out = {k: float(m.get(f'bbox_{k}', 0.0))
+           for k in ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')}
+    return dict(out, images=len(images), boxes=boxes, detections=num_dets,
+                classes_scored=[c['name'] for c in scored], classes_unscored=unscored)
