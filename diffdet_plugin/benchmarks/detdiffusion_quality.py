@@ -91,7 +91,10 @@ def detdiffusion_protocol(args, root: str) -> dict:
             train_only(cfg, wd)
             return dict(ldm=osp.abspath(osp.join(wd, 'diffusers')), iters=args.dd_l2i_iters)
         return step(f'l2i_{row}', fn)
-    rows = {row: train_row(row) for row in DD_CONFIGS}
+    if 'detdiffusion' not in args.dd_rows:
+        raise ValueError('--dd-rows must include detdiffusion: its model makes the '
+                         'trainability generations')
+    rows = {row: train_row(row) for row in DD_CONFIGS if row in args.dd_rows}
 
     # 3. fidelity on toy test layouts, scored by the judge
     judge = load_judge(args.judge, root)

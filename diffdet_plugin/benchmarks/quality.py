@@ -374,6 +374,9 @@ def add_parser(subparsers):
                     help='generated images per 10 %% layout and strategy (trainability)')
     dd.add_argument('--dd-steps', type=int, default=None,
                     help='denoising steps of every generation (default: the config\'s 50)')
+    dd.add_argument('--dd-rows', nargs='+', default=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
+                    choices=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
+                    help='ablation rows to train and score (default: all four)')
     dd.add_argument('--dd-arms', nargs='+', default=None,
                     help='trainability arms (default: real10, real10+origin/easy/hard)')
     p.add_argument('--work-dir', default='work_dirs/bench_quality')

@@ -1,7 +1,8 @@
 # DetDiffusion generation (CVPR 2024, Sec. 4): the layouts of an annotation file, each object
 # "category <l_tl><l_br> [attr]" with the attribute of the strategy, drawn by the fine-tuned
 # layout-to-image model; the conditioning layout is the label.
-# A synthesis config inherits this file and sets `ldm` and `layouts`.
+# A synthesis config inherits this file and sets `ldm` (FrozenLDM.build arguments of the
+# fine-tuned model, or --checkpoint) and `layouts` (LayoutCaptionDataset arguments).
 #
 # | hyper-parameter   | value                                             | source |
 # | strategy          | origin (extracted P.A. Attr) / easy / hard         | paper  |
@@ -10,7 +11,6 @@
 # | images per layout | 1 (num_images = 0: one per layout)                | ours   |
 synthesis = dict(
     mode='detdiffusion',
-    ldm=None,
     layouts=dict(),
     strategy='origin',
     num_images=0,
