@@ -143,22 +143,23 @@ def test_instagen_tiny_json(tmp_path):
 
 
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
-    """Both protocols' steps (subset, adapter, synthesis, judge filter, detectors per arm and
-    seed) at micro scale; a rerun skips every recorded step."""
+    """The data-sparse protocol's steps (subset, adapter, synthesis, judge filter, detectors per
+    arm and seed) at micro scale; a rerun skips every recorded step. (The full protocol is the
+    same code at fraction 1.)"""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
-    args = ('quality', '--data-root', toy_data, '--sparse-fraction', '0.25',
-            '--adapter-iters', '2', '--num-synth-sparse', '4', '--num-synth-full', '4',
+    args = ('quality', '--protocols', 'sparse', '--data-root', toy_data,
+            '--sparse-fraction', '0.25', '--adapter-iters', '2', '--num-synth-sparse', '4',
             '--det-iters', '2', '--seeds', '3', '--judge', judge,
             '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
     proc = _run(*args, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads((tmp_path / 'quality.json').read_text())
-    sparse, full = data['protocols']['sparse'], data['protocols']['full']
-    assert sparse['real_images'] == 12 and full['real_images'] == 48
-    assert sparse['synthesis']['images'] == full['synthesis']['images'] == 4
-    for p in (sparse, full):
+    assert list(data['protocols']) == ['sparse']
+    sparse = data['protocols']['sparse']
+    assert sparse['real_images'] == 12 and sparse['synthesis']['images'] == 4
+    for p in (sparse, ):
         assert [r['arm'] for r in p['summary']] == ['real', 'real+de', 'real+de-judged']
         # one recorded run per arm (a 2-iteration detector may find nothing: then no mAP)
         assert all(len(p['runs'][r['arm']]) == 1 and r['n'] <= 1 for r in p['summary'])
@@ -166,11 +167,11 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
         assert all('test' in x and x['iters'] == 2 for runs in p['runs'].values() for x in runs)
         assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
     md = (tmp_path / 'quality.md').read_text()  # the report next to the JSON
-    assert md.count('| arm | test bbox mAP (mean ± std) |') == 2 and '**sparse**' in md
+    assert md.count('| arm | test bbox mAP (mean ± std) |') == 1 and '**sparse**' in md
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
     records = sorted([*work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    assert len(records) == 2 * (3 + 3)  # per protocol: adapter, synthesis, judged; 3 runs
+    assert len(records) == 3 + 3  # adapter, synthesis, judged; 3 runs
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     again = _run(*args, env=env)
