@@ -82,13 +82,26 @@ def init_distributed(launcher: str) -> None:
 
 
 def finish_distributed() -> None:
-    """End ``torch.distributed`` cleanly when a tool is done: every rank waits for the others,
-    then the process group is destroyed. Left to interpreter exit, gloo's threads can be torn
-    down while still joinable (``terminate called without an active exception``, SIGABRT)."""
+    """End a distributed tool run whose work is done: every rank waits for the others, the
+    process group is destroyed, and the process leaves without the interpreter's C++ teardown.
+
+    That teardown aborted a finished rank now and then in CI (gloo on CPU, torch 2.13:
+    ``terminate called without an active exception``, SIGABRT after the last log line), which
+    torchrun reports as a failed job. Outputs are flushed first; a run that is not distributed
+    returns normally.
+    """
+    import logging
+    import sys
+
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 def set_local_rank(args):

@@ -24,9 +24,7 @@ Steps 1–3 run once (seed 0); step 4's detectors per seed. Every step writes a 
 """
 from __future__ import annotations
 
-import copy
 import os.path as osp
-import time
 
 DD_CONFIGS = {
     'l2i': 'detdiffusion/detdiffusion-l2i_toy-ldm_2000it_toy-shapes.py',
@@ -53,10 +51,10 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..evaluation import load_judge
     from ..evaluation.fidelity import layout_score
     from ..ldm import FrozenLDM
-    from ..runner_utils import set_coco_data_root, set_iterations
+    from ..runner_utils import set_iterations
     from ..synthesis import DetDiffusionSynthesizer
     from .instagen_quality import train_only
-    from .quality import _record, recorded_step, train_and_test, write_subset
+    from .quality import _record, recorded_step, write_subset
     work = osp.join(args.work_dir, 'detdiffusion')
     step = recorded_step(work, 'detdiffusion')
     ann = {s: root + f'annotations/instances_{s}.json' for s in ('train', 'test')}
@@ -130,26 +128,10 @@ def detdiffusion_protocol(args, root: str) -> dict:
     data = {f'real10+{s}': generate(f'real10_{s}', full, 'real10', s, args.dd_per_layout *
                                     _record(osp.join(work, 'real10.json'))['images'])
             for s in ('origin', 'easy', 'hard')}
-    from .quality import DET_CONFIGS
-    runs = {}
-    for arm in args.dd_arms:
-        for seed in args.seeds:
-            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
-            rec = _record(path)
-            if rec is None:
-                cfg = _config(DET_CONFIGS['real' if arm == 'real10' else 'real+de'])
-                set_coco_data_root(cfg, root, ann['real10'])
-                if arm != 'real10':
-                    cfg.train_dataloader.dataset.datasets[1].data_root = data[arm]['dir'] + '/'
-                set_iterations(cfg, args.det_iters)
-                print(f'[quality/detdiffusion] detector: {arm}, seed {seed}, {args.det_iters} it')
-                t0 = time.time()
-                _, m = train_and_test(copy.deepcopy(cfg),
-                                      osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
-                rec = _record(path, dict(protocol='detdiffusion', arm=arm, seed=seed,
-                                         iters=args.det_iters, test=m,
-                                         seconds=round(time.time() - t0, 1)))
-            runs.setdefault(arm, []).append(rec)
+    from .quality import detector_config, detector_runs
+    runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
+                         lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
+                                                     else data[arm]['dir']))
     return dict(attribute_detector=det, attributes={s: _record(osp.join(work, f'attributes_{s}'
                                                                         '.json'))
                                                     for s in attrs},

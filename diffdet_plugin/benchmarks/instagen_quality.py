@@ -27,7 +27,6 @@ cores (from the parts' measured speeds), no step over an hour; the shipped confi
 """
 from __future__ import annotations
 
-import copy
 import json
 import os.path as osp
 import time
@@ -102,7 +101,7 @@ def instagen_protocol(args, root: str) -> dict:
     from ..evaluation import load_judge
     from ..runner_utils import set_coco_data_root, set_iterations
     from ..synthesis import build_synthesizer
-    from .quality import _record, recorded_step, train_and_test
+    from .quality import recorded_step, train_and_test
     work = osp.join(args.work_dir, 'instagen')
     split_cfg = _cfg('split')
     split = dict(base=tuple(split_cfg.toy_base_classes), novel=tuple(split_cfg.toy_novel_classes))
@@ -204,34 +203,16 @@ def instagen_protocol(args, root: str) -> dict:
                                                   classes, num)}
 
     # 8. the downstream detector per arm and seed
-    from mmengine.config import Config
-
-    from ..config_package import config_dir
-    from .quality import DET_CONFIGS
+    from .quality import detector_config, detector_runs
     base_ann = osp.join(work, 'real_base', 'instances_train.json')
     real = step('real_base', lambda: base_only_annotations(
         root + 'annotations/instances_train.json', base_ann, split['novel']))
-    runs = {}
-    for arm in IG_ARMS:
-        for seed in args.seeds:
-            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
-            rec = _record(path)
-            if rec is None:
-                key = 'real' if arm == 'real-base' else 'real+de'
-                cfg = Config.fromfile(osp.join(config_dir(), DET_CONFIGS[key]))
-                set_coco_data_root(cfg, root, base_ann)
-                ov_test_evaluator(cfg, root, split, classes)
-                if arm != 'real-base':
-                    cfg.train_dataloader.dataset.datasets[1].data_root = data[arm]['dir'] + '/'
-                set_iterations(cfg, args.det_iters)
-                print(f'[quality/instagen] detector: {arm}, seed {seed}, {args.det_iters} it')
-                t0 = time.time()
-                _, m = train_and_test(copy.deepcopy(cfg),
-                                      osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
-                rec = _record(path, dict(protocol='instagen', arm=arm, seed=seed,
-                                         iters=args.det_iters, test=m,
-                                         seconds=round(time.time() - t0, 1)))
-            runs.setdefault(arm, []).append(rec)
+
+    def configure(arm):
+        cfg = detector_config(root, base_ann, None if arm == 'real-base' else data[arm]['dir'])
+        ov_test_evaluator(cfg, root, split, classes)
+        return cfg
+    runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure)
     return dict(split=split, judge=judge, ldm=ldm, base_triplets=trip, head=head_rec,
                 novel_images=novel, selftrain=self_rec, instagen_data=data, real_base=real,
                 runs=runs)

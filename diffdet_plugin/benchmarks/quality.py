@@ -118,6 +118,49 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     return runner, out
 
 
+def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
+                    synth_ann: str | None = None):
+    """The toy downstream detector on ``real_ann`` (real only), or on it + the synthetic COCO
+    folder ``synth_dir`` (its ``annotations.json``, or ``synth_ann`` there), 1 : 1 per batch."""
+    from mmengine.config import Config
+
+    from ..config_package import config_dir
+    from ..runner_utils import set_coco_data_root
+    key = 'real' if synth_dir is None else 'real+de'
+    cfg = Config.fromfile(osp.join(config_dir(), DET_CONFIGS[key]))
+    set_coco_data_root(cfg, root, real_ann)
+    if synth_dir is not None:
+        syn_ds = cfg.train_dataloader.dataset.datasets[1]
+        syn_ds.data_root = osp.abspath(synth_dir) + '/'
+        if synth_ann:
+            syn_ds.ann_file = synth_ann
+    return cfg
+
+
+def detector_runs(work: str, protocol: str, arms, seeds, iters: int, configure) -> dict:
+    """The downstream detector per arm and seed: ``configure(arm)`` gives the arm's config
+    (e.g. :func:`detector_config`); each run trains ``iters`` iterations with the seed, is tested
+    on the held-out split and recorded in ``<work>/runs/<arm>-seed<seed>.json`` (a rerun skips
+    it). Returns arm → records, in seed order."""
+    from ..runner_utils import set_iterations
+    runs = {}
+    for arm in arms:
+        for seed in seeds:
+            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
+            rec = _record(path)
+            if rec is None:
+                cfg = configure(arm)
+                set_iterations(cfg, iters)
+                print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {iters} it')
+                t0 = time.time()
+                _, m = train_and_test(cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'),
+                                      seed)
+                rec = _record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=iters,
+                                         test=m, seconds=round(time.time() - t0, 1)))
+            runs.setdefault(arm, []).append(rec)
+    return runs
+
+
 def judged_subset(judge, synth_dir: str, out_ann: str, score_thr: float = 0.5) -> dict:
     """Keep the synthetic images whose labels agree with the judge (see module doc)."""
     from ..evaluation.fidelity import box_precision_recall, read_synthesis_run
@@ -198,27 +241,9 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
                 judge, synth_dir, osp.join(synth_dir, 'annotations_judged.json')))
 
     # 3. the downstream detector, per arm and seed
-    runs = {}
-    for arm in args.arms:
-        for seed in args.seeds:
-            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
-            rec = _record(path)
-            if rec is None:
-                cfg = Config.fromfile(osp.join(config_dir(),
-                                               DET_CONFIGS['real' if arm == 'real' else 'real+de']))
-                set_coco_data_root(cfg, root, ann)
-                if arm != 'real':
-                    syn_ds = cfg.train_dataloader.dataset.datasets[1]
-                    syn_ds.data_root = osp.abspath(synth_dir) + '/'
-                    if arm == 'real+de-judged':
-                        syn_ds.ann_file = 'annotations_judged.json'
-                set_iterations(cfg, args.det_iters)
-                print(f'[quality/{name}] detector: {arm}, seed {seed}, {args.det_iters} it')
-                t0 = time.time()
-                _, m = train_and_test(cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
-                rec = _record(path, dict(protocol=name, arm=arm, seed=seed, iters=args.det_iters,
-                                         test=m, seconds=round(time.time() - t0, 1)))
-            runs.setdefault(arm, []).append(rec)
+    runs = detector_runs(work, name, args.arms, args.seeds, args.det_iters, lambda arm: (
+        detector_config(root, ann) if arm == 'real' else detector_config(
+            root, ann, synth_dir, 'annotations_judged.json' if arm == 'real+de-judged' else None)))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, judged=judged,
                 runs=runs)
 
