@@ -75,7 +75,7 @@ class LayoutLDM(LatentDiffusionTrainer):
                                  'levels; the P.A. loss takes four (f_1..f_4).')
             seg_head = dict(seg_head, in_channels=[lv.channels for lv in reversed(levels)])
             self.seg_head = MODELS.build(seg_head)
-            self.taps = UNetTaps(self.ldm.unet, feature_blocks)
+        self.feature_blocks = tuple(feature_blocks)
 
     def pa_weights(self, timesteps: torch.Tensor) -> torch.Tensor:
         """√ᾱ_t per sample (B,), from the LDM's own noise schedule."""
@@ -91,13 +91,14 @@ class LayoutLDM(LatentDiffusionTrainer):
             raise TypeError('LayoutLDM trains on LayoutCaptionDataset samples (data_samples '
                             'with prompt, masks, labels); use collate_fn=pseudo_collate.')
         images = to_unit_range(inputs)
-        if self.seg_head is not None:
-            self.taps.clear()
-        loss, parts = self.ldm_loss(images, [s['prompt'] for s in data_samples])
-        losses = dict(loss_ldm=loss)
+        prompts = [s['prompt'] for s in data_samples]
         if self.seg_head is None:
-            return losses
-        feats = self.taps.pyramid(tuple(images.shape[-2:]))[::-1]  # coarse to fine
+            return dict(loss_ldm=self.ldm_loss(images, prompts)[0])
+        # hooks for this one UNet pass only (nothing to carry through deepcopy, e.g. EMA)
+        with UNetTaps(self.ldm.unet, self.feature_blocks) as taps:
+            loss, parts = self.ldm_loss(images, prompts)
+        losses = dict(loss_ldm=loss)
+        feats = taps.pyramid(tuple(images.shape[-2:]))[::-1]  # coarse to fine
         device = feats[0].device
         gts = [InstanceData(labels=s['labels'].to(device), masks=s['masks'].to(device))
                for s in data_samples]
