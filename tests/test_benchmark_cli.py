@@ -25,6 +25,14 @@ def _run(*args, env=None):
                           env=dict(os.environ, **(env or {})))
 
 
+def _in_process(*argv):
+    """Run a benchmark as the CLI parses it, in this process (saves a Python start-up and
+    the imports, ~10 s, per run); returns its result."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    return args.func(args, parser)
+
+
 def _positive(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
@@ -142,19 +150,20 @@ def test_instagen_tiny_json(tmp_path):
     assert v['instagen']['boxes_written'] > 0 == v['instagen_no_labels']['boxes_written']
 
 
-def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
+def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch):
     """The data-sparse protocol's steps (subset, adapter, synthesis, judge filter, detectors per
-    arm and seed) at micro scale; a rerun skips every recorded step. (The full protocol is the
-    same code at fraction 1.)"""
+    arm and seed) at micro scale, in process; a rerun skips every recorded step; a run stopped
+    after the adapter continues in a process of its own. (The full protocol is the same code
+    at fraction 1.)"""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
+    monkeypatch.setenv('DIFFDET_CACHE', env['DIFFDET_CACHE'])
     args = ('quality', '--protocols', 'sparse', '--data-root', toy_data,
             '--sparse-fraction', '0.25', '--adapter-iters', '2', '--num-synth-sparse', '4',
             '--det-iters', '2', '--seeds', '3', '--judge', judge,
             '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
-    proc = _run(*args, env=env)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _in_process(*args)
     data = json.loads((tmp_path / 'quality.json').read_text())
     assert list(data['protocols']) == ['sparse']
     sparse = data['protocols']['sparse']
@@ -174,16 +183,16 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     assert len(records) == 3 + 3  # adapter, synthesis, judged; 3 runs
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
-    again = _run(*args, env=env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    _in_process(*args)
     assert all((r.stat().st_mtime, r.read_text()) == stamps[r] for r in records)
     assert sorted(work.rglob('*.pth')) == checkpoints
     rerun = json.loads((tmp_path / 'quality.json').read_text())
     # (as JSON text: a detector that finds nothing has a NaN mAP, and NaN != NaN)
     assert (json.dumps(rerun['protocols'], sort_keys=True)
             == json.dumps(data['protocols'], sort_keys=True))
-    # a run stopped after the adapter: the recorded adapter is reloaded (outside any Runner)
-    # and the synthesis made again, without training the adapter again
+    # a run stopped after the adapter: the recorded adapter is reloaded (outside any Runner,
+    # in a fresh process: mmdet's default scope must be set by the tool itself) and the
+    # synthesis made again, without training the adapter again
     import shutil
     adapter_ckpt = next((work / 'sparse' / 'adapter').glob('iter_*.pth'))
     mtime = adapter_ckpt.stat().st_mtime
@@ -196,21 +205,20 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
     assert adapter_ckpt.stat().st_mtime == mtime
 
 
-def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path):
-    """InstaGen's ablation end to end at micro scale (base judge, triplets, phase 1, novel
-    images, self-training, InstaGen data from both heads, a detector per arm): every step is
-    recorded, the table reports novel / base AP50, and a rerun does nothing."""
+def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch, capsys):
+    """InstaGen's ablation end to end at micro scale, in process (base judge, triplets, phase
+    1, novel images, self-training, InstaGen data from both heads, a detector per arm): every
+    step is recorded, the table reports novel / base AP50, and a rerun does nothing."""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
-    env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'), OMP_NUM_THREADS='1')
+    monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
             '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-steps', '4', '--ig-finetune-iters', '0',
             '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
             '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
             '--json', str(tmp_path / 'quality.json'))
-    proc = _run(*args, env=env)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _in_process(*args)
     ig = json.loads((tmp_path / 'quality.json').read_text())['instagen']
     assert ig['split'] == dict(base=['circle', 'square', 'star', 'cross'],
                                novel=['triangle', 'hexagon'])
@@ -229,10 +237,11 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path):
     assert '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) |' in md
     records = sorted((tmp_path / 'work' / 'instagen').rglob('*.json'))
     stamps = {r: r.stat().st_mtime for r in records if r.parent.name in ('instagen', 'runs')}
-    again = _run(*args, env=env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    capsys.readouterr()
+    _in_process(*args)
     assert all(r.stat().st_mtime == t for r, t in stamps.items())
-    assert '[quality/instagen]' not in again.stdout, 'a rerun computes nothing'
+    assert '[quality/instagen]' not in capsys.readouterr().out, 'a rerun computes nothing'
+
 
 def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch):
     """DetDiffusion's tables end to end at micro scale, in process (attribute detector and its
@@ -241,15 +250,13 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
-    parser = build_parser()
-    args = parser.parse_args([
+    dd = _in_process(*[
         'quality', '--protocols', 'detdiffusion', '--data-root', toy_data, '--judge', judge,
         '--dd-attribute-detector', judge, '--dd-l2i-iters', '1', '--dd-fidelity-layouts', '2',
         '--dd-per-layout', '1', '--dd-steps', '2', '--dd-rows', 'pa-attr', 'detdiffusion',
         '--dd-arms', 'real10', 'real10+hard',
         '--det-iters', '1', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
-        '--json', str(tmp_path / 'quality.json')])
-    dd = args.func(args, parser)['detdiffusion']
+        '--json', str(tmp_path / 'quality.json')])['detdiffusion']
     counts = dd['attributes']['train']['counts']
     assert sum(counts.values()) > 0 and set(counts) <= {'easy', 'hard', 'background'}
     assert list(dd['rows']) == list(dd['fidelity']) == ['pa-attr', 'detdiffusion']
