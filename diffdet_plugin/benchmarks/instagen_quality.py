@@ -226,13 +226,14 @@ def _judge_path() -> str:
 def markdown(p: dict) -> str:
     """The InstaGen table: base / novel AP50 per arm (mean ± std over seeds)."""
     from .quality import summarize
+
+    def ap50(rec, split):  # OVCocoMetric's keys, prefixed by the evaluator ('coco/')
+        return rec['test'].get(f'coco/{split}_ap50', float('nan'))
     lines = [f"**instagen** (base {list(p['split']['base'])}, novel {list(p['split']['novel'])}; "
              f"{p['base_triplets']['images']} base triplets with {p['base_triplets']['boxes']} "
-             f"boxes; head alone on real test: base AP50 "
-             f"{p['head']['test'].get('base_ap50', float('nan')):.3f}, novel AP50 "
-             f"{p['head']['test'].get('novel_ap50', float('nan')):.3f}; after self-training "
-             f"{p['selftrain']['test'].get('base_ap50', float('nan')):.3f} / "
-             f"{p['selftrain']['test'].get('novel_ap50', float('nan')):.3f})", '',
+             f"boxes; head alone on real test: base AP50 {ap50(p['head'], 'base'):.3f}, "
+             f"novel AP50 {ap50(p['head'], 'novel'):.3f}; after self-training "
+             f"{ap50(p['selftrain'], 'base'):.3f} / {ap50(p['selftrain'], 'novel'):.3f})", '',
              '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) | seeds | novel Δ vs '
              'real-base | > 2 s.e.? |', '| --- | --- | --- | --- | --- | --- |']
     novel = {r['arm']: r for r in summarize(p['runs'], key='coco/novel_ap50', base='real-base')}
