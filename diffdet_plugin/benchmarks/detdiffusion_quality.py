@@ -54,7 +54,7 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..runner_utils import set_iterations
     from ..synthesis import DetDiffusionSynthesizer
     from .instagen_quality import train_only
-    from .quality import _record, recorded_step, write_subset
+    from .quality import recorded_step, write_subset
     work = osp.join(args.work_dir, 'detdiffusion')
     step = recorded_step(work, 'detdiffusion')
     ann = {s: root + f'annotations/instances_{s}.json' for s in ('train', 'test')}
@@ -66,14 +66,14 @@ def detdiffusion_protocol(args, root: str) -> dict:
     detector_cfg = args.dd_attribute_detector or osp.join(config_dir(), ATTRIBUTE_DETECTOR)
     det = step('attribute_detector', lambda: dict(
         config=detector_cfg, checkpoint=load_judge(detector_cfg, root).checkpoint))
-    step('real10', lambda: dict(images=write_subset(ann['train'], ann['real10'], 0.1, seed=0)))
-    attrs = {}
-    for split in ('train', 'test', 'real10'):
-        out = osp.join(work, 'attributes', f'{split}.json')
-        rec = step(f'attributes_{split}', lambda s=split, o=out: dict(file=o, counts=(
-            extract_attributes(det['config'], det['checkpoint'], ann[s], img_dir[s], o,
-                               score_thr=args.dd_gamma, iou_thr=args.dd_beta)['counts'])))
-        attrs[split] = rec['file']
+    real10 = step('real10', lambda: dict(
+        images=write_subset(ann['train'], ann['real10'], 0.1, seed=0)))
+    attr_recs = {split: step(f'attributes_{split}', lambda s=split: dict(
+        file=osp.join(work, 'attributes', f'{s}.json'), counts=extract_attributes(
+            det['config'], det['checkpoint'], ann[s], img_dir[s],
+            osp.join(work, 'attributes', f'{s}.json'), score_thr=args.dd_gamma,
+            iou_thr=args.dd_beta)['counts'])) for split in ('train', 'test', 'real10')}
+    attrs = {split: rec['file'] for split, rec in attr_recs.items()}
 
     # 2. the four ablation rows
     def train_row(row):
@@ -125,17 +125,15 @@ def detdiffusion_protocol(args, root: str) -> dict:
 
     # 4. trainability: 10 % real + generations of the same layouts, per strategy and seed
     full = rows['detdiffusion']['ldm']
-    data = {f'real10+{s}': generate(f'real10_{s}', full, 'real10', s, args.dd_per_layout *
-                                    _record(osp.join(work, 'real10.json'))['images'])
+    data = {f'real10+{s}': generate(f'real10_{s}', full, 'real10', s,
+                                    args.dd_per_layout * real10['images'])
             for s in ('origin', 'easy', 'hard')}
     from .quality import detector_config, detector_runs
     runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
                          lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
                                                      else data[arm]['dir']))
-    return dict(attribute_detector=det, attributes={s: _record(osp.join(work, f'attributes_{s}'
-                                                                        '.json'))
-                                                    for s in attrs},
-                rows=rows, fidelity=fidelity, generated=data, runs=runs)
+    return dict(attribute_detector=det, attributes=attr_recs, rows=rows, fidelity=fidelity,
+                generated=data, runs=runs)
 
 
 def markdown(p: dict) -> str:

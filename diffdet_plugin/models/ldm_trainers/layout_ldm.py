@@ -28,7 +28,7 @@ from mmdet.registry import MODELS
 from ...ldm import UNetTaps, tap_layout
 from ...ldm.location_tokens import add_location_tokens
 from .latent_diffusion_trainer import LatentDiffusionTrainer
-from .ldm_parts_model import PARTS, to_unit_range
+from .ldm_parts_model import to_unit_range
 
 # Four UNet levels, strides 64 / 32 / 16 / 8 of an SD-shaped UNet (see unet_taps.py):
 # the middle block, then the decoder's blocks (the last two share stride 8).
@@ -61,10 +61,9 @@ class LayoutLDM(LatentDiffusionTrainer):
         super().__init__(ldm, trainable=trainable, empty_prompt_prob=empty_prompt_prob,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg, **kwargs)
         self.grid = tuple(grid)
+        # keeps the table's requires_grad: the new rows learn iff the text encoder does
         self.location_token_ids = add_location_tokens(self.ldm, self.grid,
                                                       location_token_scale)
-        for part in PARTS:  # resizing the embedding table made a new (trainable) module
-            getattr(self.ldm, part).requires_grad_(part in self.trainable)
         self.pa_loss_weight = pa_loss_weight
         self.seg_head = None
         if seg_head is not None:
