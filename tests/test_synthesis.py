@@ -241,10 +241,11 @@ def test_balance_plan_targets_deficient_categories_and_stops_at_its_bounds():
 
 def test_category_balance_runs_planned_rounds(toy_data, adapter_ckpt, tmp_path):
     """End to end through tools/synthesize.py: every planned round's batches are written and
-    the last plan gives the reason balancing stopped, consistent with the data."""
+    the last plan gives the reason balancing stopped, consistent with the data. (Plans for a
+    reachable bound are checked by the planner test above.)"""
     out = str(tmp_path / 'balanced')
     ok(synthesize(toy_data, adapter_ckpt, out, num_images=8, extra={
-        'synthesis.balance.min_per_category': 3, 'synthesis.balance.max_images': 40,
+        'synthesis.balance.min_per_category': 10000, 'synthesis.balance.max_images': 40,
         'synthesis.balance.batches_per_round': 2}))
     coco = read_json(osp.join(out, 'annotations.json'))
     counts = {c['id']: 0 for c in coco['categories']}
@@ -255,11 +256,12 @@ def test_category_balance_runs_planned_rounds(toy_data, adapter_ckpt, tmp_path):
     planned = 8 + sum(len(it['items']) for p in plans for it in p['batches'])
     assert len(coco['images']) == planned  # no failures in this run: every item written
     assert last['counts'] == {c['name']: counts[c['id']] for c in coco['categories']}
-    if last['stop'] == 'every category reached the lower bound':
-        assert min(counts.values()) >= 3
-    else:
-        assert last['stop'] == 'image cap 40 reached' and len(coco['images']) >= 40
-    assert len(plans) >= 2  # the adapter of 4 iterations leaves some category short at 8
+    # A bound of 10000 boxes per category cannot be met by 40 images whatever the adapter
+    # predicts (its 4 iterations train differently on different CPUs), so round 1 is always
+    # deficient and balancing always ends at the image cap.
+    assert len(plans) >= 2
+    assert plans[0]['deficient'] and last['stop'] == 'image cap 40 reached'
+    assert len(coco['images']) >= 40 and min(counts.values()) < 10000
 
 
 def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
