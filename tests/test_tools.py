@@ -109,10 +109,12 @@ def test_sd2_base_adapter_config_builds_and_runs_forward():
                                          scale_factor=(1.0, 1.0), batch_input_shape=(256, 256)))
     sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 200., 300.]]),
                                        labels=torch.tensor([3]))
+    seen = {}  # the neck's levels, caught in the one forward (a second UNet pass costs ~5 s)
+    hook = model.neck.register_forward_hook(lambda m, a, out: seen.__setitem__('feats', out))
     with torch.no_grad():
         data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), False)
-        feats = model.extract_feat(data['inputs'])
-        assert [f.shape[-1] for f in feats] == [32, 16, 8, 4, 2]
         preds = model.predict(data['inputs'], data['data_samples'])
+    hook.remove()
+    assert [f.shape[-1] for f in seen['feats']] == [32, 16, 8, 4, 2]
     assert preds[0].pred_instances.bboxes.shape == (300, 4)
     assert torch.isfinite(preds[0].pred_instances.scores).all()

@@ -17,6 +17,11 @@ Arms (each at equal iterations, same detector and schedule):
   of score ≥ 0.5 with the same class at IoU ≥ 0.5 and vice versa). *Beyond the paper*, and
   the judge saw all real toy train, so in ``sparse`` this arm uses more labelled data than
   the 10 %: an upper bound on what filtering can give, not a fair competitor.
+* ``real+de-3to1`` (on request): real + synthetic 3 : 1 per batch (beyond the paper), so the
+  real images keep 3/4 of their share of the batches instead of half.
+* ``real+de-bg-ignore`` (on request): 1 : 1, with Gen2Det's background ignore
+  (``BackgroundIgnoreFCOSHead``): the drawn objects the adapter missed are not taught as
+  background.
 
 Each (protocol, arm, seed) trains the downstream detector
 (``configs/diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes{,-de}.py``) with
@@ -29,7 +34,8 @@ table gives mean ± std over seeds and whether each arm's difference to ``real``
 two standard errors (|Δ| > 2·√(s_a²/n_a + s_b²/n_b)).
 
     python tools/benchmark.py quality [--protocols sparse full] [--seeds 0 1 2] \\
-        [--arms real real+de real+de-judged] [--work-dir work_dirs/bench_quality]
+        [--arms real real+de real+de-judged real+de-3to1 real+de-bg-ignore] \\
+        [--work-dir work_dirs/bench_quality]
 
 ``--protocols instagen`` runs InstaGen's ablation instead (novel / base AP50 of a detector on
 real base data ± InstaGen data, with and without self-training;
@@ -51,12 +57,17 @@ from .harness import write_report
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py'
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
-DET_CONFIGS = {
-    'real': 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py',
-    'real+de': 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes-de.py',
+_DOWNSTREAM = 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes'
+DET_CONFIGS = {  # arm -> downstream config (real+de-judged: the -de config on the judged file)
+    'real': _DOWNSTREAM + '.py',
+    'real+de': _DOWNSTREAM + '-de.py',
+    'real+de-judged': _DOWNSTREAM + '-de.py',
+    'real+de-3to1': _DOWNSTREAM + '-de-3to1.py',
+    'real+de-bg-ignore': _DOWNSTREAM + '-de-bg-ignore.py',
 }
 PROTOCOLS = {'sparse': 0.1, 'full': 1.0}  # + 'instagen' (.instagen_quality), run on request
-ARMS = ('real', 'real+de', 'real+de-judged')
+ARMS = tuple(DET_CONFIGS)
+DEFAULT_ARMS = ('real', 'real+de', 'real+de-judged')
 
 
 def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
@@ -119,14 +130,15 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
 
 
 def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
-                    synth_ann: str | None = None):
+                    synth_ann: str | None = None, arm: str | None = None):
     """The toy downstream detector on ``real_ann`` (real only), or on it + the synthetic COCO
-    folder ``synth_dir`` (its ``annotations.json``, or ``synth_ann`` there), 1 : 1 per batch."""
+    folder ``synth_dir`` (its ``annotations.json``, or ``synth_ann`` there), mixed as ``arm``
+    says (:data:`DET_CONFIGS`; default ``real+de``, 1 : 1 per batch)."""
     from mmengine.config import Config
 
     from ..config_package import config_dir
     from ..runner_utils import set_coco_data_root
-    key = 'real' if synth_dir is None else 'real+de'
+    key = 'real' if synth_dir is None else (arm or 'real+de')
     cfg = Config.fromfile(osp.join(config_dir(), DET_CONFIGS[key]))
     set_coco_data_root(cfg, root, real_ann)
     if synth_dir is not None:
@@ -243,7 +255,8 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
     # 3. the downstream detector, per arm and seed
     runs = detector_runs(work, name, args.arms, args.seeds, args.det_iters, lambda arm: (
         detector_config(root, ann) if arm == 'real' else detector_config(
-            root, ann, synth_dir, 'annotations_judged.json' if arm == 'real+de-judged' else None)))
+            root, ann, synth_dir, 'annotations_judged.json' if arm == 'real+de-judged' else None,
+            arm)))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, judged=judged,
                 runs=runs)
 
@@ -356,7 +369,8 @@ def add_parser(subparsers):
                    'ablation (novel / base AP50; diffdet_plugin/benchmarks/instagen_quality.py), '
                    'and/or detdiffusion: its fidelity ablation and easy / hard trainability '
                    '(diffdet_plugin/benchmarks/detdiffusion_quality.py)')
-    p.add_argument('--arms', nargs='+', default=list(ARMS))
+    p.add_argument('--arms', nargs='+', default=list(DEFAULT_ARMS),
+                   help=f'default: {" ".join(DEFAULT_ARMS)}; all: {" ".join(ARMS)}')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--adapter-iters', type=int, default=None,
                    help='Detection-Adapter iterations (default: its config\'s)')

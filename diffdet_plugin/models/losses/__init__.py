@@ -1,0 +1,3 @@
+from .ignore_index_loss import IgnoreIndexLoss
+
+__all__ = ['IgnoreIndexLoss']
