@@ -1,6 +1,9 @@
 """Tests of the benchmarks (``diffdet_plugin.benchmarks``; ``tools/benchmark.py`` is their CLI).
 
-The benchmarks run as the CLI does, in a subprocess (``python -m diffdet_plugin.benchmarks``).
+The benchmarks run as the CLI parses them, in this process (``_in_process``: the timing
+benchmarks still time each variant in a child process of its own); the entry points in a
+process of their own are checked once (``test_tools_benchmark_is_the_cli``) and where a fresh
+process is the point (a stopped run continued).
 No timing asserts beyond every number being finite and positive: the checks are that the
 variants of a benchmark did the same work.
 """
@@ -28,9 +31,9 @@ def _run(*args, env=None):
 def _in_process(*argv):
     """Run a benchmark as the CLI parses it, in this process (saves a Python start-up and
     the imports, ~10 s, per run); returns its result."""
-    parser = build_parser()
-    args = parser.parse_args(list(argv))
-    return args.func(args, parser)
+    args = build_parser().parse_args(list(argv))
+    args.argv = list(argv)  # as main() does: the timing benchmarks start children with it
+    return args.func(args, args.parser)
 
 
 def _positive(x) -> bool:
@@ -71,9 +74,8 @@ def test_harness_helpers():
 
 def test_backbone_tiny_json(tmp_path):
     out = tmp_path / 'bench.json'
-    proc = _run('backbone', '--preset', 'tiny', '--batch', '2', '--res', '128', '--warmup', '0',
+    _in_process('backbone', '--preset', 'tiny', '--batch', '2', '--res', '128', '--warmup', '0',
                 '--repeat', '1', '--json', str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert data['args']['batch'] == 2 and data['env']['device'] == 'cpu'
     assert set(data['results']) == {'plugin', 'stock'}
@@ -95,17 +97,25 @@ def test_backbone_tiny_json(tmp_path):
                                        for c, s in zip(info['out_channels'], info['strides'])]
 
 
-def test_backbone_res_not_multiple_of_64():
-    proc = _run('backbone', '--preset', 'tiny', '--batch', '1', '--res', '100')
-    assert proc.returncode != 0
-    assert '--res' in proc.stderr and '64' in proc.stderr
+def _usage_error(capsys, *argv) -> str:
+    """Run the CLI in process; it must stop with a usage error (exit code 2, no traceback):
+    returns its stderr."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        _in_process(*argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_backbone_res_not_multiple_of_64(capsys):
+    err = _usage_error(capsys, 'backbone', '--preset', 'tiny', '--batch', '1', '--res', '100')
+    assert '--res' in err and '64' in err
 
 
 def test_synthesize_tiny_json(tmp_path):
     out = tmp_path / 'synth.json'
-    proc = _run('synthesize', '--preset', 'tiny', '--batch', '2', '--res', '128', '--steps', '3',
+    _in_process('synthesize', '--preset', 'tiny', '--batch', '2', '--res', '128', '--steps', '3',
                 '--warmup', '0', '--repeat', '1', '--json', str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert set(data['results']) == {'engine', 'engine_no_labels', 'diffusers'}
     for res in data['results'].values():
@@ -131,9 +141,8 @@ def test_synthesize_tiny_json(tmp_path):
 
 def test_instagen_tiny_json(tmp_path):
     out = tmp_path / 'instagen.json'
-    proc = _run('instagen', '--preset', 'tiny', '--batch', '2', '--res', '128', '--steps', '3',
+    _in_process('instagen', '--preset', 'tiny', '--batch', '2', '--res', '128', '--steps', '3',
                 '--warmup', '0', '--repeat', '1', '--json', str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert set(data['results']) == {'instagen', 'instagen_no_labels', 'generate_then_detect'}
     for res in data['results'].values():
@@ -305,32 +314,31 @@ def test_quality_subset_is_deterministic(toy_data, tmp_path):
     assert sub['annotations'] and all(x['image_id'] in ids for x in sub['annotations'])
 
 
-def test_fidelity_bad_input_is_one_clear_error(toy_data, tmp_path):
+def test_fidelity_bad_input_is_one_clear_error(toy_data, tmp_path, capsys):
     from conftest import write_tiny_judge_config
-    missing = _run('fidelity', '--data-root', str(tmp_path / 'nowhere'))
-    assert missing.returncode != 0 and 'make_toy_data.py' in missing.stderr
+    missing = _usage_error(capsys, 'fidelity', '--data-root', str(tmp_path / 'nowhere'))
+    assert 'make_toy_data.py' in missing
     not_ldm = tmp_path / 'not_a_model'
     not_ldm.mkdir()
-    bad = _run('fidelity', '--data-root', toy_data, '--split', 'val', '--ldm', f'x={not_ldm}')
-    assert bad.returncode != 0 and '--ldm x=' in bad.stderr and 'model_index.json' in bad.stderr
+    bad = _usage_error(capsys, 'fidelity', '--data-root', toy_data, '--split', 'val',
+                       '--ldm', f'x={not_ldm}')
+    assert '--ldm x=' in bad and 'model_index.json' in bad
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square'))
-    wrong = _run('fidelity', '--data-root', toy_data, '--split', 'val', '--judge', judge)
-    assert wrong.returncode != 0
-    assert 'the judge' in wrong.stderr and 'all toy classes' in wrong.stderr
-    assert 'Traceback' not in bad.stderr + wrong.stderr + missing.stderr
+    wrong = _usage_error(capsys, 'fidelity', '--data-root', toy_data, '--split', 'val',
+                         '--judge', judge)
+    assert 'the judge' in wrong and 'all toy classes' in wrong
 
 
-def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path):
+def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch):
     """Judge on real images, text-to-image P/R, img2img fidelity per ratio, two LDMs side by
     side, JSON + markdown + sample grids (a 2-iteration judge: the numbers are not results)."""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     out = tmp_path / 'fid'
-    proc = _run('fidelity', '--data-root', toy_data, '--split', 'test', '--num-images', '4',
+    monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
+    _in_process('fidelity', '--data-root', toy_data, '--split', 'test', '--num-images', '4',
                 '--ratios', '0.3', '0.9', '--steps', '3', '--judge', judge, '--score-thr', '0.0',
-                '--ldm', 'a=embedded:toy', '--ldm', 'b=embedded:toy', '--out-dir', str(out),
-                env=dict(DIFFDET_CACHE=str(tmp_path / 'cache')))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+                '--ldm', 'a=embedded:toy', '--ldm', 'b=embedded:toy', '--out-dir', str(out))
     data = json.loads((out / 'fidelity.json').read_text())
     assert data['num_images'] == 4 and data['args']['split'] == 'test'
     assert set(data['ldms']) == {'a', 'b'}
