@@ -259,12 +259,13 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.chdir(tmp_path)  # a relative --work-dir, as users give it
     dd = _in_process(*[
         'quality', '--protocols', 'detdiffusion', '--data-root', toy_data, '--judge', judge,
         '--dd-attribute-detector', judge, '--dd-l2i-iters', '1', '--dd-fidelity-layouts', '2',
         '--dd-per-layout', '1', '--dd-steps', '2', '--dd-rows', 'pa-attr', 'detdiffusion',
         '--dd-arms', 'real10', 'real10+hard',
-        '--det-iters', '1', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
+        '--det-iters', '1', '--seeds', '0', '--work-dir', 'work',
         '--json', str(tmp_path / 'quality.json')])['detdiffusion']
     counts = dd['attributes']['train']['counts']
     assert sum(counts.values()) > 0 and set(counts) <= {'easy', 'hard', 'background'}

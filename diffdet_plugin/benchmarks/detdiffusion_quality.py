@@ -55,7 +55,8 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..synthesis import DetDiffusionSynthesizer
     from .instagen_quality import train_only
     from .quality import recorded_step, write_subset
-    work = osp.join(args.work_dir, 'detdiffusion')
+    # absolute: the L2I dataset reads attribute files relative to its data_root
+    work = osp.abspath(osp.join(args.work_dir, 'detdiffusion'))
     step = recorded_step(work, 'detdiffusion')
     ann = {s: root + f'annotations/instances_{s}.json' for s in ('train', 'test')}
     ann['real10'] = osp.join(work, 'real10', 'instances_train.json')
@@ -73,7 +74,7 @@ def detdiffusion_protocol(args, root: str) -> dict:
             det['config'], det['checkpoint'], ann[s], img_dir[s],
             osp.join(work, 'attributes', f'{s}.json'), score_thr=args.dd_gamma,
             iou_thr=args.dd_beta)['counts'])) for split in ('train', 'test', 'real10')}
-    attrs = {split: rec['file'] for split, rec in attr_recs.items()}
+    attrs = {split: osp.abspath(rec['file']) for split, rec in attr_recs.items()}
 
     # 2. the four ablation rows
     def train_row(row):
