@@ -55,8 +55,8 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..synthesis import DetDiffusionSynthesizer
     from .instagen_quality import train_only
     from .quality import recorded_step, write_subset
-    # absolute: the L2I dataset reads attribute files relative to its data_root
-    work = osp.abspath(osp.join(args.work_dir, 'detdiffusion'))
+    work = osp.abspath(osp.join(args.work_dir, 'detdiffusion'))  # (the L2I dataset reads
+    # attribute files relative to its data_root: every path here is absolute)
     step = recorded_step(work, 'detdiffusion')
     ann = {s: root + f'annotations/instances_{s}.json' for s in ('train', 'test')}
     ann['real10'] = osp.join(work, 'real10', 'instances_train.json')
