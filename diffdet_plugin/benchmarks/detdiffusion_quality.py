@@ -69,11 +69,12 @@ def detdiffusion_protocol(args, root: str) -> dict:
         config=detector_cfg, checkpoint=load_judge(detector_cfg, root).checkpoint))
     real10 = step('real10', lambda: dict(
         images=write_subset(ann['train'], ann['real10'], 0.1, seed=0)))
-    attr_recs = {split: step(f'attributes_{split}', lambda s=split: dict(
-        file=osp.join(work, 'attributes', f'{s}.json'), counts=extract_attributes(
-            det['config'], det['checkpoint'], ann[s], img_dir[s],
-            osp.join(work, 'attributes', f'{s}.json'), score_thr=args.dd_gamma,
-            iou_thr=args.dd_beta)['counts'])) for split in ('train', 'test', 'real10')}
+    def attributes(split, out):
+        return dict(file=out, counts=extract_attributes(
+            det['config'], det['checkpoint'], ann[split], img_dir[split], out,
+            score_thr=args.dd_gamma, iou_thr=args.dd_beta)['counts'])
+    attr_recs = {split: step(f'attributes_{split}', lambda s=split: attributes(
+        s, osp.join(work, 'attributes', f'{s}.json'))) for split in ('train', 'test', 'real10')}
     attrs = {split: osp.abspath(rec['file']) for split, rec in attr_recs.items()}
 
     # 2. the four ablation rows

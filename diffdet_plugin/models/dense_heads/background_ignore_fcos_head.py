@@ -1,6 +1,8 @@
 """FCOS with Gen2Det's *background ignore* for synthetic images (mmdet ``MODELS``)."""
 from __future__ import annotations
 
+import torch
+
 from mmdet.models.dense_heads import FCOSHead
 from mmdet.registry import MODELS
 
@@ -51,15 +53,8 @@ class BackgroundIgnoreFCOSHead(FCOSHead):
         ignore label. Each level's labels are (num_imgs * num_points_lvl,), image-major."""
         labels, bbox_targets = super().get_targets(points, batch_gt_instances)
         if self._synthetic and any(self._synthetic):
-            num_imgs = len(batch_gt_instances)
-            ignore = self.loss_cls.ignore_index
-            out = []
-            for lvl_labels in labels:
-                per_img = lvl_labels.view(num_imgs, -1).clone()
-                for i, synthetic in enumerate(self._synthetic):
-                    if synthetic:
-                        row = per_img[i]
-                        row[row == self.num_classes] = ignore
-                out.append(per_img.view(-1))
-            labels = out
+            synthetic = torch.tensor(self._synthetic, device=labels[0].device)[:, None]
+            labels = [lvl.view(len(self._synthetic), -1).masked_fill(
+                synthetic & (lvl.view(len(self._synthetic), -1) == self.num_classes),
+                self.loss_cls.ignore_index).view(-1) for lvl in labels]
         return labels, bbox_targets
