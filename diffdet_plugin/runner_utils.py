@@ -114,6 +114,8 @@ def set_iterations(cfg, iters: int) -> None:
 
     Validation and the checkpoint run once, at the end; ``MultiStepLR`` milestones are scaled
     with the schedule (e.g. the x0.1 drop at 8/9 stays at 8/9); warm-up schedulers keep theirs.
+    Any other scheduler that ended at the old last iteration (e.g. ``CosineAnnealingLR`` after
+    a warm-up) ends at the new one, unless the new schedule stops before it begins.
     """
     old = cfg.train_cfg.max_iters
     cfg.train_cfg.max_iters = iters
@@ -122,6 +124,8 @@ def set_iterations(cfg, iters: int) -> None:
         if sched.type == 'MultiStepLR':
             sched.end = iters
             sched.milestones = [max(1, round(m * iters / old)) for m in sched.milestones]
+        elif sched.get('end') == old and iters > sched.get('begin', 0):
+            sched.end = iters
     cfg.default_hooks.checkpoint.interval = iters
 
 

@@ -118,3 +118,23 @@ def test_sd2_base_adapter_config_builds_and_runs_forward():
     assert [f.shape[-1] for f in seen['feats']] == [32, 16, 8, 4, 2]
     assert preds[0].pred_instances.bboxes.shape == (300, 4)
     assert torch.isfinite(preds[0].pred_instances.scores).all()
+
+
+def test_set_iterations_stretches_the_schedule():
+    """A longer run keeps its warm-up and stretches the decay that ended at the old last
+    iteration; a run shorter than the warm-up leaves the decay alone (mmengine refuses
+    end <= begin)."""
+    from mmengine.config import Config
+
+    from diffdet_plugin.config_package import config_dir
+    from diffdet_plugin.runner_utils import set_iterations
+    path = osp.join(config_dir(), 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py')
+    cfg = Config.fromfile(path)
+    set_iterations(cfg, 4500)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 100)
+    assert (cosine.begin, cosine.end) == (100, 4500)
+    assert cfg.train_cfg.max_iters == cfg.default_hooks.checkpoint.interval == 4500
+    cfg = Config.fromfile(path)
+    set_iterations(cfg, 4)
+    assert cfg.param_scheduler[1].end == 1500

@@ -8,6 +8,10 @@ end on one machine, with the embedded toy LDM (``embedded:toy``):
   the downstream detector trains on the 10 % vs. the 10 % + DE data.
 * ``full`` (the COCO → COCO-DE experiment): the same with 100 % of toy train.
 
+The adapter is the toy FCOS Detection-Adapter (:data:`ADAPTER_CONFIGS`): 1500 iterations on
+the 10 %, the 3× longer schedule on 100 % (the one that reaches 0.8 × the judge's mAP);
+``--adapter-iters`` overrides both.
+
 Arms (each at equal iterations, same detector and schedule):
 
 * ``real``: the real data only (the baseline);
@@ -55,7 +59,10 @@ import time
 from ..utils.fileio import atomic_write_json
 from .harness import write_report
 
-ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py'
+ADAPTER_CONFIGS = {  # protocol -> Detection-Adapter config
+    'sparse': 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py',
+    'full': 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py',
+}
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
 _DOWNSTREAM = 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes'
 DET_CONFIGS = {  # arm -> downstream config (real+de-judged: the -de config on the judged file)
@@ -214,7 +221,7 @@ def _protocol(args, name: str, fraction: float, root: str) -> dict:
     adapter = _record(osp.join(work, 'adapter.json'))
     synth_dir = osp.join(work, 'synthetic')
     synthesis = _record(osp.join(work, 'synthesis.json'))
-    cfg = Config.fromfile(osp.join(config_dir(), ADAPTER_CONFIG))
+    cfg = Config.fromfile(osp.join(config_dir(), ADAPTER_CONFIGS[name]))
     set_coco_data_root(cfg, root, ann)
     iters = args.adapter_iters or cfg.train_cfg.max_iters
     set_iterations(cfg, iters)
@@ -373,7 +380,8 @@ def add_parser(subparsers):
                    help=f'default: {" ".join(DEFAULT_ARMS)}; all: {" ".join(ARMS)}')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--adapter-iters', type=int, default=None,
-                   help='Detection-Adapter iterations (default: its config\'s)')
+                   help='Detection-Adapter iterations (default: its config\'s, '
+                   '1500 for sparse, 4500 for full)')
     p.add_argument('--sparse-fraction', type=float, default=PROTOCOLS['sparse'],
                    help='the real fraction of the data-sparse protocol')
     p.add_argument('--num-synth-sparse', type=int, default=400)
