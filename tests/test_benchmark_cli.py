@@ -304,6 +304,19 @@ def test_quality_summary_flags_differences_beyond_two_standard_errors():
     assert not rows['same']['significant']
 
 
+def test_quality_protocol_configs_exist_and_schedules_differ():
+    """Every config the protocols name ships; the full protocol's adapter trains 3x longer."""
+    from mmengine.config import Config
+
+    from diffdet_plugin.benchmarks.quality import ADAPTER_CONFIGS, DET_CONFIGS
+    from diffdet_plugin.config_package import config_dir
+    for rel in list(ADAPTER_CONFIGS.values()) + list(DET_CONFIGS.values()):
+        assert osp.isfile(osp.join(config_dir(), rel)), rel
+    iters = {k: Config.fromfile(osp.join(config_dir(), v)).train_cfg.max_iters
+             for k, v in ADAPTER_CONFIGS.items()}
+    assert iters == dict(sparse=1500, full=4500)
+
+
 def test_quality_subset_is_deterministic(toy_data, tmp_path):
     from diffdet_plugin.benchmarks.quality import write_subset
     src = osp.join(toy_data, 'annotations', 'instances_train.json')
