@@ -306,10 +306,9 @@ def test_quality_summary_flags_differences_beyond_two_standard_errors():
 
 def test_quality_protocol_configs_exist_and_schedules_differ():
     """Every config the protocols name ships; the full protocol's adapter trains 3x longer."""
-    from mmengine.config import Config
-
     from diffdet_plugin.benchmarks.quality import ADAPTER_CONFIGS, DET_CONFIGS
     from diffdet_plugin.config_package import config_dir
+    from mmengine.config import Config
     for rel in list(ADAPTER_CONFIGS.values()) + list(DET_CONFIGS.values()):
         assert osp.isfile(osp.join(config_dir(), rel)), rel
     iters = {k: Config.fromfile(osp.join(config_dir(), v)).train_cfg.max_iters

@@ -124,10 +124,9 @@ def test_set_iterations_stretches_the_schedule():
     """A longer run keeps its warm-up and stretches the decay that ended at the old last
     iteration; a run shorter than the warm-up leaves the decay alone (mmengine refuses
     end <= begin)."""
-    from mmengine.config import Config
-
     from diffdet_plugin.config_package import config_dir
     from diffdet_plugin.runner_utils import set_iterations
+    from mmengine.config import Config
     path = osp.join(config_dir(), 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py')
     cfg = Config.fromfile(path)
     set_iterations(cfg, 4500)
