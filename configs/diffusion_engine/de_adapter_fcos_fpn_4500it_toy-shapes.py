@@ -1,7 +1,7 @@
 # The toy FCOS Detection-Adapter with a 3x longer schedule: the one that meets the toy world's
 # adapter target (test bbox mAP >= 0.8 x the judge's 0.978). Everything else is the 1500-
-# iteration config's; the quality benchmark's full protocol trains this schedule
-# (tools/benchmark.py quality --adapter-iters 4500) and the demo keeps the short one.
+# iteration config's (mmengine replaces lists, so the scheduler is restated); the quality
+# benchmark's full protocol trains this config and the demo keeps the short one.
 #
 # | hyper-parameter   | value                                 | source          |
 # | ----------------- | ------------------------------------- | --------------- |

@@ -54,7 +54,7 @@ class BackgroundIgnoreFCOSHead(FCOSHead):
         labels, bbox_targets = super().get_targets(points, batch_gt_instances)
         if self._synthetic and any(self._synthetic):
             synthetic = torch.tensor(self._synthetic, device=labels[0].device)[:, None]
-            labels = [lvl.view(len(self._synthetic), -1).masked_fill(
-                synthetic & (lvl.view(len(self._synthetic), -1) == self.num_classes),
-                self.loss_cls.ignore_index).view(-1) for lvl in labels]
+            per_img = [lvl.view(len(self._synthetic), -1) for lvl in labels]
+            labels = [lbl.masked_fill(synthetic & (lbl == self.num_classes),
+                                      self.loss_cls.ignore_index).view(-1) for lbl in per_img]
         return labels, bbox_targets
