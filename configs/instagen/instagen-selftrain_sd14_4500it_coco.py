@@ -59,4 +59,5 @@ train_dataloader = dict(
 
 param_scheduler = [dict(type='MultiStepLR', begin=0, end=_base_.max_iters, by_epoch=False,
                         milestones=[3750], gamma=0.1)]
-custom_hooks = [dict(type='MeanTeacherHook', momentum=0.001)]  # EMA 0.999
+# the base config's split check, and the EMA teacher (0.999)
+custom_hooks = _base_.custom_hooks + [dict(type='MeanTeacherHook', momentum=0.001)]

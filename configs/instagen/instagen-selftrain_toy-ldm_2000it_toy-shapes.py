@@ -69,4 +69,5 @@ train_dataloader = dict(
     dataset=dict(type='ConcatDataset', datasets=[
         dict(_base_.base_triplets, pipeline=sup_pipeline), novel_images]))
 
-custom_hooks = [dict(type='MeanTeacherHook', momentum=0.001)]  # EMA 0.999
+# the base config's split check, and the EMA teacher (0.999)
+custom_hooks = _base_.custom_hooks + [dict(type='MeanTeacherHook', momentum=0.001)]

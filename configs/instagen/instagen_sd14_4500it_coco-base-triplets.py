@@ -17,9 +17,6 @@ _base_ = [
 finetuned_ldm = 'work_dirs/instagen-finetune_sd14_10k-it_coco-base/diffusers'
 model = dict(backbone=dict(ldm=dict(pretrained=finetuned_ldm)),
              bbox_head=dict(num_classes=len(_base_.coco_base_classes)))
-ov_classes = _base_.coco_base_classes + _base_.coco_novel_classes
-ov_metainfo = dict(classes=ov_classes, base_classes=_base_.coco_base_classes,
-                   novel_classes=_base_.coco_novel_classes)
 
 grounding_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
                        'flip_direction', 'text', 'custom_entities')
@@ -43,7 +40,8 @@ base_triplets = dict(type='SyntheticCocoDataset', data_root='data/coco_base_trip
 train_dataloader = dict(batch_size=8, num_workers=4,
                         sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(_delete_=True, **base_triplets))
-val_dataloader = dict(dataset=dict(metainfo=ov_metainfo, pipeline=test_pipeline,
+# the 65 names in COCO id order (the labels mmdet's CocoDataset gives; coco_ov_split.py)
+val_dataloader = dict(dataset=dict(metainfo=_base_.coco_ov_metainfo, pipeline=test_pipeline,
                                    return_classes=True))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='OVCocoMetric')
@@ -59,3 +57,6 @@ param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, 
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=750, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)
+# the base / novel lists must not overlap (checked before anything trains)
+custom_hooks = [dict(type='CheckOpenVocabularySplitHook', base_classes=_base_.coco_base_classes,
+                     novel_classes=_base_.coco_novel_classes)]

@@ -8,4 +8,4 @@ _base_ = [
     './instagen_sd14_4500it_coco-base-triplets.py', '../_base_/synthesis/instagen.py'
 ]
 
-synthesis = dict(categories=list(_base_.ov_classes), num_images=3000 * 65)
+synthesis = dict(categories=list(_base_.coco_ov_classes), num_images=3000 * 65)

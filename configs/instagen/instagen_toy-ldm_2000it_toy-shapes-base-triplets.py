@@ -55,3 +55,6 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, inte
                      logger=dict(type='LoggerHook', interval=50))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
+# the base / novel lists must not overlap (checked before anything trains)
+custom_hooks = [dict(type='CheckOpenVocabularySplitHook', base_classes=_base_.toy_base_classes,
+                     novel_classes=_base_.toy_novel_classes)]

@@ -1,5 +1,6 @@
 """Runner-side components (model wrappers, hooks)."""
-from .hooks import SaveDiffusersHook
+from .hooks import CheckOpenVocabularySplitHook, SaveDiffusersHook
 from .model_wrappers import DeviceAwareDistributedDataParallel
 
-__all__ = ['DeviceAwareDistributedDataParallel', 'SaveDiffusersHook']
+__all__ = ['CheckOpenVocabularySplitHook', 'DeviceAwareDistributedDataParallel',
+           'SaveDiffusersHook']

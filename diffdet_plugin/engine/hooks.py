@@ -46,3 +46,25 @@ class SaveDiffusersHook(Hook):
 
     def after_train(self, runner):
         self._save(runner)
+
+
+@HOOKS.register_module()
+class CheckOpenVocabularySplitHook(Hook):
+    """Refuse an open-vocabulary split (base / novel category lists) that overlaps.
+
+    Open-vocabulary configs (InstaGen's head and self-training, the OV downstream detectors)
+    list this hook with their split, e.g. ``configs/_base_/datasets/coco_ov_split.py``. The
+    lists are checked when the hook is built, that is while the Runner is set up and before
+    anything trains (:func:`diffdet_plugin.utils.categories.check_split`). A category in both
+    lists would be supervised as base while being reported as novel.
+
+    Args:
+        base_classes (Sequence[str]): the base categories.
+        novel_classes (Sequence[str]): the novel categories.
+    """
+
+    def __init__(self, base_classes, novel_classes):
+        from ..utils.categories import check_split
+        check_split(base_classes, novel_classes)
+        self.base_classes = tuple(base_classes)
+        self.novel_classes = tuple(novel_classes)

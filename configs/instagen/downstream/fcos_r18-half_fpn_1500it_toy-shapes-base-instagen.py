@@ -1,0 +1,24 @@
+# fcos_r18-half_fpn_1500it_toy-shapes-base.py + InstaGen data for all 6 toy class names
+# (instagen_synth_toy_toy-shapes.py, labelled by the InstaGen head), 1 : 1 per batch with the
+# base-only real data, equal iterations. Arms (b) and (c) of the InstaGen toy-scale proof.
+#   python tools/synthesize.py configs/instagen/instagen_synth_toy_toy-shapes.py \
+#       --checkpoint <head .pth> --out data/toy_shapes_instagen --num-images 600
+#   python tools/train.py \
+#       configs/instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-base-instagen.py
+_base_ = ['./fcos_r18-half_fpn_1500it_toy-shapes-base.py',
+          '../../_base_/datasets/de_synthetic_common.py']
+
+synthetic_data_root = 'data/toy_shapes_instagen/'
+
+synthetic_train_dataset = dict(
+    **_base_.synthetic_dataset_defaults, data_root=synthetic_data_root,
+    metainfo=dict(classes=_base_.toy_ov_classes),
+    pipeline=_base_.train_pipeline[:-1] + [
+        dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
+    backend_args=_base_.backend_args)
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
+                 source_ratio=_base_.source_ratio),
+    batch_sampler=None,
+    dataset=dict(_delete_=True, type='ConcatDataset',
+                 datasets=[_base_.real_train_dataset, synthetic_train_dataset]))
