@@ -124,6 +124,17 @@ def test_open_vocabulary_predicts_with_another_class_list(model):
     assert len(other) == 2 and all(int(r.labels.max()) < 2 for r in other)
 
 
+def test_class_list_with_an_empty_or_repeated_name_is_refused(model):
+    """Every text path (predict, labelling from latents) refuses a bad class list up front."""
+    model.eval()
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    for names, msg in ((('star', ''), 'empty name'), (('star', 'Star '), 'more than once')):
+        with pytest.raises(ValueError, match=msg):
+            model.predict(x, samples(names, n=1))
+        with pytest.raises(ValueError, match=msg):
+            model.predict_latents(torch.randn(1, 4, 16, 16), list(names))
+
+
 def test_deepcopy_shares_the_frozen_ldm(model):
     """An EMA teacher made by deepcopy holds no second LDM; its taps are its own."""
     teacher = copy.deepcopy(model)

@@ -3,11 +3,15 @@ on the image's own t = 1 features) and `text_to_image` (base triplets: an mmdet 
 import json
 import os
 import os.path as osp
+import signal
+import subprocess
+import time
 
 import pytest
 import torch
 from conftest import REPO, ok, python, run_tool
 from diffdet_plugin.synthesis import TextToImageConfig, build_synthesizer, prompt_sources
+from diffdet_plugin.utils.fileio import file_sha256
 from mmengine.config import Config
 
 from mmdet.registry import MODELS
@@ -75,27 +79,50 @@ def test_instagen_synthesis_labels_a_name_the_head_never_saw_and_resumes(tiny_he
                for img in coco['images']), 'the never-seen name must get boxes'
     assert coco['info']['labeller'] == 'instagen'
 
-    # an interrupted run (2 of 4 images), continued: the same data, no duplicates
+    # killed (SIGKILL) after its first shard, then the same command again: the same data as an
+    # uninterrupted run, no duplicates
+    ref = str(tmp_path / 'ref')
+    ok(synthesize(cfg_path, ckpt, ref, 12))
     part = str(tmp_path / 'part')
-    ok(synthesize(cfg_path, ckpt, part, 2))
-    ok(synthesize(cfg_path, ckpt, part, 4, '--resume'))
-    again = read_json(osp.join(part, 'annotations.json'))
+    cmd = [python(), 'tools/synthesize.py', cfg_path, '--checkpoint', ckpt, '--out', part,
+           '--num-images', '12']
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    shards = osp.join(part, 'shards', 'rank0')
+    deadline = time.time() + 240
+    while time.time() < deadline and not (osp.isdir(shards) and any(
+            f.endswith('.json') for f in os.listdir(shards))):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len([f for f in os.listdir(shards) if f.endswith('.json')])
+    assert 0 < done < 6 and not osp.isfile(osp.join(part, 'annotations.json'))
+    ok(run_tool(cmd, env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')))
+    again, want = (read_json(osp.join(d, 'annotations.json')) for d in (part, ref))
     ids = [i['id'] for i in again['images']]
-    assert len(ids) == len(set(ids)) == 4
-    assert again['images'] == coco['images'] and again['annotations'] == coco['annotations']
+    assert len(ids) == len(set(ids)) == 12
+    assert again['images'] == want['images'] and again['annotations'] == want['annotations']
 
 
 @pytest.fixture(scope='module')
 def base_triplets(tmp_path_factory):
     """8 base triplets: the embedded toy LDM draws, the shipped judge labels (score >= 0.5)."""
+    out = str(tmp_path_factory.mktemp('base_triplets'))
+    torch.manual_seed(0)
+    cfg = base_triplets_cfg()
+    syn = build_synthesizer(cfg, JUDGE_WEIGHTS, out)
+    syn.check_resume(syn.run_settings(8, cfg.synthesis.to_dict()), resume=False)  # as the tool
+    syn.run(8, progress=False)
+    return out
+
+
+def base_triplets_cfg():
     cfg = Config.fromfile(JUDGE)
     cfg.merge_from_dict(dict(synthesis=Config.fromfile(BASE_TRIPLETS).synthesis.to_dict()))
     cfg.synthesis.update(categories=['circle', 'square'], num_inference_steps=10, score_thr=0.5,
                          contact_sheet=dict(num_images=0), keep_negatives=True)
-    out = str(tmp_path_factory.mktemp('base_triplets'))
-    torch.manual_seed(0)
-    build_synthesizer(cfg, JUDGE_WEIGHTS, out).run(8, progress=False)
-    return out
+    return cfg
 
 
 def test_base_triplets_are_labelled_by_a_detector_on_base_classes(base_triplets):
@@ -106,6 +133,20 @@ def test_base_triplets_are_labelled_by_a_detector_on_base_classes(base_triplets)
     assert {len(i['category_names']) for i in coco['images']} <= {1, 2}
     assert all(1 <= a['category_id'] <= 2 and a['score'] >= 0.5 for a in coco['annotations'])
     assert len(coco['annotations']) > 0, 'the judge finds circles/squares the toy LDM drew'
+    assert coco['info']['labeller_sha256'] == file_sha256(JUDGE_WEIGHTS)
+
+
+def test_base_triplets_refuse_to_continue_with_another_labelling_detector(base_triplets,
+                                                                           tmp_path):
+    """A run labelled by one detector is never continued with another checkpoint's labels."""
+    other = str(tmp_path / 'other_judge.pth')
+    state = torch.load(JUDGE_WEIGHTS, map_location='cpu', weights_only=False)
+    state.setdefault('meta', {})['note'] = 'another checkpoint'
+    torch.save(state, other)
+    cfg = base_triplets_cfg()
+    syn = build_synthesizer(cfg, other, base_triplets)
+    with pytest.raises(RuntimeError, match='labelling checkpoint'):
+        syn.check_resume(syn.run_settings(8, cfg.synthesis.to_dict()), resume=True)
 
 
 def test_bad_category_lists_and_labellers_fail_before_any_work(tmp_path):

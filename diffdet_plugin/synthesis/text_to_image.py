@@ -27,6 +27,8 @@ import torch
 
 from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
+from ..utils.categories import check_category_names
+from ..utils.fileio import file_sha256
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 from .prompts import category_prompt
 
@@ -54,18 +56,7 @@ class TextToImageConfig(SynthesisConfig):
         'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
 
     def validate(self):
-        names = [str(c) for c in self.categories]
-        if not names:
-            raise ValueError('synthesis.categories is empty: list the category names to '
-                             "synthesize, e.g. categories=['zebra', 'tram'].")
-        bad = [c for c in names if not c.strip()]
-        if bad:
-            raise ValueError(f'synthesis.categories holds an empty name ({names}): every '
-                             'category needs a name.')
-        dup = sorted({c for c in names if names.count(c) > 1})
-        if dup:
-            raise ValueError(f'synthesis.categories names {dup} more than once: each category '
-                             'must be listed once.')
+        names = check_category_names(self.categories, 'synthesis.categories')
         lo, hi = self.categories_per_prompt
         if not 1 <= lo <= hi or hi > len(names):
             raise ValueError(f'synthesis.categories_per_prompt={self.categories_per_prompt} must '
@@ -194,6 +185,7 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
         super().__init__(ldm, cfg, out_dir)
         self.detector = detector
         self.checkpoint = checkpoint
+        self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
         self._to_run_label = {i: self.classes.index(c) for i, c in enumerate(detector_classes)
                               if c in self.classes}
 
@@ -229,10 +221,11 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
 
     def provenance(self) -> dict:
         return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    labeller='detector', labeller_checkpoint=self.checkpoint)
+                    labeller='detector', labeller_checkpoint=self.checkpoint,
+                    labeller_sha256=self.checkpoint_sha)
 
     def image_fields(self) -> dict:
-        return dict(labeller_checkpoint=self.checkpoint)
+        return dict(labeller_checkpoint=self.checkpoint, labeller_sha256=self.checkpoint_sha)
 
     def label(self, latents, images, sources):
         from mmengine.structures import InstanceData

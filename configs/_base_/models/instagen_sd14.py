@@ -12,7 +12,10 @@
 # | decoder             | 6 cross-modality layers (self, text cross, image cross attn)    |
 # | class score         | sigmoid(query . CLIP text embedding / sqrt(256) + b)            |
 # | losses              | focal (alpha 0.25, gamma 2) 1.0, L1 5.0, GIoU 2.0; Hungarian     |
-# | dropout             | 0 (the teacher); the self-training student sets it (instagen_*) |
+# | dropout             | 0 in the enhancer / decoder layers; the self-training student   |
+# |                     | sets 0.1 there (instagen-selftrain_*). The image<->text fusion  |
+# |                     | blocks keep mmdet's BiAttentionBlock default (0.1, training     |
+# |                     | only: the teacher predicts in eval mode, without dropout)       |
 custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
 ldm = dict(pretrained='CompVis/stable-diffusion-v1-4', dtype='fp16')
 ldm_channels = [960, 1600, 1920, 3840]  # sd15-family taps, strides 8-64

@@ -31,6 +31,7 @@ from mmdet.models.layers.transformer.grounding_dino_layers import (GroundingDino
                                                                    GroundingDinoTransformerEncoder)
 from mmdet.registry import MODELS
 
+from ...utils.categories import check_category_names
 from ..backbones import LDMBackbone
 from ..language_models import LDMTextEncoder
 from .predict_from_feats import make_data_samples
@@ -76,6 +77,16 @@ class InstaGen(GroundingDINO):
             self.language_model = MODELS.build(cfg)
         self.text_feat_map = nn.Linear(self.language_model.language_dim, self.embed_dims)
 
+    def get_tokens_and_prompts(self, original_caption, custom_entities: bool = False,
+                               enhanced_text_prompts=None):
+        """mmdet's, after one clear error for a class list with an empty name or a name
+        listed twice (its boxes would be split between two labels). Every text path (loss,
+        predict, labelling) passes through here."""
+        if isinstance(original_caption, (list, tuple)):
+            check_category_names(original_caption, 'The class names to ground')
+        return super().get_tokens_and_prompts(original_caption, custom_entities,
+                                              enhanced_text_prompts)
+
     # ------------------------------------------------------------ labelling
     def encode_classes(self, class_names, batch_size: int):
         """Class names → (text_dict for a batch, positive map label → tokens).
@@ -96,7 +107,7 @@ class InstaGen(GroundingDINO):
         Returns one ``InstanceData`` per image (``bboxes`` xyxy (N, 4), ``scores``, ``labels``
         indexing ``class_names``).
         """
-        if not class_names:
+        if class_names is None:
             raise ValueError('InstaGen.predict_from_feats needs class_names=[...]: the '
                              'categories to ground.')
         text_dict, label_to_token = self.encode_classes(class_names, len(data_samples))
