@@ -220,8 +220,10 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     step is recorded, the table reports novel / base AP50, and a rerun does nothing."""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
+    grader = write_tiny_judge_config(tmp_path, name='grader_tiny.py')  # all 6 classes
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
+            '--judge', grader,
             '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-steps', '4', '--ig-finetune-iters', '0',
             '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
@@ -237,6 +239,10 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     assert {a: d['images'] for a, d in ig['instagen_data'].items()} == {
         'real-base+instagen-sup': 6, 'real-base+instagen-self': 6}
     assert ig['real_base']['novel_boxes_removed'] > 0
+    # the diagnosis: one row per novel name, both heads scored, shares in [0, 1]
+    diag = ig['novel_grounding']['names']
+    assert list(diag) == ['triangle', 'hexagon'] and diag['triangle']['images'] == 1
+    assert all(0 <= diag[n][h]['labelled'] <= 1 for n in diag for h in ('sup', 'self'))
     assert list(ig['runs']) == ['real-base', 'real-base+instagen-sup', 'real-base+instagen-self']
     for runs in ig['runs'].values():  # a 2-iteration FCOS may find nothing: then no AP
         assert len(runs) == 1 and runs[0]['iters'] == 2 and 'test' in runs[0]
@@ -244,6 +250,7 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     assert 'coco/novel_ap50' in ig['head']['test'] and 'coco/base_ap50' in ig['selftrain']['test']
     md = (tmp_path / 'quality.md').read_text()
     assert '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) |' in md
+    assert '| name | images | judge finds it |' in md and '| triangle | 1 |' in md
     records = sorted((tmp_path / 'work' / 'instagen').rglob('*.json'))
     stamps = {r: r.stat().st_mtime for r in records if r.parent.name in ('instagen', 'runs')}
     capsys.readouterr()
@@ -283,12 +290,14 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
 
 
 def test_instagen_split_must_not_overlap():
-    from diffdet_plugin.benchmarks.instagen_quality import check_split
+    from diffdet_plugin.utils.categories import check_split
     check_split(('a', 'b'), ('c', ), ('a', 'b', 'c'))
     with pytest.raises(ValueError, match=r"\['b'\] as both base and novel"):
         check_split(('a', 'b'), ('b', 'c'), ('a', 'b', 'c'))
     with pytest.raises(ValueError, match='not classes of the data'):
         check_split(('a', ), ('zebra', ), ('a', 'b'))
+    with pytest.raises(ValueError, match='more than once'):
+        check_split(('a', 'A '), ('c', ), ('a', 'c'))
 
 def test_quality_summary_flags_differences_beyond_two_standard_errors():
     from diffdet_plugin.benchmarks.quality import summarize

@@ -11,14 +11,17 @@ The paper's ablation on the toy world's open-vocabulary split (4 base, 2 novel c
 5. novel images: prompts of the novel classes, unlabelled;
 6. self-training (phase 2): the EMA teacher labels the novel images for the dropout student;
 7. InstaGen data for all 6 classes from the phase-1 head and from the phase-2 teacher;
-8. a stock detector (the toy downstream FCOS) trained with each training seed on
+8. the novel-grounding diagnosis (:func:`novel_grounding`): how often the LDM draws the
+   prompted novel class (the judge on the novel images) and how each head scores its name;
+9. a stock detector (the toy downstream FCOS, ``configs/instagen/downstream/
+   fcos_r18-half_fpn_1500it_toy-shapes-base{,-instagen}.py``) trained with each training seed on
    (a) ``real-base``: real toy train with the novel boxes removed (the images stay, their
-       novel objects unlabelled, as in OV-COCO);
+       novel objects unlabelled, as in OV-COCO; ``tools/make_ov_base_annotations.py``);
    (b) ``real-base+instagen-sup``: (a) + InstaGen data of the supervised head, 1 : 1;
    (c) ``real-base+instagen-self``: (a) + InstaGen data after self-training, 1 : 1;
    and tested on the held-out test split: base and novel AP50 (mmdet's ``OVCocoMetric``).
 
-Steps 1–7 run once (seed 0); step 8 per seed. Every step writes a record under
+Steps 1–8 run once (seed 0); step 9 per seed. Every step writes a record under
 ``<work-dir>/instagen/`` and a rerun skips it. The defaults (1500 triplets, 1500 head
 iterations, 500 novel images, 1000 self-training iterations, 100 InstaGen images per class,
 1500 detector iterations × 3 arms × 3 seeds) are sized for an expected 2.5 hours on 2 CPU
@@ -27,7 +30,6 @@ cores (from the parts' measured speeds), no step over an hour; the shipped confi
 """
 from __future__ import annotations
 
-import json
 import os.path as osp
 import time
 
@@ -38,6 +40,8 @@ IG_CONFIGS = dict(
     head='instagen/instagen_toy-ldm_2000it_toy-shapes-base-triplets.py',
     selftrain='instagen/instagen-selftrain_toy-ldm_2000it_toy-shapes.py',
     synth='instagen/instagen_synth_toy_toy-shapes.py',
+    downstream='instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-base.py',
+    downstream_instagen='instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-base-instagen.py',
     split='_base_/datasets/toy_shapes_ov_split.py')
 IG_ARMS = ('real-base', 'real-base+instagen-sup', 'real-base+instagen-self')
 
@@ -47,31 +51,6 @@ def _cfg(name):
 
     from ..config_package import config_dir
     return Config.fromfile(osp.join(config_dir(), IG_CONFIGS[name]))
-
-
-def check_split(base, novel, classes) -> None:
-    """One clear error for a base / novel split that overlaps or names unknown classes."""
-    overlap = sorted(set(base) & set(novel))
-    if overlap:
-        raise ValueError(f'The open-vocabulary split lists {overlap} as both base and novel: '
-                         'a category is one or the other (configs/_base_/datasets/'
-                         'toy_shapes_ov_split.py).')
-    unknown = sorted((set(base) | set(novel)) - set(classes))
-    if unknown:
-        raise ValueError(f'The open-vocabulary split names {unknown}, which are not classes of '
-                         f'the data ({list(classes)}).')
-
-
-def base_only_annotations(src_ann: str, out_ann: str, novel: tuple) -> dict:
-    """The real train file with the novel classes' boxes removed (images kept)."""
-    from ..utils.fileio import atomic_write_json
-    with open(src_ann) as f:
-        coco = json.load(f)
-    novel_ids = {c['id'] for c in coco['categories'] if c['name'] in novel}
-    kept = [a for a in coco['annotations'] if a['category_id'] not in novel_ids]
-    atomic_write_json(out_ann, dict(coco, annotations=kept))
-    return dict(images=len(coco['images']), boxes=len(kept),
-                novel_boxes_removed=len(coco['annotations']) - len(kept))
 
 
 def ov_test_evaluator(cfg, root: str, split: dict, classes):
@@ -97,10 +76,12 @@ def train_only(cfg, work_dir: str, seed: int = 0):
 
 
 def instagen_protocol(args, root: str) -> dict:
-    """Steps 1–8 of the module docstring; returns the records (see ``quality.run``)."""
+    """Steps 1–9 of the module docstring; returns the records (see ``quality.run``)."""
+    from ..datasets.open_vocabulary import base_only_annotations
     from ..evaluation import load_judge
     from ..runner_utils import set_coco_data_root, set_iterations
     from ..synthesis import build_synthesizer
+    from ..utils.categories import check_split
     from .quality import recorded_step, train_and_test
     work = osp.join(args.work_dir, 'instagen')
     split_cfg = _cfg('split')
@@ -202,20 +183,89 @@ def instagen_protocol(args, root: str) -> dict:
             'real-base+instagen-self': synthesize('instagen_self', self_rec['checkpoint'],
                                                   classes, num)}
 
-    # 8. the downstream detector per arm and seed
-    from .quality import detector_config, detector_runs
+    # 8. what the LDM draws for a novel prompt, and what each head says about it
+    def grounding():
+        from ..evaluation import load_judge
+        beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
+        heads = dict(sup=head_rec['checkpoint'], self=self_rec['checkpoint'])
+        return novel_grounding(load_judge(args.judge, root), _head_for(ldm), heads,
+                               novel['dir'], beta)
+    diagnosis = step('novel_grounding', grounding)
+
+    # 9. the downstream detector per arm and seed (configs/instagen/downstream/*toy-shapes-base*)
+    from .quality import detector_runs
     base_ann = osp.join(work, 'real_base', 'instances_train.json')
     real = step('real_base', lambda: base_only_annotations(
-        root + 'annotations/instances_train.json', base_ann, split['novel']))
+        root + 'annotations/instances_train.json', base_ann, split['base'], split['novel']))
 
     def configure(arm):
-        cfg = detector_config(root, base_ann, None if arm == 'real-base' else data[arm]['dir'])
-        ov_test_evaluator(cfg, root, split, classes)
+        cfg = _cfg('downstream' if arm == 'real-base' else 'downstream_instagen')
+        set_coco_data_root(cfg, root, base_ann)
+        if arm != 'real-base':
+            cfg.train_dataloader.dataset.datasets[1].data_root = data[arm]['dir'] + '/'
         return cfg
     runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure)
     return dict(split=split, judge=judge, ldm=ldm, base_triplets=trip, head=head_rec,
                 novel_images=novel, selftrain=self_rec, instagen_data=data, real_base=real,
-                runs=runs)
+                novel_grounding=diagnosis, runs=runs)
+
+
+def _head_for(ldm: str):
+    """The toy InstaGen detector (the synthesis config's model) on the LDM ``ldm``."""
+    from mmdet.registry import MODELS
+    cfg = _cfg('synth')
+    cfg.model.backbone.ldm = dict(pretrained=ldm)
+    return MODELS.build(cfg.model).eval()
+
+
+def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
+                    score_thr: float = 0.5, batch_size: int = 16) -> dict:
+    """Why novel classes get (no) InstaGen labels, from the unlabelled novel-image run.
+
+    Returns ``names``: for each novel name (images prompted with it alone):
+
+    * ``judge_finds_it``: the share of images in which the judge (all classes, score ≥
+      ``score_thr``) finds the prompted class, i.e. how often the LDM drew it;
+    * per head (``heads``: name → checkpoint, loaded into ``detector`` in turn): the median
+      over images of its highest score for the name (the head grounds that name alone, as
+      synthesis does; features from the VAE-encoded image), on the images where the judge
+      finds the class (``median_drawn``) and where it does not (``median_not_drawn``), and
+      ``labelled``: the share with a score ≥ ``beta``, which synthesis would label.
+
+    A head that grounds the name scores ``median_drawn`` well above ``median_not_drawn``.
+    """
+    import numpy as np
+    import torch
+
+    from ..evaluation.fidelity import read_synthesis_run
+    from ..synthesis.instagen import load_head_checkpoint
+    run = read_synthesis_run(run_dir)
+    records = sorted(run['coco']['images'], key=lambda im: im['id'])
+    found = judge.detect(run['images'], score_thr=score_thr)
+    ldm = detector.backbone.ldm
+    out = {}
+    for name in dict.fromkeys(n for im in records for n in im['category_names']):
+        idx = [i for i, im in enumerate(records) if im['category_names'] == [name]]
+        drawn = np.array([any(judge.classes[k] == name for k in found[i]['labels'])
+                          for i in idx], bool)
+        rec = dict(images=len(idx), judge_finds_it=round(float(drawn.mean()), 3))
+        for head, ckpt in heads.items():
+            load_head_checkpoint(detector, ckpt)
+            best = []
+            for j in range(0, len(idx), batch_size):
+                x = torch.from_numpy(np.stack([run['images'][i] for i in idx[j:j + batch_size]]))
+                z = ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1)
+                with torch.no_grad():
+                    res = detector.predict_latents(z, [name])
+                best += [float(r.scores.max()) if len(r.scores) else 0.0 for r in res]
+            best = np.array(best)
+
+            def median(mask):
+                return round(float(np.median(best[mask])), 3) if mask.any() else None
+            rec[head] = dict(median_drawn=median(drawn), median_not_drawn=median(~drawn),
+                             labelled=round(float((best >= beta).mean()), 3))
+        out[name] = rec
+    return dict(names=out)
 
 
 def _judge_path() -> str:
@@ -246,4 +296,16 @@ def markdown(p: dict) -> str:
         d = f"{n['delta']:+.3f}" if 'delta' in n else '–'
         s = ('yes' if n['significant'] else 'no') if 'significant' in n else '–'
         lines.append(f"| {arm} | {fmt(n)} | {fmt(b)} | {n['n']} | {d} | {s} |")
+    if p.get('novel_grounding'):
+        lines += ['', 'Novel prompts (unlabelled novel-image run): how often the judge finds the '
+                  'prompted class, and each head\'s best score for the name where the judge '
+                  'finds it / does not (median), share labelled (score ≥ β)', '',
+                  '| name | images | judge finds it | sup head: drawn / not drawn | labelled | '
+                  'self-trained: drawn / not drawn | labelled |',
+                  '| --- | --- | --- | --- | --- | --- | --- |']
+        for name, r in p['novel_grounding']['names'].items():
+            cells = [f"{r[h]['median_drawn']} / {r[h]['median_not_drawn']} | {r[h]['labelled']}"
+                     for h in ('sup', 'self')]
+            lines.append(f"| {name} | {r['images']} | {r['judge_finds_it']} | {cells[0]} | "
+                         f"{cells[1]} |")
     return '\n'.join(lines + [''])
