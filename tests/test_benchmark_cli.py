@@ -216,14 +216,16 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
 
 def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch, capsys):
     """InstaGen's ablation end to end at micro scale, in process (base judge, triplets, phase
-    1, novel images, self-training, InstaGen data from both heads, a detector per arm): every
-    step is recorded, the table reports novel / base AP50, and a rerun does nothing."""
+    1, novel images, self-training, InstaGen data from both heads, a detector per arm), with
+    prompt-conditioned features (the default, empty-prompt path runs in the other InstaGen
+    tests): every step is recorded, the table reports novel / base AP50, and a rerun does
+    nothing."""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
     grader = write_tiny_judge_config(tmp_path, name='grader_tiny.py')  # all 6 classes
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
-            '--judge', grader,
+            '--judge', grader, '--ig-feature-prompt', 'image',
             '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-steps', '4', '--ig-finetune-iters', '0',
             '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',

@@ -135,6 +135,36 @@ def test_class_list_with_an_empty_or_repeated_name_is_refused(model):
             model.predict_latents(torch.randn(1, 4, 16, 16), list(names))
 
 
+def test_image_feature_prompt_conditions_the_t1_pass_on_each_images_prompt():
+    """feature_prompt='image' (the official code's prompt-conditioned features): the feature
+    pass reads each sample's `prompt`; the default keeps the empty prompt."""
+    cfg = tiny_instagen_cfg()
+    cfg.model.feature_prompt = 'image'
+    torch.manual_seed(0)
+    m = MODELS.build(cfg.model)
+    m.init_weights()
+    m.eval()
+    bb, z = m.backbone, torch.randn(2, 4, 16, 16)
+    star = bb.latent_features(z, (128, 128), prompts=['a photo of a star'] * 2)
+    circle = bb.latent_features(z, (128, 128), prompts=['a photo of a circle'] * 2)
+    assert not torch.allclose(star[0], circle[0])
+    assert torch.allclose(bb.latent_features(z, (128, 128), prompts=['', ''])[0],
+                          bb.latent_features(z, (128, 128))[0])
+    with pytest.raises(ValueError, match='prompts'):
+        m.predict_latents(z, ['star'])
+    assert len(m.predict_latents(z, ['star'], prompts=['a photo of a star'] * 2)) == 2
+    seen = []
+    bb.register_forward_hook(lambda mod, args, out: seen.append(args[1]))
+    batch = samples(n=2)
+    for s, p in zip(batch, ('a photo of a circle', 'a photo of a square')):
+        s.set_metainfo(dict(prompt=p))
+    m.train()
+    m.loss(torch.rand(2, 3, 128, 128) * 2 - 1, batch)
+    assert seen[-1] == ['a photo of a circle', 'a photo of a square']
+    with pytest.raises(ValueError, match='feature_prompt'):
+        MODELS.build(dict(cfg.model, feature_prompt='caption'))
+
+
 def test_deepcopy_shares_the_frozen_ldm(model):
     """An EMA teacher made by deepcopy holds no second LDM; its taps are its own."""
     teacher = copy.deepcopy(model)

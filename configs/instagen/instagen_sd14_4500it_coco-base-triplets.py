@@ -19,7 +19,8 @@ model = dict(backbone=dict(ldm=dict(pretrained=finetuned_ldm)),
              bbox_head=dict(num_classes=len(_base_.coco_base_classes)))
 
 grounding_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                       'flip_direction', 'text', 'custom_entities')
+                       'flip_direction', 'text', 'custom_entities',
+                       'prompt')  # a synthesized image's prompt (InstaGen feature_prompt)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -16,7 +16,8 @@ _base_ = [
 
 triplets_root = 'data/toy_shapes_base_triplets/'
 grounding_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                       'flip_direction', 'text', 'custom_entities')
+                       'flip_direction', 'text', 'custom_entities',
+                       'prompt')  # a synthesized image's prompt (InstaGen feature_prompt)
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -130,6 +130,7 @@ def instagen_protocol(args, root: str) -> dict:
     def head():
         cfg = _cfg('head')
         cfg.model.backbone.ldm = dict(pretrained=ldm)
+        cfg.model.feature_prompt = args.ig_feature_prompt
         cfg.train_dataloader.dataset.data_root = trip['dir'] + '/'
         set_coco_data_root(cfg, root)
         ov_test_evaluator(cfg, root, split, classes)
@@ -143,6 +144,7 @@ def instagen_protocol(args, root: str) -> dict:
         def fn():
             cfg = _cfg('synth')
             cfg.model.backbone.ldm = dict(pretrained=ldm)
+            cfg.model.feature_prompt = args.ig_feature_prompt
             cfg.synthesis.update(categories=list(categories), **overrides)
             if args.ig_beta is not None:
                 cfg.synthesis.score_thr = args.ig_beta
@@ -161,6 +163,7 @@ def instagen_protocol(args, root: str) -> dict:
     def selftrain():
         cfg = _cfg('selftrain')
         cfg.model.detector.backbone.ldm = dict(pretrained=ldm)
+        cfg.model.detector.feature_prompt = args.ig_feature_prompt
         sup, unsup = cfg.train_dataloader.dataset.datasets
         sup.data_root, unsup.data_root = trip['dir'] + '/', novel['dir'] + '/'
         if args.ig_beta is not None:
@@ -188,8 +191,8 @@ def instagen_protocol(args, root: str) -> dict:
         from ..evaluation import load_judge
         beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
         heads = dict(sup=head_rec['checkpoint'], self=self_rec['checkpoint'])
-        return novel_grounding(load_judge(args.judge, root), _head_for(ldm), heads,
-                               novel['dir'], beta)
+        return novel_grounding(load_judge(args.judge, root),
+                               _head_for(ldm, args.ig_feature_prompt), heads, novel['dir'], beta)
     diagnosis = step('novel_grounding', grounding)
 
     # 9. the downstream detector per arm and seed (configs/instagen/downstream/*toy-shapes-base*)
@@ -210,11 +213,12 @@ def instagen_protocol(args, root: str) -> dict:
                 novel_grounding=diagnosis, runs=runs)
 
 
-def _head_for(ldm: str):
+def _head_for(ldm: str, feature_prompt: str = 'empty'):
     """The toy InstaGen detector (the synthesis config's model) on the LDM ``ldm``."""
     from mmdet.registry import MODELS
     cfg = _cfg('synth')
     cfg.model.backbone.ldm = dict(pretrained=ldm)
+    cfg.model.feature_prompt = feature_prompt
     return MODELS.build(cfg.model).eval()
 
 
@@ -256,7 +260,8 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
                 x = torch.from_numpy(np.stack([run['images'][i] for i in idx[j:j + batch_size]]))
                 z = ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1)
                 with torch.no_grad():
-                    res = detector.predict_latents(z, [name])
+                    res = detector.predict_latents(
+                        z, [name], prompts=[records[i]['prompt'] for i in idx[j:j + batch_size]])
                 best += [float(r.scores.max()) if len(r.scores) else 0.0 for r in res]
             best = np.array(best)
 

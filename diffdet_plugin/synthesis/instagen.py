@@ -7,8 +7,9 @@ category name:
 1.–3. a prompt per item (``a photograph of [c]``), text-to-image, VAE decode
       (:class:`~.text_to_image.TextToImageSynthesizer`, shared with the ``text_to_image`` mode);
 4. the image's final latent z0 goes through **one** UNet pass at t = 1 (no decode/encode
-   round trip, ``LDMBackbone.latent_features``) and the head grounds the prompt's category
-   names in those features (:meth:`InstaGen.predict_from_feats`);
+   round trip, ``LDMBackbone.latent_features``; conditioned on the image's prompt when the
+   detector's ``feature_prompt='image'``) and the head grounds the prompt's category names in
+   those features (:meth:`InstaGen.predict_from_feats`);
 5. (the skeleton) boxes with score > β = 0.4 are kept and written as COCO, with shards,
    resume, provenance, failures and several ranks.
 
@@ -95,7 +96,8 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
     def label(self, latents, images, sources):
         det = self.detector
         size = tuple(images.shape[-2:])
-        feats = det.backbone.latent_features(latents, size)
+        prompts = [src.prompt for src in sources] if det.feature_prompt == 'image' else None
+        feats = det.backbone.latent_features(latents, size, prompts=prompts)
         feats = tuple(f.to(det.query_embedding.weight) for f in feats)
         out = [None] * len(sources)
         groups: dict[tuple, list[int]] = {}

@@ -125,29 +125,39 @@ class LDMBackbone(BaseModule):
         new.taps = UNetTaps(new.ldm.unet, new.tap_blocks)
         return new
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(B, 3, H, W) in [-1, 1] → tuple of (B, C_l, H/s_l, W/s_l), fine to coarse."""
+    def forward(self, x: torch.Tensor, prompts=None) -> tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) in [-1, 1] → tuple of (B, C_l, H/s_l, W/s_l), fine to coarse.
+
+        ``prompts`` (B str, optional): a text condition per image instead of ``prompt``.
+        """
         self.check_input(x)
         ldm = self.ldm
         if ldm.device != x.device:
             ldm.to(x.device)
         with torch.no_grad():
             z0 = ldm.encode_images(x)
-        return self.latent_features(z0, tuple(x.shape[-2:]), dtype=x.dtype)
+        return self.latent_features(z0, tuple(x.shape[-2:]), dtype=x.dtype, prompts=prompts)
 
     def latent_features(self, z0: torch.Tensor, image_size: tuple[int, int],
-                        dtype: torch.dtype | None = None) -> tuple[torch.Tensor, ...]:
+                        dtype: torch.dtype | None = None, prompts=None) -> tuple[torch.Tensor, ...]:
         """Clean latents z0 = s·E(x) (B, 4, H/8, W/8) → the pyramid, fine to coarse.
 
         The same single UNet pass as :meth:`forward` (z_t = α_t z0 + σ_t ε at t = ``timestep``,
-        the ``prompt`` condition), without the VAE: InstaGen labels a generated image from its
-        final latent this way, with no decode/encode round trip.
+        the ``prompt`` condition, or one of ``prompts`` per image), without the VAE: InstaGen
+        labels a generated image from its final latent this way, with no decode/encode round
+        trip.
         """
         ldm = self.ldm
         with torch.no_grad():
             z0 = z0.to(ldm.device, ldm.dtype)
             zt = ldm.add_noise(z0, self._noise_like(z0), self.timestep)
-            ctx = ldm.prompt_embedding(self.prompt, z0.shape[0])
+            if prompts is None:
+                ctx = ldm.prompt_embedding(self.prompt, z0.shape[0])
+            else:
+                if len(prompts) != z0.shape[0]:
+                    raise ValueError(f'LDMBackbone got {len(prompts)} prompts for '
+                                     f'{z0.shape[0]} images: give one per image.')
+                ctx = torch.cat([ldm.prompt_embedding(p or '') for p in prompts])
             self.taps.clear()
             ldm.unet_forward(zt, self.timestep, ctx)
             feats = self.taps.pyramid(tuple(image_size))

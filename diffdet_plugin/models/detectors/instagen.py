@@ -44,9 +44,51 @@ class InstaGen(GroundingDINO):
     Args:
         language_model (dict): ``dict(type='LDMTextEncoder')`` (default keys: the backbone's
             LDM, frozen) or any mmdet language model config with a ``language_dim``.
+        feature_prompt (str): the UNet's text condition in the t = 1 feature pass.
+            ``'empty'`` (default): the empty prompt for every image, so features do not
+            depend on any text. ``'image'``: each image's own generation prompt (the
+            ``prompt`` of a synthesized image's record, e.g. ``a photograph of a zebra``; the
+            empty prompt for an image without one), as the official InstaGen code extracts
+            its features from the generating (prompt-conditioned) UNet: the prompt's
+            cross-attention then marks in the features where the named object is.
         *args, **kwargs: ``GroundingDINO`` arguments (``backbone`` must build an
             ``LDMBackbone``).
     """
+
+    FEATURE_PROMPTS = ('empty', 'image')
+
+    def __init__(self, *args, feature_prompt: str = 'empty', **kwargs):
+        if feature_prompt not in self.FEATURE_PROMPTS:
+            raise ValueError(f'InstaGen feature_prompt must be one of {self.FEATURE_PROMPTS}, '
+                             f'got {feature_prompt!r}.')
+        self.feature_prompt = feature_prompt
+        self._prompts = None  # the current batch's prompts, while loss / predict runs
+        super().__init__(*args, **kwargs)
+
+    # ------------------------------------------------------------ features
+    def image_prompts(self, data_samples):
+        """The feature pass's per-image text condition (``None``: the backbone's own)."""
+        if self.feature_prompt == 'empty' or data_samples is None:
+            return None
+        return [s.metainfo.get('prompt') or '' for s in data_samples]
+
+    def extract_feat(self, batch_inputs):
+        feats = self.backbone(batch_inputs, self._prompts)
+        return self.neck(feats) if self.with_neck else feats
+
+    def loss(self, batch_inputs, batch_data_samples):
+        self._prompts = self.image_prompts(batch_data_samples)
+        try:
+            return super().loss(batch_inputs, batch_data_samples)
+        finally:
+            self._prompts = None
+
+    def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
+        self._prompts = self.image_prompts(batch_data_samples)
+        try:
+            return super().predict(batch_inputs, batch_data_samples, rescale)
+        finally:
+            self._prompts = None
 
     def _init_layers(self) -> None:
         """GroundingDINO's layers; the text encoder is attached to the backbone's LDM.
@@ -126,16 +168,23 @@ class InstaGen(GroundingDINO):
             head_cfg['max_per_img'] = wanted
 
     @torch.no_grad()
-    def predict_latents(self, latents: torch.Tensor, class_names, image_size=None):
+    def predict_latents(self, latents: torch.Tensor, class_names, image_size=None,
+                        prompts=None):
         """Label generated images from their final latents z0 (B, 4, h, w), no VAE round trip.
 
-        The UNet runs once at t = 1 on z0 (``LDMBackbone.latent_features``), then the head
-        grounds ``class_names``. ``image_size`` (H, W) defaults to the latent size × the VAE
-        stride.
+        The UNet runs once at t = 1 on z0 (``LDMBackbone.latent_features``; with
+        ``feature_prompt='image'`` conditioned on ``prompts``, the images' generation prompts),
+        then the head grounds ``class_names``. ``image_size`` (H, W) defaults to the latent
+        size × the VAE stride.
         """
         stride = self.backbone.ldm.latent_stride
         size = tuple(image_size or (latents.shape[-2] * stride, latents.shape[-1] * stride))
-        feats = self.backbone.latent_features(latents, size)
+        if self.feature_prompt == 'empty':
+            prompts = None
+        elif prompts is None:
+            raise ValueError("InstaGen(feature_prompt='image') labels latents with their "
+                             'generation prompts: predict_latents(..., prompts=[...]).')
+        feats = self.backbone.latent_features(latents, size, prompts=prompts)
         feats = tuple(f.to(self.query_embedding.weight) for f in feats)
         return self.predict_from_feats(feats, make_data_samples(latents.shape[0], size),
                                        class_names=class_names)
