@@ -130,7 +130,8 @@ def instagen_protocol(args, root: str) -> dict:
     def head():
         cfg = _cfg('head')
         cfg.model.backbone.ldm = dict(pretrained=ldm)
-        cfg.model.feature_prompt = args.ig_feature_prompt
+        if args.ig_feature_prompt:
+            cfg.model.feature_prompt = args.ig_feature_prompt
         cfg.train_dataloader.dataset.data_root = trip['dir'] + '/'
         set_coco_data_root(cfg, root)
         ov_test_evaluator(cfg, root, split, classes)
@@ -144,7 +145,8 @@ def instagen_protocol(args, root: str) -> dict:
         def fn():
             cfg = _cfg('synth')
             cfg.model.backbone.ldm = dict(pretrained=ldm)
-            cfg.model.feature_prompt = args.ig_feature_prompt
+            if args.ig_feature_prompt:
+                cfg.model.feature_prompt = args.ig_feature_prompt
             cfg.synthesis.update(categories=list(categories), **overrides)
             if args.ig_beta is not None:
                 cfg.synthesis.score_thr = args.ig_beta
@@ -163,7 +165,8 @@ def instagen_protocol(args, root: str) -> dict:
     def selftrain():
         cfg = _cfg('selftrain')
         cfg.model.detector.backbone.ldm = dict(pretrained=ldm)
-        cfg.model.detector.feature_prompt = args.ig_feature_prompt
+        if args.ig_feature_prompt:
+            cfg.model.detector.feature_prompt = args.ig_feature_prompt
         sup, unsup = cfg.train_dataloader.dataset.datasets
         sup.data_root, unsup.data_root = trip['dir'] + '/', novel['dir'] + '/'
         if args.ig_beta is not None:
@@ -213,12 +216,13 @@ def instagen_protocol(args, root: str) -> dict:
                 novel_grounding=diagnosis, runs=runs)
 
 
-def _head_for(ldm: str, feature_prompt: str = 'empty'):
+def _head_for(ldm: str, feature_prompt: str | None = None):
     """The toy InstaGen detector (the synthesis config's model) on the LDM ``ldm``."""
     from mmdet.registry import MODELS
     cfg = _cfg('synth')
     cfg.model.backbone.ldm = dict(pretrained=ldm)
-    cfg.model.feature_prompt = feature_prompt
+    if feature_prompt:
+        cfg.model.feature_prompt = feature_prompt
     return MODELS.build(cfg.model).eval()
 
 

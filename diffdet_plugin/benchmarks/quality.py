@@ -400,9 +400,9 @@ def add_parser(subparsers):
                     help='denoising steps of every synthesis (default: the configs\' 30)')
     ig.add_argument('--ig-finetune-iters', type=int, default=500,
                     help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
-    ig.add_argument('--ig-feature-prompt', choices=('empty', 'image'), default='empty',
+    ig.add_argument('--ig-feature-prompt', choices=('empty', 'image'), default=None,
                     help="the heads' t = 1 feature pass: the empty prompt, or each image's "
-                    'generation prompt (InstaGen.feature_prompt)')
+                    'generation prompt (InstaGen.feature_prompt; default: the configs\' value)')
     ig.add_argument('--ig-triplets', type=int, default=1500, help='base triplet images')
     ig.add_argument('--ig-head-iters', type=int, default=1500, help='phase-1 iterations')
     ig.add_argument('--ig-novel-images', type=int, default=500,

@@ -4,6 +4,8 @@
 #
 # | part                | value                                                          |
 # | LDM                 | SD 1.4, frozen; one UNet pass at t = 1, empty prompt            |
+# |                     | (feature_prompt='image': each image's generation prompt, as the |
+# |                     | official code; no difference in the toy ablation)               |
 # | taps                | every UNet block, strides 8/16/32/64: 960/1600/1920/3840 ch     |
 # | channel compression | a 3x3 conv per level to 256 channels (+ GroupNorm)              |
 # | feature enhancer    | 6 layers: deformable self-attn (image), self-attn (text),       |
@@ -25,6 +27,7 @@ dropout = 0.0
 
 model = dict(
     type='InstaGen',
+    feature_prompt='empty',
     num_queries=900,
     with_box_refine=True,
     as_two_stage=True,
