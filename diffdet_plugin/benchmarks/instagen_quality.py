@@ -257,15 +257,17 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
         drawn = np.array([any(judge.classes[k] == name for k in found[i]['labels'])
                           for i in idx], bool)
         rec = dict(images=len(idx), judge_finds_it=round(float(drawn.mean()), 3))
+        batches = []  # (latents, prompts), encoded once for every head
+        for j in range(0, len(idx), batch_size):
+            x = torch.from_numpy(np.stack([run['images'][i] for i in idx[j:j + batch_size]]))
+            batches.append((ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1),
+                            [records[i]['prompt'] for i in idx[j:j + batch_size]]))
         for head, ckpt in heads.items():
             load_head_checkpoint(detector, ckpt)
             best = []
-            for j in range(0, len(idx), batch_size):
-                x = torch.from_numpy(np.stack([run['images'][i] for i in idx[j:j + batch_size]]))
-                z = ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1)
+            for z, prompts in batches:
                 with torch.no_grad():
-                    res = detector.predict_latents(
-                        z, [name], prompts=[records[i]['prompt'] for i in idx[j:j + batch_size]])
+                    res = detector.predict_latents(z, [name], prompts=prompts)
                 best += [float(r.scores.max()) if len(r.scores) else 0.0 for r in res]
             best = np.array(best)
 

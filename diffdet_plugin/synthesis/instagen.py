@@ -96,8 +96,8 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
     def label(self, latents, images, sources):
         det = self.detector
         size = tuple(images.shape[-2:])
-        prompts = [src.prompt for src in sources] if det.feature_prompt == 'image' else None
-        feats = det.backbone.latent_features(latents, size, prompts=prompts)
+        feats = det.backbone.latent_features(
+            latents, size, prompts=det.feature_condition([src.prompt for src in sources]))
         feats = tuple(f.to(det.query_embedding.weight) for f in feats)
         out = [None] * len(sources)
         groups: dict[tuple, list[int]] = {}

@@ -66,11 +66,20 @@ class InstaGen(GroundingDINO):
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------ features
-    def image_prompts(self, data_samples):
-        """The feature pass's per-image text condition (``None``: the backbone's own)."""
-        if self.feature_prompt == 'empty' or data_samples is None:
+    def feature_condition(self, prompts):
+        """The feature pass's per-image text condition from the images' generation ``prompts``
+        (``None`` entries: no prompt): the prompts with ``feature_prompt='image'``, else
+        ``None`` (the backbone's own empty prompt)."""
+        if self.feature_prompt == 'empty':
             return None
-        return [s.metainfo.get('prompt') or '' for s in data_samples]
+        if prompts is None:
+            raise ValueError("InstaGen(feature_prompt='image') conditions the feature pass on "
+                             'the images\' generation prompts: give prompts=[...].')
+        return [p or '' for p in prompts]
+
+    def image_prompts(self, data_samples):
+        """:meth:`feature_condition` of the samples' ``prompt`` metainfo."""
+        return self.feature_condition([s.metainfo.get('prompt') for s in data_samples])
 
     def extract_feat(self, batch_inputs):
         feats = self.backbone(batch_inputs, self._prompts)
@@ -179,12 +188,8 @@ class InstaGen(GroundingDINO):
         """
         stride = self.backbone.ldm.latent_stride
         size = tuple(image_size or (latents.shape[-2] * stride, latents.shape[-1] * stride))
-        if self.feature_prompt == 'empty':
-            prompts = None
-        elif prompts is None:
-            raise ValueError("InstaGen(feature_prompt='image') labels latents with their "
-                             'generation prompts: predict_latents(..., prompts=[...]).')
-        feats = self.backbone.latent_features(latents, size, prompts=prompts)
+        feats = self.backbone.latent_features(latents, size,
+                                              prompts=self.feature_condition(prompts))
         feats = tuple(f.to(self.query_embedding.weight) for f in feats)
         return self.predict_from_feats(feats, make_data_samples(latents.shape[0], size),
                                        class_names=class_names)
