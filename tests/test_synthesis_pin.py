@@ -1,9 +1,15 @@
-"""Pins DiffusionEngine synthesis output (balance rounds included) byte for byte, for a fixed
-config and seed.
+"""Pins DiffusionEngine synthesis output (balance rounds included) for a fixed config and seed.
 
-A refactor of the synthesis code must not change what it writes: the digest of every
-image, the merged COCO file (data paths normalised) and the failures file is stored in
-tests/data/synthesis_pin.json. Rewrite it only for an intended change of the output:
+A refactor of the synthesis code must not change what it writes: the merged COCO file (data
+paths normalised), the failures file and the balance plans are pinned byte for byte, and every
+image by its content: an 8 × 8 grid of 16 × 16-pixel means per channel (0–255), which must
+match within ``IMAGE_TOLERANCE``. Images are not pinned by their bytes because the same code
+rounds its float reductions differently on another CPU (AVX-512 vs AVX2 kernels) or thread
+count: pixels move by up to 4 levels, which changes the JPEG bytes (seen when CI moved from an
+AMD EPYC to an Intel Xeon machine; 2 threads against 1 here: grid cells move by ≤ 0.42). A
+change that alters what is drawn (seeds, noise, prompts, steps, item order) moves cells by
+tens. The pin is stored in tests/data/synthesis_pin.json. Rewrite it only for an intended
+change of the output:
 
     python tests/test_synthesis_pin.py --write-reference
 """
@@ -17,6 +23,7 @@ import torch
 from conftest import REPO, TINY_CONFIG
 
 PIN = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'synthesis_pin.json')
+IMAGE_TOLERANCE = 2.0  # grid-cell levels (0-255): CPU rounding moves cells by < 0.5
 SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
 
 
@@ -59,19 +66,49 @@ def synthesis_digest(data_root: str, out_dir: str) -> dict:
             data = f.read().replace(root.encode(), b'<DATA>/')
         digest[name] = hashlib.sha256(data).hexdigest()
     for name in sorted(os.listdir(osp.join(out_dir, 'images'))):
-        with open(osp.join(out_dir, 'images', name), 'rb') as f:
-            digest['images/' + name] = hashlib.sha256(f.read()).hexdigest()
+        digest['images/' + name] = image_grid(osp.join(out_dir, 'images', name))
     return digest
 
 
-def test_synthesis_output_is_byte_identical_to_the_pin(toy_data, tmp_path):
+def image_grid(path: str, cells: int = 8) -> list:
+    """An image's content digest: (cells, cells, 3) means of its pixel blocks, 0-255, as
+    nested lists rounded to 0.01."""
+    import numpy as np
+    from PIL import Image
+    x = np.asarray(Image.open(path).convert('RGB'), dtype=np.float64)
+    h, w = x.shape[:2]
+    assert h % cells == 0 and w % cells == 0, (path, x.shape)
+    grid = x.reshape(cells, h // cells, cells, w // cells, 3).mean(axis=(1, 3))
+    return np.round(grid, 2).tolist()
+
+
+def changed_entries(got: dict, pinned: dict) -> list:
+    """Keys whose file differs from the pin (bytes), or whose image grid differs by more than
+    ``IMAGE_TOLERANCE`` in a cell."""
+    import numpy as np
+    changed = []
+    for k in sorted(set(got) | set(pinned)):
+        a, b = got.get(k), pinned.get(k)
+        if k.startswith('images/') and a is not None and b is not None:
+            if np.shape(a) != np.shape(b) or np.abs(np.subtract(a, b)).max() > IMAGE_TOLERANCE:
+                changed.append(k)
+        elif a != b:
+            changed.append(k)
+    return changed
+
+
+def test_synthesis_output_matches_the_pin(toy_data, tmp_path):
     with open(PIN) as f:
         pinned = json.load(f)
     out = str(tmp_path / 'synth')
     got = synthesis_digest(toy_data, out)
     assert len(got) == 4 + 16  # 2 files, 2 balance plans, 16 images
-    changed = sorted(k for k in set(got) | set(pinned) if got.get(k) != pinned.get(k))
+    changed = changed_entries(got, pinned)
     assert not changed, f'synthesis output changed: {changed}'
+    # the tolerance still tells images apart: any two pinned images differ by far more
+    grids = [v for k, v in sorted(pinned.items()) if k.startswith('images/')]
+    assert all(changed_entries({'images/x': a}, {'images/x': b})
+               for i, a in enumerate(grids) for b in grids[i + 1:])
 
     # what the pinned run says about balancing: round 1 draws sources that contain the
     # deficient categories and lifts the one the random-init adapter does predict (triangle)
@@ -106,6 +143,7 @@ if __name__ == '__main__' and '--write-reference' in sys.argv:
         data = osp.join(tmp, 'toy')  # the same data as the toy_data fixture
         generate_toy_shapes(data, num_train=48, num_val=16, image_size=128, seed=0, num_test=16)
         d = synthesis_digest(data, osp.join(tmp, 'synth'))
-    with open(PIN, 'w') as f:
-        json.dump(d, f, indent=1, sort_keys=True)
+    with open(PIN, 'w') as f:  # an entry a line
+        f.write('{\n' + ',\n'.join(f' {json.dumps(k)}: {json.dumps(d[k])}' for k in sorted(d))
+                + '\n}\n')
     print(f'wrote {PIN}')
