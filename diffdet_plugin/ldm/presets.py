@@ -21,6 +21,7 @@ byte-level CLIP tokenizer of :mod:`.tokenizer`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -150,18 +151,22 @@ def _preset_tokenizer(cfg: dict):
     return tokenizer
 
 
-def build_preset_components(name: str, seed: int = 0) -> dict:
+def build_preset_components(name: str, seed: int = 0, device=None) -> dict:
     """Build ``vae``, ``unet``, ``text_encoder``, ``tokenizer``, ``scheduler`` of a preset.
 
     Weights are random but deterministic in ``seed`` (the global RNG is left
     untouched), so every rank of a distributed job builds the same model.
+    ``device='meta'`` builds the architecture without allocating or initialising weights
+    (parameter counts and configs in a fraction of a second; SD 1.5 takes ~14 s on 2 CPU cores
+    otherwise); the parts are then for inspection only.
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     cfg = get_preset(name)
     tokenizer = _preset_tokenizer(cfg)
-    with torch.random.fork_rng(devices=[]):
+    place = torch.device(device) if device is not None else contextlib.nullcontext()
+    with torch.random.fork_rng(devices=[]), place:
         torch.manual_seed(seed)
         vae = AutoencoderKL.from_config(cfg['vae'])
         unet = UNet2DConditionModel.from_config(cfg['unet'])
