@@ -1,6 +1,7 @@
 """Small helpers shared by ``tools/train.py`` and ``tools/test.py``."""
 from __future__ import annotations
 
+import itertools
 import os
 import os.path as osp
 
@@ -102,6 +103,23 @@ def finish_distributed() -> None:
     sys.stderr.flush()
     logging.shutdown()
     os._exit(0)
+
+
+def name_run(cfg, name: str) -> None:
+    """Name a Runner built in a process that builds others (the benchmarks' detector runs, the
+    judge): ``experiment_name`` (mmengine appends the run's timestamp) and a visualizer name
+    of its own.
+
+    mmengine keeps one visualizer per name for the whole process, and mmdet's configs name
+    theirs ``'visualizer'``: a second Runner would get the first one back and write its scalars
+    into the first run's log folder.
+    """
+    cfg.experiment_name = name
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer['name'] = f'{name}-visualizer-{next(_RUN_NUMBERS)}'
+
+
+_RUN_NUMBERS = itertools.count()
 
 
 def set_local_rank(args):

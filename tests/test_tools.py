@@ -137,3 +137,26 @@ def test_set_iterations_stretches_the_schedule():
     cfg = Config.fromfile(path)
     set_iterations(cfg, 4)
     assert cfg.param_scheduler[1].end == 1500
+
+
+def test_name_run_gives_each_runner_of_a_process_its_own_visualizer(tmp_path):
+    """mmdet's configs name their visualizer 'visualizer': without name_run a second Runner in
+    the process (the benchmarks' detector runs) gets the first one and its log folder."""
+    import copy
+
+    from diffdet_plugin.runner_utils import name_run
+    from mmengine.config import Config
+
+    from mmdet.registry import VISUALIZERS
+    cfg = Config(dict(visualizer=dict(type='DetLocalVisualizer', name='visualizer',
+                                      vis_backends=[dict(type='LocalVisBackend')])))
+
+    def build(c, folder):
+        return VISUALIZERS.build(dict(c.visualizer, save_dir=str(tmp_path / folder)))
+    assert build(cfg, 'a') is build(cfg, 'b')  # the pitfall
+    runs = [copy.deepcopy(cfg) for _ in range(2)]
+    for c in runs:
+        name_run(c, 'seed0')
+    assert all(c.experiment_name == 'seed0' for c in runs)
+    a, b = build(runs[0], 'a'), build(runs[1], 'b')
+    assert a is not b and a.instance_name != b.instance_name

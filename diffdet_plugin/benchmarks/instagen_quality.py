@@ -31,7 +31,6 @@ cores (from the parts' measured speeds), no step over an hour; the shipped confi
 from __future__ import annotations
 
 import os.path as osp
-import time
 
 IG_CONFIGS = dict(
     judge='judge/fcos_r18-half_fpn_3000it_toy-shapes-base4.py',
@@ -67,9 +66,11 @@ def ov_test_evaluator(cfg, root: str, split: dict, classes):
 
 def train_only(cfg, work_dir: str, seed: int = 0):
     from mmengine.runner import Runner
+
+    from ..runner_utils import name_run
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
-    cfg.experiment_name = osp.basename(work_dir) + time.strftime('-%Y%m%d_%H%M%S')
+    name_run(cfg, osp.basename(work_dir))
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner

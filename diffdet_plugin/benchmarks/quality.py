@@ -121,9 +121,11 @@ def recorded_step(work: str, tag: str):
 def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     """Train then test one config; (runner, test metrics + final train loss + diverged)."""
     from mmengine.runner import Runner
+
+    from ..runner_utils import name_run
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
-    cfg.experiment_name = osp.basename(work_dir)  # mmengine appends the run's timestamp
+    name_run(cfg, osp.basename(work_dir))
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # the test split is what counts
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,15 +185,14 @@ def train_judge(cfg, config: str | None = None, key: str | None = None) -> str:
     """Train a judge config with mmengine's Runner into the cache; returns the slim checkpoint."""
     from mmengine.runner import Runner
 
-    from ..runner_utils import allow_mmengine_checkpoints
+    from ..runner_utils import allow_mmengine_checkpoints, name_run
     allow_mmengine_checkpoints()
     key = key or cache_key(cfg)
     name = osp.splitext(osp.basename(resolve_config(config)))[0]
     out_dir = osp.join(cache_root(), 'judges', f'{name}-{key[:16]}')
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = osp.join(out_dir, 'work_dir')
-    # a unique name: mmengine's visualizer and logger are singletons keyed by it
-    cfg.experiment_name = f'{name}-{key[:16]}-{time.strftime("%Y%m%d_%H%M%S")}'
+    name_run(cfg, f'{name}-{key[:16]}')
     runner = Runner.from_cfg(cfg)
     runner.train()
     last = osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
