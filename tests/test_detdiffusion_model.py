@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, ok, python, run_tool
+from conftest import REPO, ok, run_tool_in_process
 from diffdet_plugin.ldm import FrozenLDM, location_token_names
 from diffdet_plugin.synthesis import DetDiffusionSynthesizer
 from mmengine.config import Config
@@ -66,12 +66,12 @@ def test_pa_loss_weight_is_sqrt_alphabar_t_of_the_ldm_schedule():
 def trained_l2i(toy_data, tmp_path_factory):
     """LayoutLDM (+ P.A. loss) trained 2 iterations through tools/train.py on toy data."""
     work = str(tmp_path_factory.mktemp('layout_ldm'))
-    proc = run_tool([python(), 'tools/train.py', PA_LOSS_TOY, '--work-dir', work,
-                     '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
-                     f'train_dataloader.dataset.data_root={toy_data}/',
-                     'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-                     'model.seg_head.num_queries=4', 'model.seg_head.train_cfg.num_points=64'],
-                    env=dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'))
+    proc = run_tool_in_process(
+        'tools/train.py', PA_LOSS_TOY, '--work-dir', work,
+        '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
+        f'train_dataloader.dataset.data_root={toy_data}/',
+        'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
+        'model.seg_head.num_queries=4', 'model.seg_head.train_cfg.num_points=64')
     return work, ok(proc)
 
 

@@ -4,7 +4,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, ok, python, run_tool
+from conftest import REPO, ok, run_tool_in_process
 from diffdet_plugin.datasets import CropCaptionDataset
 
 TOY_FINETUNE = osp.join(REPO, 'configs', 'instagen',
@@ -38,10 +38,9 @@ def test_crops_name_each_category_inside_once(toy_data):
 def test_finetune_config_trains_the_unet_only_and_saves_a_loadable_folder(toy_data, tmp_path):
     from diffdet_plugin.ldm import FrozenLDM
     work = str(tmp_path / 'ft')
-    ok(run_tool([python(), 'tools/train.py', TOY_FINETUNE, '--work-dir', work, '--cfg-options',
-                 'train_cfg.max_iters=3', 'train_dataloader.batch_size=2',
-                 f'train_dataloader.dataset.data_root={toy_data}/'],
-                env=dict(OMP_NUM_THREADS='1')))
+    ok(run_tool_in_process('tools/train.py', TOY_FINETUNE, '--work-dir', work, '--cfg-options',
+                           'train_cfg.max_iters=3', 'train_dataloader.batch_size=2',
+                           f'train_dataloader.dataset.data_root={toy_data}/'))
     tuned = FrozenLDM.build(pretrained=osp.join(work, 'diffusers'))
     base = FrozenLDM.build(pretrained='embedded:toy')
 

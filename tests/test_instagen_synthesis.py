@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from conftest import REPO, ok, python, run_tool
+from conftest import REPO, ok, python, run_tool, run_tool_in_process
 from diffdet_plugin.synthesis import TextToImageConfig, build_synthesizer, prompt_sources
 from diffdet_plugin.utils.fileio import file_sha256
 from mmengine.config import Config
@@ -203,8 +203,8 @@ def tiny_phase_config(tmp_path, base, name, model_key):
 
 
 def train(cfg_path, work, *options):
-    return run_tool([python(), 'tools/train.py', cfg_path, '--work-dir', work,
-                     '--cfg-options', *options], env=dict(OMP_NUM_THREADS='1'))
+    return run_tool_in_process('tools/train.py', cfg_path, '--work-dir', work,
+                               '--cfg-options', *options)
 
 
 def test_both_training_phases_run_through_tools_train(base_triplets, toy_data, tmp_path):

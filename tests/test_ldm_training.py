@@ -3,11 +3,15 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO, ok, python, run_tool
+from conftest import REPO, ok, run_tool_in_process
 
 VAE_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae_toy_2500it_toy-shapes.py')
 LDM_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'ldm_toy_6000it_toy-shapes.py')
 DECODER_CONFIG = osp.join(REPO, 'configs', 'toy_ldm', 'vae-decoder_toy_2500it_toy-shapes.py')
+
+
+THREE_ITERS = ('train_cfg.max_iters=3', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+               'param_scheduler.1.end=3')
 
 
 def _data_opts(toy_data):
@@ -19,10 +23,9 @@ def _data_opts(toy_data):
 def test_two_stage_recipe_trains_and_saves_diffusers_folders(toy_data, tmp_path):
     from diffdet_plugin.ldm import FrozenLDM
     vae_dir = tmp_path / 'vae'
-    ok(run_tool([python(), 'tools/train.py', VAE_CONFIG, '--work-dir', str(vae_dir),
-                  '--cfg-options', 'model.ldm.preset=tiny', 'train_cfg.max_iters=3',
-                  'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-                  'param_scheduler.1.end=3', *_data_opts(toy_data)]))
+    ok(run_tool_in_process('tools/train.py', VAE_CONFIG, '--work-dir', str(vae_dir),
+                           '--cfg-options', 'model.ldm.preset=tiny', *THREE_ITERS,
+                           *_data_opts(toy_data)))
     stage1 = FrozenLDM.from_pretrained(str(vae_dir / 'diffusers'))
     untrained = FrozenLDM.from_preset('tiny')
     # the VAE learned, the UNet did not
@@ -30,10 +33,9 @@ def test_two_stage_recipe_trains_and_saves_diffusers_folders(toy_data, tmp_path)
     assert torch.equal(stage1.unet.conv_in.weight, untrained.unet.conv_in.weight)
 
     ldm_dir = tmp_path / 'ldm'
-    ok(run_tool([python(), 'tools/train.py', LDM_CONFIG, '--work-dir', str(ldm_dir),
-                  '--cfg-options', f'model.ldm.pretrained={vae_dir}/diffusers',
-                  'train_cfg.max_iters=3', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-                  'param_scheduler.1.end=3', *_data_opts(toy_data)]))
+    ok(run_tool_in_process('tools/train.py', LDM_CONFIG, '--work-dir', str(ldm_dir),
+                           '--cfg-options', f'model.ldm.pretrained={vae_dir}/diffusers',
+                           *THREE_ITERS, *_data_opts(toy_data)))
     stage2 = FrozenLDM.from_pretrained(str(ldm_dir / 'diffusers'))
     assert torch.equal(stage2.vae.encoder.conv_in.weight, stage1.vae.encoder.conv_in.weight)
     assert not torch.equal(stage2.unet.conv_in.weight, stage1.unet.conv_in.weight)
@@ -44,24 +46,23 @@ def test_two_stage_recipe_trains_and_saves_diffusers_folders(toy_data, tmp_path)
 
     # stage 1b: the decoder alone learns on the fixed encoder; the export takes it
     dec_dir = tmp_path / 'decoder'
-    ok(run_tool([python(), 'tools/train.py', DECODER_CONFIG, '--work-dir', str(dec_dir),
-                  '--cfg-options', f'model.ldm.pretrained={vae_dir}/diffusers',
-                  'train_cfg.max_iters=3', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-                  'param_scheduler.1.end=3', *_data_opts(toy_data)]))
+    ok(run_tool_in_process('tools/train.py', DECODER_CONFIG, '--work-dir', str(dec_dir),
+                           '--cfg-options', f'model.ldm.pretrained={vae_dir}/diffusers',
+                           *THREE_ITERS, *_data_opts(toy_data)))
     stage1b = FrozenLDM.from_pretrained(str(dec_dir / 'diffusers'))
     assert torch.equal(stage1b.vae.encoder.conv_in.weight, stage1.vae.encoder.conv_in.weight)
     assert not torch.equal(stage1b.vae.decoder.conv_out.weight, stage1.vae.decoder.conv_out.weight)
     out = tmp_path / 'export'
-    ok(run_tool([python(), 'tools/export_ldm.py', str(ldm_dir / 'diffusers'), str(out),
-                  '--dtype', 'fp32', '--vae-decoder', str(dec_dir / 'diffusers')]))
+    ok(run_tool_in_process('tools/export_ldm.py', str(ldm_dir / 'diffusers'), str(out),
+                           '--dtype', 'fp32', '--vae-decoder', str(dec_dir / 'diffusers')))
     shipped = FrozenLDM.from_pretrained(str(out))
     assert torch.equal(shipped.vae.decoder.conv_out.weight, stage1b.vae.decoder.conv_out.weight)
     assert torch.equal(shipped.unet.conv_in.weight, stage2.unet.conv_in.weight)
     assert shipped.scaling_factor == stage2.scaling_factor
     other = tmp_path / 'other'
     FrozenLDM.from_preset('tiny', seed=1).save_pretrained(str(other))
-    proc = run_tool([python(), 'tools/export_ldm.py', str(ldm_dir / 'diffusers'),
-                     str(tmp_path / 'bad'), '--vae-decoder', str(other)])
+    proc = run_tool_in_process('tools/export_ldm.py', str(ldm_dir / 'diffusers'),
+                               str(tmp_path / 'bad'), '--vae-decoder', str(other))
     assert proc.returncode != 0 and 'encoder differs' in proc.stderr
 
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 import torch
-from conftest import REPO, TINY_CONFIG, free_port, ok, python, run_tool, toy_cfg_options
+from conftest import (REPO, TINY_CONFIG, free_port, ok, python, run_tool, run_tool_in_process,
+                      toy_cfg_options)
 
 SYNTH_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_tiny.py')
 
@@ -31,9 +32,9 @@ def synth_options(toy_data, **extra):
 @pytest.fixture(scope='module')
 def adapter_ckpt(toy_data, tmp_path_factory):
     work = str(tmp_path_factory.mktemp('adapter'))
-    ok(run_tool([python(), 'tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
-                  'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
-                  'default_hooks.checkpoint.interval=4', *toy_cfg_options(toy_data)]))
+    ok(run_tool_in_process('tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options',
+                           'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
+                           'default_hooks.checkpoint.interval=4', *toy_cfg_options(toy_data)))
     return osp.join(work, 'iter_4.pth')
 
 
@@ -334,14 +335,15 @@ def test_synthetic_output_loads_and_trains_a_downstream_detector(toy_data, refer
     config = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
                       'fcos_r18-half_fpn_1500it_toy-shapes-de.py')
     real = toy_data.rstrip('/') + '/'
-    ok(run_tool([python(), 'tools/train.py', config, '--work-dir', str(tmp_path / 'down'),
-                  '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
-                  'default_hooks.checkpoint.interval=3',
-                  f'train_dataloader.dataset.datasets.0.data_root={real}',
-                  f'train_dataloader.dataset.datasets.1.data_root={reference_run}/',
-                  'train_dataloader.dataset.datasets.1.min_score=0.05',
-                  f'val_dataloader.dataset.data_root={real}',
-                  f'test_dataloader.dataset.data_root={real}',
-                  f'val_evaluator.ann_file={real}annotations/instances_val.json',
-                  f'test_evaluator.ann_file={real}annotations/instances_val.json']))
+    ok(run_tool_in_process(
+        'tools/train.py', config, '--work-dir', str(tmp_path / 'down'),
+        '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.interval=3',
+        f'train_dataloader.dataset.datasets.0.data_root={real}',
+        f'train_dataloader.dataset.datasets.1.data_root={reference_run}/',
+        'train_dataloader.dataset.datasets.1.min_score=0.05',
+        f'val_dataloader.dataset.data_root={real}',
+        f'test_dataloader.dataset.data_root={real}',
+        f'val_evaluator.ann_file={real}annotations/instances_val.json',
+        f'test_evaluator.ann_file={real}annotations/instances_val.json'))
     assert osp.isfile(tmp_path / 'down' / 'iter_3.pth')

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 
 import pytest
-from conftest import REPO, ok, python, run_tool
+from conftest import REPO, ok, run_tool_in_process
 from PIL import Image
 
 TOY_DE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine', 'downstream',
@@ -376,11 +376,11 @@ def test_equal_iterations_in_each_pair():
 def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp_path):
     root, _ = synthetic
     work = str(tmp_path / 'work')
-    ok(run_tool([python(), 'tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
-                  '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
-                  'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
-                  'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2',
-                  *toy_de_options(small_real, root)], timeout=600))
+    ok(run_tool_in_process('tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
+                           '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
+                           'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
+                           'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2',
+                           *toy_de_options(small_real, root)))
     assert osp.isfile(osp.join(work, 'iter_3.pth'))
     import torch
     from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
@@ -391,9 +391,9 @@ def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp
 def test_browse_dataset_writes_synthetic_images(small_real, synthetic, tmp_path):
     root, _ = synthetic
     out_dir = str(tmp_path / 'browse')
-    out = ok(run_tool([python(), 'tools/browse_dataset.py', TOY_DE_CONFIG, '--source', '1',
-                        '--output-dir', out_dir, '--not-show', '--num', '4', '--cfg-options',
-                        *toy_de_options(small_real, root)]))
+    out = ok(run_tool_in_process('tools/browse_dataset.py', TOY_DE_CONFIG, '--source', '1',
+                                 '--output-dir', out_dir, '--not-show', '--num', '4',
+                                 '--cfg-options', *toy_de_options(small_real, root)))
     files = sorted(os.listdir(out_dir))
     assert len(files) == 4 and files[0] == '0_000000000001.jpg', files
     assert Image.open(osp.join(out_dir, files[0])).size == (128, 128)
