@@ -105,6 +105,9 @@ def finish_distributed() -> None:
     os._exit(0)
 
 
+_RUN_NUMBERS = itertools.count()  # a process-wide counter: visualizer names stay unique
+
+
 def name_run(cfg, name: str) -> None:
     """Name a Runner built in a process that builds others (the benchmarks' detector runs, the
     judge): ``experiment_name`` (mmengine appends the run's timestamp) and a visualizer name
@@ -117,9 +120,6 @@ def name_run(cfg, name: str) -> None:
     cfg.experiment_name = name
     if cfg.get('visualizer') is not None:
         cfg.visualizer['name'] = f'{name}-visualizer-{next(_RUN_NUMBERS)}'
-
-
-_RUN_NUMBERS = itertools.count()
 
 
 def set_local_rank(args):

@@ -19,8 +19,10 @@ import os
 import os.path as osp
 import sys
 
+import numpy as np
 import torch
 from conftest import REPO, TINY_CONFIG
+from PIL import Image
 
 PIN = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'synthesis_pin.json')
 IMAGE_TOLERANCE = 2.0  # grid-cell levels (0-255): CPU rounding moves cells by < 0.5
@@ -73,8 +75,6 @@ def synthesis_digest(data_root: str, out_dir: str) -> dict:
 def image_grid(path: str, cells: int = 8) -> list:
     """An image's content digest: (cells, cells, 3) means of its pixel blocks, 0-255, as
     nested lists rounded to 0.01."""
-    import numpy as np
-    from PIL import Image
     x = np.asarray(Image.open(path).convert('RGB'), dtype=np.float64)
     h, w = x.shape[:2]
     assert h % cells == 0 and w % cells == 0, (path, x.shape)
@@ -85,7 +85,6 @@ def image_grid(path: str, cells: int = 8) -> list:
 def changed_entries(got: dict, pinned: dict) -> list:
     """Keys whose file differs from the pin (bytes), or whose image grid differs by more than
     ``IMAGE_TOLERANCE`` in a cell."""
-    import numpy as np
     changed = []
     for k in sorted(set(got) | set(pinned)):
         a, b = got.get(k), pinned.get(k)
