@@ -67,12 +67,14 @@ def test_ignore_index_loss_weights_and_errors():
 
 @pytest.mark.parametrize('arm,check', [
     ('real+de-3to1', lambda c: c.train_dataloader.sampler.source_ratio == [3, 1]),
+    ('real+de-1to1', lambda c: c.train_dataloader.sampler.source_ratio == [1, 1]),
     ('real+de-bg-ignore', lambda c: c.model.bbox_head.type == 'BackgroundIgnoreFCOSHead'),
-    ('real+de', lambda c: c.train_dataloader.sampler.source_ratio == [1, 1]
+    ('real+de', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'
      and c.model.bbox_head.type == 'FCOSHead'),
+    ('real+de-x4', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'),
 ])
 def test_quality_arms_use_their_configs(toy_data, tmp_path, arm, check):
-    from diffdet_plugin.benchmarks.quality import detector_config
+    from diffdet_plugin.benchmarks.diffusion_engine_quality import detector_config
     cfg = detector_config(toy_data, toy_data + 'annotations/instances_train.json',
                           str(tmp_path), arm=arm)
     assert check(cfg)

@@ -160,36 +160,39 @@ def test_instagen_tiny_json(tmp_path):
 
 
 def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch):
-    """The data-sparse protocol's steps (subset, adapter, synthesis, judge filter, detectors per
-    arm and seed) at micro scale, in process; a rerun skips every recorded step; a run stopped
-    after the adapter continues in a process of its own. (The full protocol is the same code
-    at fraction 1.)"""
+    """The data-sparse protocol's steps (subset, the one full-data adapter, synthesis, the
+    pseudo-label control, judge filter, detectors per arm and seed) at micro scale, in
+    process; a rerun skips every recorded step; a run stopped after the adapter continues in
+    a process of its own. (The full protocol is the same code at fraction 1.)"""
     from conftest import write_tiny_judge_config
     judge = write_tiny_judge_config(tmp_path)
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
     monkeypatch.setenv('DIFFDET_CACHE', env['DIFFDET_CACHE'])
+    arms = ['real', 'real+de', 'real+de-x2', 'real+pseudo-x4', 'real@x4']
     args = ('quality', '--protocols', 'sparse', '--data-root', toy_data,
-            '--sparse-fraction', '0.25', '--adapter-iters', '2', '--num-synth-sparse', '4',
-            '--det-iters', '2', '--seeds', '3', '--judge', judge,
+            '--sparse-fraction', '0.05', '--adapter-iters', '2', '--delta', '0.0',
+            '--det-iters', '2', '--seeds', '3', '--judge', judge, '--arms', *arms,
             '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
     _in_process(*args)
     data = json.loads((tmp_path / 'quality.json').read_text())
     assert list(data['protocols']) == ['sparse']
-    sparse = data['protocols']['sparse']
-    assert sparse['real_images'] == 12 and sparse['synthesis']['images'] == 4
-    for p in (sparse, ):
-        assert [r['arm'] for r in p['summary']] == ['real', 'real+de', 'real+de-judged']
-        # one recorded run per arm (a 2-iteration detector may find nothing: then no mAP)
-        assert all(len(p['runs'][r['arm']]) == 1 and r['n'] <= 1 for r in p['summary'])
-        assert [x['seed'] for x in p['runs']['real']] == [3]
-        assert all('test' in x and x['iters'] == 2 for runs in p['runs'].values() for x in runs)
-        assert 0 <= p['judged']['kept'] <= p['judged']['images'] == 4
+    p = data['protocols']['sparse']
+    # 2 real images; x2 at most -> 2 * 2 * 1.15 -> 5 synthesis items (delta 0: none dropped)
+    assert p['real_images'] == 2 and p['synthesis']['items'] == 5
+    assert p['adapter']['data'] == 'full' and p['pseudo']['unlabelled'] == 8
+    assert [r['arm'] for r in p['summary']] == arms
+    # one recorded run per arm (a 2-iteration detector may find nothing: then no mAP)
+    assert all(len(p['runs'][r['arm']]) == 1 and r['n'] <= 1 for r in p['summary'])
+    assert [x['seed'] for x in p['runs']['real']] == [3]
+    iters = {arm: runs[0]['iters'] for arm, runs in p['runs'].items()}
+    assert iters == dict({a: 2 for a in arms}, **{'real@x4': 1})  # 2 / (1 + 4), at least 1
+    assert p['judged'] is None  # (judge filtering: tests/test_judge.py)
     md = (tmp_path / 'quality.md').read_text()  # the report next to the JSON
     assert md.count('| arm | test bbox mAP (mean ± std) |') == 1 and '**sparse**' in md
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
-    records = sorted([*work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    assert len(records) == 3 + 3  # adapter, synthesis, judged; 3 runs
+    records = sorted([*work.glob('*.json'), *work.glob('*/*.json'), *work.glob('*/runs/*.json')])
+    assert len(records) == 1 + 2 + 5  # adapter; synthesis, pseudo; 5 runs
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     _in_process(*args)
@@ -199,19 +202,30 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     # (as JSON text: a detector that finds nothing has a NaN mAP, and NaN != NaN)
     assert (json.dumps(rerun['protocols'], sort_keys=True)
             == json.dumps(data['protocols'], sort_keys=True))
+    # a scaling arm asking for more images than were synthesized: one clear error
+    with pytest.raises(ValueError, match='real\\+de-x4 needs 8 synthetic images'):
+        _in_process(*args[:-10], '--arms', 'real+de-x4', *args[-4:])
     # a run stopped after the adapter: the recorded adapter is reloaded (outside any Runner,
     # in a fresh process: mmdet's default scope must be set by the tool itself) and the
     # synthesis made again, without training the adapter again
     import shutil
-    adapter_ckpt = next((work / 'sparse' / 'adapter').glob('iter_*.pth'))
+    adapter_ckpt = next((work / 'adapter').glob('iter_*.pth'))
     mtime = adapter_ckpt.stat().st_mtime
-    for name in ('synthesis.json', 'judged.json'):
-        (work / 'sparse' / name).unlink()
+    (work / 'sparse' / 'synthesis.json').unlink()
     shutil.rmtree(work / 'sparse' / 'synthetic')
     again = _run(*args, env=env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert json.loads((work / 'sparse' / 'synthesis.json').read_text())['images'] == 4
+    assert json.loads((work / 'sparse' / 'synthesis.json').read_text())['items'] == 5
     assert adapter_ckpt.stat().st_mtime == mtime
+
+
+def test_quality_arms_need_images_that_exist():
+    from diffdet_plugin.benchmarks.diffusion_engine_quality import check_arm_sizes
+    check_arm_sizes(['real+de-x4', 'real+pseudo-x4'], 400, 1600, 3600)
+    with pytest.raises(ValueError, match='needs 1600 synthetic images.*has 1500'):
+        check_arm_sizes(['real+de-x4'], 400, 1500, None)
+    with pytest.raises(ValueError, match='needs 1600 unlabelled real train images'):
+        check_arm_sizes(['real+pseudo-x4'], 400, None, 1200)
 
 
 def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch, capsys):
@@ -302,7 +316,7 @@ def test_instagen_split_must_not_overlap():
         check_split(('a', 'A '), ('c', ), ('a', 'c'))
 
 def test_quality_summary_flags_differences_beyond_two_standard_errors():
-    from diffdet_plugin.benchmarks.quality import summarize
+    from diffdet_plugin.benchmarks.experiment import summarize
 
     def recs(arm, vals):
         return [dict(arm=arm, test={'coco/bbox_mAP': v}) for v in vals]
@@ -316,19 +330,19 @@ def test_quality_summary_flags_differences_beyond_two_standard_errors():
 
 
 def test_quality_protocol_configs_exist_and_schedules_differ():
-    """Every config the protocols name ships; the full protocol's adapter trains 3x longer."""
-    from diffdet_plugin.benchmarks.quality import ADAPTER_CONFIGS, DET_CONFIGS
+    """Every config the DE protocols name ships; the one adapter is the 4500-iteration one."""
+    from diffdet_plugin.benchmarks import diffusion_engine_quality as de
     from diffdet_plugin.config_package import config_dir
     from mmengine.config import Config
-    for rel in list(ADAPTER_CONFIGS.values()) + list(DET_CONFIGS.values()):
+    rels = [de.ADAPTER_CONFIG, de.SYNTH_CONFIG, *de.PROTOCOL_ADAPTER_CONFIGS.values()]
+    rels += [de._DOWNSTREAM + spec['config'] + '.py' for spec in de.ARMS.values()]
+    for rel in rels:
         assert osp.isfile(osp.join(config_dir(), rel)), rel
-    iters = {k: Config.fromfile(osp.join(config_dir(), v)).train_cfg.max_iters
-             for k, v in ADAPTER_CONFIGS.items()}
-    assert iters == dict(sparse=1500, full=4500)
+    assert Config.fromfile(osp.join(config_dir(), de.ADAPTER_CONFIG)).train_cfg.max_iters == 4500
 
 
 def test_quality_subset_is_deterministic(toy_data, tmp_path):
-    from diffdet_plugin.benchmarks.quality import write_subset
+    from diffdet_plugin.benchmarks.experiment import write_subset
     src = osp.join(toy_data, 'annotations', 'instances_train.json')
     a, b = str(tmp_path / 'a.json'), str(tmp_path / 'b.json')
     assert write_subset(src, a, 0.1, 0) == write_subset(src, b, 0.1, 0) == 5

@@ -265,9 +265,7 @@ def test_category_balance_runs_planned_rounds(toy_data, adapter_ckpt, tmp_path):
     assert len(coco['images']) >= 40 and min(counts.values()) < 10000
 
 
-def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
-    """UNet calls == denoising steps per batch, and the adapter's neck sees the last call's
-    conditional-half features."""
+def _engine(toy_data, adapter_ckpt, out, **syn_overrides):
     from diffdet_plugin.runner_utils import allow_mmengine_checkpoints
     from diffdet_plugin.synthesis import DiffusionEngineConfig, DiffusionEngineSynthesizer
     from mmengine.config import Config
@@ -281,28 +279,111 @@ def test_labels_come_from_the_final_unet_call(toy_data, adapter_ckpt, tmp_path):
     syn['score_thr'] = float(syn['score_thr'])
     syn['num_inference_steps'] = int(syn['num_inference_steps'])
     syn['contact_sheet'] = dict(num_images=0)
+    syn.update(syn_overrides)
     detector = MODELS.build(cfg.model)
     load_checkpoint(detector, adapter_ckpt, map_location='cpu')
-    engine = DiffusionEngineSynthesizer(detector, DiffusionEngineConfig.from_dict(syn),
-                                        cfg.metainfo['classes'], str(tmp_path / 'spy'))
-    unet = detector.backbone.ldm.unet
-    last = {}
-    calls = []
-    h1 = unet.up_blocks[3].register_forward_hook(lambda m, a, o: last.__setitem__('up3', o))
-    h2 = unet.register_forward_pre_hook(lambda m, a: calls.append(1))
-    seen = {}
-    h3 = detector.neck.register_forward_pre_hook(lambda m, a: seen.__setitem__('feats', a[0]))
+    return detector, DiffusionEngineSynthesizer(detector, DiffusionEngineConfig.from_dict(syn),
+                                                cfg.metainfo['classes'], out)
+
+
+def _spy(detector):
+    """Counts UNet calls, keeps the last up_blocks.3 output, the final latents (the VAE
+    decoder's input) and what the adapter's neck sees."""
+    unet, ldm = detector.backbone.ldm.unet, detector.backbone.ldm
+    seen = dict(calls=0)
+
+    def count(m, a):
+        seen['calls'] += 1
+    hooks = [unet.up_blocks[3].register_forward_hook(lambda m, a, o: seen.__setitem__('up3', o)),
+             unet.register_forward_pre_hook(count),
+             detector.neck.register_forward_pre_hook(
+                 lambda m, a: seen.__setitem__('feats', a[0]))]
+    decode = ldm.decode_latents
+
+    def spy_decode(z):
+        seen['latents'] = z.clone()
+        return decode(z)
+    object.__setattr__(ldm, 'decode_latents', spy_decode)
+
+    def remove():
+        for h in hooks:
+            h.remove()
+        object.__delattr__(ldm, 'decode_latents')
+    return seen, remove
+
+
+def test_labels_in_the_adapter_regime_take_one_extra_unet_call(toy_data, adapter_ckpt,
+                                                                tmp_path):
+    """label_features='adapter' (the default): one UNet call per step plus exactly one per
+    batch, and the neck sees LDMBackbone's own features of the final latent."""
+    detector, engine = _engine(toy_data, adapter_ckpt, str(tmp_path / 'spy'))
+    assert engine.cfg.label_features == 'adapter'
+    seen, remove = _spy(detector)
     try:
         record = engine.synthesize_batch(0, [(0, 0), (1, 1), (2, 2)])
     finally:
-        for h in (h1, h2, h3):
-            h.remove()
+        remove()
     steps = record['denoising_steps']
-    assert len(calls) == steps == engine.unet_calls  # one UNet call per step, no extra pass
-    up3_cond = last['up3'][3:]  # batch of 2B: [uncond; cond]
+    assert seen['calls'] == steps + 1 == engine.unet_calls
+    crop = tuple(seen['latents'].shape[-2:])
+    crop = (crop[0] * 8, crop[1] * 8)
+    with torch.no_grad():
+        ref = detector.backbone.latent_features(seen['latents'], crop)
+    for a, b in zip(seen['feats'], ref):
+        torch.testing.assert_close(a, b)
+    # the regime is the checkpoint's, recorded in the provenance of the run
+    regime = detector.backbone.trained_regime
+    assert regime == dict(timestep=1, prompt='', noise='fixed', noise_seed=0)
+    assert engine.provenance()['adapter_regime'] == regime
+    assert engine.provenance()['label_regime']['timestep'] == 1
+    assert len(record['images']) == 3
+
+
+def test_final_call_labels_need_an_explicit_regime_mismatch(toy_data, adapter_ckpt, tmp_path):
+    """'final_call' labels the last loop call's conditional half (t = the sampler's last
+    timestep): refused for a t = 1 adapter unless allow_regime_mismatch=True, then no extra
+    UNet pass; a DDIM loop (last t = 1) read on the empty-prompt half matches the regime."""
+    with pytest.raises(ValueError, match='label_features.*allow_regime_mismatch'):
+        _engine(toy_data, adapter_ckpt, str(tmp_path / 'a'), label_features='final_call')
+    detector, engine = _engine(toy_data, adapter_ckpt, str(tmp_path / 'b'),
+                               label_features='final_call', allow_regime_mismatch=True)
+    assert engine.label_regime['timestep'] > 1
+    assert engine.provenance()['label_regime']['prompt'] == '<caption>'
+    seen, remove = _spy(detector)
+    try:
+        record = engine.synthesize_batch(0, [(0, 0), (1, 1), (2, 2)])
+    finally:
+        remove()
+    assert seen['calls'] == record['denoising_steps'] == engine.unet_calls
+    up3_cond = seen['up3'][3:]  # batch of 2B: [uncond; cond]
     level0 = seen['feats'][0]  # stride 8 = concat(up_blocks.2, up_blocks.3)
     torch.testing.assert_close(level0[:, -up3_cond.shape[1]:], up3_cond.float())
-    assert len(record['images']) == 3
+    _, ddim = _engine(toy_data, adapter_ckpt, str(tmp_path / 'c'), label_features='final_call',
+                      scheduler='DDIMScheduler', label_half='uncond')
+    assert ddim.label_regime['timestep'] == 1 and ddim.label_regime['prompt'] == ''
+
+
+@pytest.mark.parametrize('scheduler', ['DPMSolverMultistepScheduler', 'DDIMScheduler'])
+def test_img2img_runs_every_step_count_of_50(tiny_ldm, scheduler):
+    """k of N = 50 steps for every k: one loop timestep per step (k / N * N in floats rounds
+    29 down to 28, which made the engine's one-call-per-step assert fire), and the engine's
+    k = 29 run makes 29 UNet calls."""
+    from diffdet_plugin.ldm import build_sampling_scheduler, img2img_denoise
+    from diffdet_plugin.ldm.sampling import loop_timesteps
+    sched = build_sampling_scheduler(tiny_ldm, scheduler)
+    for k in range(1, 51):
+        assert len(loop_timesteps(sched, 50, k)) == k
+    assert int(50 * (29 / 50)) == 28  # the float trap avoided by passing k itself
+    calls = []
+    h = tiny_ldm.unet.register_forward_pre_hook(lambda m, a: calls.append(1))
+    cond = tiny_ldm.encode_prompt(['a'])
+    z0 = torch.zeros(1, tiny_ldm.latent_channels, 8, 8)
+    try:
+        img2img_denoise(tiny_ldm, sched, z0, torch.randn_like(z0), cond, cond, None, 50, 2.0,
+                        denoising_steps=29)
+    finally:
+        h.remove()
+    assert len(calls) == 29
 
 
 def test_prompt_building():

@@ -220,16 +220,17 @@ def _cfg(path, options):
 
 @pytest.mark.parametrize('ratio', [[1, 3], [1, 1]])
 def test_multi_source_sampler_ratio(small_real, synthetic, ratio):
+    """The per-batch arms (-de-1to1, -de-3to1): a fixed real : synthetic share per batch."""
     from mmengine.runner import Runner
     root, _ = synthetic
     batch = 4
-    cfg = _cfg(TOY_DE_CONFIG, [*toy_de_options(small_real, root),
-                               f'train_dataloader.batch_size={batch}',
-                               f'train_dataloader.sampler.batch_size={batch}'])
+    cfg = _cfg(TOY_DE_CONFIG.replace('-de.py', '-de-1to1.py'), [
+        *toy_de_options(small_real, root), f'train_dataloader.batch_size={batch}',
+        f'train_dataloader.sampler.batch_size={batch}'])
     cfg.train_dataloader.sampler.source_ratio = ratio
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     # the shared metainfo made ConcatDataset accept both sources
-    assert [len(d) for d in loader.dataset.datasets] == [8, 6]
+    assert [len(d) for d in loader.dataset.datasets] == [8, 5]  # 6 written, 1 negative
     expect_syn = batch * ratio[1] // sum(ratio)
     n_batches = 0
     for data in loader:
@@ -237,11 +238,35 @@ def test_multi_source_sampler_ratio(small_real, synthetic, ratio):
         syn = sum(p.startswith(root) for p in paths)
         assert (syn, len(paths) - syn) == (expect_syn, batch - expect_syn), paths
         n_batches += 1
-        if n_batches == 3:  # enough to wrap around the 6 synthetic images once
+        if n_batches == 3:  # enough to wrap around the 5 synthetic images once
             break
     # synthetic samples carry their provenance, real ones do not
     meta = [s.metainfo for s in data['data_samples']]
     assert all(('prompt' in m) == m['img_path'].startswith(root) for m in meta)
+
+
+def test_concatenated_mixing_samples_every_image_equally(small_real, synthetic):
+    """The -de configs concatenate real and synthetic data (the official code): over a fixed
+    seed every image, real or synthetic, is drawn equally often (a shuffled pass over the 13
+    images per 13 draws), so the synthetic share is its share of the images, not 1 : 1."""
+    from collections import Counter
+
+    from mmengine.runner import Runner
+    root, _ = synthetic
+    cfg = _cfg(TOY_DE_CONFIG, [*toy_de_options(small_real, root),
+                               'train_dataloader.batch_size=1'])
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    sizes = [len(d) for d in loader.dataset.datasets]
+    assert sizes == [8, 5]  # the synthetic negative is dropped (keep_negatives=False)
+    draws, paths = Counter(), []
+    for i, data in enumerate(loader):
+        paths.append(data['data_samples'][0].img_path)
+        if i + 1 == 10 * sum(sizes):
+            break
+    draws = Counter(paths)
+    assert len(draws) == 13 and set(draws.values()) == {10}
+    assert sum(p.startswith(root) for p in paths) == 50
 
 
 # ---------------------------------------------------------------- configs
@@ -298,7 +323,7 @@ def _fake_voc(out, synthetic_root):
 
 
 MIXED_CONFIGS = ['configs/de_dino_r50.py',
-                 'configs/diffusion_engine/downstream/faster-rcnn_r50_fpn_90k_coco-de.py',
+                 'configs/diffusion_engine/downstream/faster-rcnn_r50_fpn_270k_coco-de.py',
                  'configs/diffusion_engine/downstream/faster-rcnn_r50_fpn_18k_voc0712-de.py',
                  'configs/diffusion_engine/downstream/'
                  'faster-rcnn_r50_fpn_18k_voc0712-clipart-de-to-clipart1k.py']
@@ -323,10 +348,9 @@ def test_full_scale_config_mixes_real_and_synthetic(config, small_real, syntheti
     loader = Runner.build_dataloader(loader_cfg, seed=0)
     data = next(iter(loader))
     paths = [s.img_path for s in data['data_samples']]
-    n_syn = sum(p.startswith(syn_root) for p in paths)
-    ratio = loader_cfg.sampler.source_ratio
-    assert n_syn == loader_cfg.batch_size * ratio[1] // sum(ratio), paths
+    assert loader_cfg.sampler.type == 'InfiniteSampler'  # concatenated: no per-batch share
     assert len(paths) == loader_cfg.batch_size
+    assert [type(d).__name__ for d in loader.dataset.datasets][1] == 'SyntheticCocoDataset'
 
 
 @pytest.mark.parametrize('config', DOWNSTREAM_CONFIGS, ids=osp.basename)
@@ -354,8 +378,8 @@ def test_equal_iterations_in_each_pair():
     names = {osp.basename(p): p for p in DOWNSTREAM_CONFIGS}
     pairs = [('fcos_r18-half_fpn_1500it_toy-shapes-de.py',
               'fcos_r18-half_fpn_1500it_toy-shapes.py'),
-             ('faster-rcnn_r50_fpn_90k_coco-de.py', 'faster-rcnn_r50_fpn_90k_coco.py'),
-             ('retinanet_r50_fpn_90k_coco-de.py', 'retinanet_r50_fpn_90k_coco.py'),
+             ('faster-rcnn_r50_fpn_270k_coco-de.py', 'faster-rcnn_r50_fpn_270k_coco.py'),
+             ('retinanet_r50_fpn_270k_coco-de.py', 'retinanet_r50_fpn_270k_coco.py'),
              ('faster-rcnn_r50_fpn_18k_voc0712-de.py', 'faster-rcnn_r50_fpn_18k_voc0712.py'),
              ('faster-rcnn_r50_fpn_18k_voc0712-clipart-de-to-clipart1k.py',
               'faster-rcnn_r50_fpn_18k_voc0712-to-clipart1k.py'),
@@ -370,6 +394,12 @@ def test_equal_iterations_in_each_pair():
     dino = Config.fromfile(names['de_dino_r50.py'])
     assert dino.train_cfg.max_iters == 270000 and dino.optim_wrapper.optimizer.lr == 2e-4
     assert dino.train_dataloader.batch_size * 8 == dino.auto_scale_lr.base_batch_size == 32
+    # the paper's Table 6 schedules: 270k iterations at batch 32 (RetinaNet) / 48 (FRCNN)
+    for name, batch, lr in (('retinanet_r50_fpn_270k_coco-de.py', 32, 0.02),
+                            ('faster-rcnn_r50_fpn_270k_coco-de.py', 48, 0.04)):
+        cfg = Config.fromfile(names[name])
+        assert cfg.train_cfg.max_iters == 270000 and cfg.optim_wrapper.optimizer.lr == lr
+        assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == batch
 
 
 # ---------------------------------------------------------------- tools
@@ -379,7 +409,7 @@ def test_tiny_downstream_trains_on_real_and_synthetic(small_real, synthetic, tmp
     ok(run_tool_in_process('tools/train.py', TOY_DE_CONFIG, '--work-dir', work,
                            '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
                            'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
-                           'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2',
+                           'train_dataloader.batch_size=2',
                            *toy_de_options(small_real, root)))
     assert osp.isfile(osp.join(work, 'iter_3.pth'))
     import torch

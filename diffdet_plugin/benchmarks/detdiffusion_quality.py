@@ -53,8 +53,8 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..ldm import FrozenLDM
     from ..runner_utils import set_iterations
     from ..synthesis import DetDiffusionSynthesizer
+    from .experiment import recorded_step, write_subset
     from .instagen_quality import train_only
-    from .quality import recorded_step, write_subset
     work = osp.abspath(osp.join(args.work_dir, 'detdiffusion'))  # (the L2I dataset reads
     # attribute files relative to its data_root: every path here is absolute)
     step = recorded_step(work, 'detdiffusion')
@@ -130,17 +130,18 @@ def detdiffusion_protocol(args, root: str) -> dict:
     data = {f'real10+{s}': generate(f'real10_{s}', full, 'real10', s,
                                     args.dd_per_layout * real10['images'])
             for s in ('origin', 'easy', 'hard')}
-    from .quality import detector_config, detector_runs
+    from .diffusion_engine_quality import detector_config
+    from .experiment import detector_runs
     runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
                          lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
-                                                     else data[arm]['dir']))
+                                                     else data[arm]['dir'], arm='real+de-1to1'))
     return dict(attribute_detector=det, attributes=attr_recs, rows=rows, fidelity=fidelity,
                 generated=data, runs=runs)
 
 
 def markdown(p: dict) -> str:
     """The two DetDiffusion tables: fidelity per ablation row, trainability per strategy."""
-    from .quality import summarize
+    from .experiment import summarize
     counts = p['attributes']['train']['counts']
     lines = [f"**detdiffusion: fidelity** (judge mAP of images generated from toy test "
              f"layouts, against the layouts; attributes by the weak detector: train "

@@ -83,7 +83,7 @@ def instagen_protocol(args, root: str) -> dict:
     from ..runner_utils import set_coco_data_root, set_iterations
     from ..synthesis import build_synthesizer
     from ..utils.categories import check_split
-    from .quality import recorded_step, train_and_test
+    from .experiment import recorded_step, train_and_test
     work = osp.join(args.work_dir, 'instagen')
     split_cfg = _cfg('split')
     split = dict(base=tuple(split_cfg.toy_base_classes), novel=tuple(split_cfg.toy_novel_classes))
@@ -200,7 +200,7 @@ def instagen_protocol(args, root: str) -> dict:
     diagnosis = step('novel_grounding', grounding)
 
     # 9. the downstream detector per arm and seed (configs/instagen/downstream/*toy-shapes-base*)
-    from .quality import detector_runs
+    from .experiment import detector_runs
     base_ann = osp.join(work, 'real_base', 'instances_train.json')
     real = step('real_base', lambda: base_only_annotations(
         root + 'annotations/instances_train.json', base_ann, split['base'], split['novel']))
@@ -287,7 +287,7 @@ def _judge_path() -> str:
 
 def markdown(p: dict) -> str:
     """The InstaGen table: base / novel AP50 per arm (mean ± std over seeds)."""
-    from .quality import summarize
+    from .experiment import summarize
 
     def ap50(rec, split):  # OVCocoMetric's keys, prefixed by the evaluator ('coco/')
         return rec['test'].get(f'coco/{split}_ap50', float('nan'))

@@ -16,10 +16,11 @@ __all__ = [
     'UNetTaps', 'tap_layout'
 ]
 from .sampling import (build_sampling_scheduler, decode_to_pixels, image_to_image,  # noqa: E402
-                       img2img_denoise, num_denoising_steps, text_to_image, text_to_latents)
+                       img2img_denoise, last_timestep, num_denoising_steps, text_to_image,
+                       text_to_latents)
 
 __all__ += ['build_sampling_scheduler', 'decode_to_pixels', 'image_to_image', 'img2img_denoise',
-            'num_denoising_steps', 'text_to_image', 'text_to_latents']
+            'last_timestep', 'num_denoising_steps', 'text_to_image', 'text_to_latents']
 from .location_tokens import (DEFAULT_GRID, TOY_GRID, add_location_tokens,  # noqa: E402
                               box_to_location_tokens, fit_objects, layout_prompt, load_tokenizer,
                               location_token_index, location_token_names, location_tokens_to_box,

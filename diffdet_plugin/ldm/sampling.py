@@ -47,11 +47,25 @@ def num_denoising_steps(num_inference_steps: int, encode_ratio: float) -> int:
     return max(1, min(int(num_inference_steps * encode_ratio), num_inference_steps))
 
 
+def loop_timesteps(scheduler, num_inference_steps: int, k: int, device=None) -> torch.Tensor:
+    """The timesteps of the last ``k`` of ``num_inference_steps`` steps (the img2img loop's
+    calls, one per step); sets the scheduler's timesteps and begin index."""
+    if not 1 <= k <= num_inference_steps or int(k) != k:
+        raise ValueError(f'the denoising steps k must be an integer in [1, '
+                         f'{num_inference_steps}], got {k}')
+    scheduler.set_timesteps(num_inference_steps, device=device)
+    start = (num_inference_steps - int(k)) * scheduler.order
+    if hasattr(scheduler, 'set_begin_index'):
+        scheduler.set_begin_index(start)
+    return scheduler.timesteps[start:]
+
+
 @torch.no_grad()
 def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: torch.Tensor,
                     prompt_embeds: torch.Tensor, negative_embeds: torch.Tensor,
-                    encode_ratio: float, num_inference_steps: int = 30,
-                    guidance_scale: float = 7.5) -> torch.Tensor:
+                    encode_ratio: float | None, num_inference_steps: int = 30,
+                    guidance_scale: float = 7.5,
+                    denoising_steps: int | None = None) -> torch.Tensor:
     """Denoise a batch from its references; returns the final latents (B, 4, h, w).
 
     Args:
@@ -61,14 +75,13 @@ def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: tor
         noise: ε (B, 4, h, w), drawn by the caller (per-image seeds).
         prompt_embeds, negative_embeds: (B, L, D) text conditions of the two CFG halves.
         encode_ratio: r; the loop runs the last ⌊N·r⌋ of N steps.
+        denoising_steps: k itself, instead of ``encode_ratio`` (a caller that drew the
+            integer k passes it: k / N · N in floats can round down to k − 1).
     """
     device = ldm.device
-    scheduler.set_timesteps(num_inference_steps, device=device)
-    k = num_denoising_steps(num_inference_steps, encode_ratio)
-    start = (num_inference_steps - k) * scheduler.order
-    timesteps = scheduler.timesteps[start:]
-    if hasattr(scheduler, 'set_begin_index'):
-        scheduler.set_begin_index(start)
+    k = num_denoising_steps(num_inference_steps, encode_ratio) if denoising_steps is None \
+        else denoising_steps
+    timesteps = loop_timesteps(scheduler, num_inference_steps, k, device)
     noise = noise.to(device, ldm.dtype)
     if k == num_inference_steps or ref_latents is None:
         latents = noise * scheduler.init_noise_sigma  # text-to-image from pure noise
@@ -82,6 +95,13 @@ def img2img_denoise(ldm, scheduler, ref_latents: torch.Tensor | None, noise: tor
         guided = out_uncond + guidance_scale * (out_cond - out_uncond)
         latents = scheduler.step(guided, t, latents).prev_sample
     return latents
+
+
+def last_timestep(scheduler, num_inference_steps: int) -> int:
+    """The timestep of a sampling loop's final UNet call (DPM-Solver++ 30 steps on SD's
+    leading spacing: 33; DDIM: 1). Sets the scheduler's timesteps."""
+    scheduler.set_timesteps(num_inference_steps)
+    return int(scheduler.timesteps[-1])
 
 
 @torch.no_grad()

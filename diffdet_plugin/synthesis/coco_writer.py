@@ -149,5 +149,7 @@ def merge_shards(out_dir: str, info: dict | None = None) -> dict:
     id2name = {c['id']: c['name'] for c in categories}
     for a in out_anns:
         per_cat[id2name[a['category_id']]] += 1
+    negatives = sum(1 for f in failures if f.get('skipped_negative'))
     return dict(annotations_file=ann_path, failures_file=fail_path, images=len(images),
-                boxes=len(out_anns), per_category=per_cat, failures=len(failures))
+                boxes=len(out_anns), per_category=per_cat, failures=len(failures),
+                skipped_negatives=negatives)

@@ -9,8 +9,14 @@ DiffusionEngine (arXiv 2309.03893), Sec. 3.3. Per batch of B reference images:
 3. references resized (short side ~ U[512, 1024]) and randomly cropped within 768²;
 4. DPM-Solver++ img2img with CFG (w = 7.5), both halves in one UNet call
    (:func:`diffdet_plugin.ldm.img2img_denoise`);
-5. the Detection-Adapter labels the features of the **final** UNet call, read by
-   the adapter backbone's own taps (conditional half by default): no second pass;
+5. the Detection-Adapter labels the final latent z0 in the feature regime it was trained
+   in (``label_features='adapter'``, the default): one extra UNet pass exactly as
+   ``LDMBackbone`` runs in training (its timestep, prompt and noise), +1 UNet call per
+   batch. ``'final_call'`` labels the taps of the loop's last call instead (its timestep
+   and CFG half: with DPM-Solver++ on SD's leading spacing t = 33, not the adapter's t = 1;
+   refused unless ``allow_regime_mismatch=True``, unless the two regimes agree, e.g. a DDIM
+   loop ending at t = 1 read on the empty-prompt half); ``'decoded'`` runs the adapter as a
+   plain detector on the decoded pixels (VAE encode, then the backbone);
 6. (the skeleton) boxes with score < δ = 0.3 dropped; images and labels written
    as shards (:mod:`.coco_writer`), merged into COCO at the end.
 
@@ -26,7 +32,7 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..ldm import build_sampling_scheduler, img2img_denoise
+from ..ldm import build_sampling_scheduler, img2img_denoise, last_timestep
 from ..models.detectors import make_data_samples, predict_from_feats
 from ..registry import SYNTHESIZERS
 from ..utils.fileio import file_sha256
@@ -48,13 +54,16 @@ class DiffusionEngineConfig(SynthesisConfig):
     resize_range: tuple = (512, 1024)
     crop_max: tuple = (768, 768)
     size_divisor: int = 64
+    label_features: str = 'adapter'
     label_half: str = 'cond'
+    allow_regime_mismatch: bool = False
 
     FIELD_ORDER = (
         'reference', 'prompt', 'num_images', 'batch_size', 'seed', 'scheduler',
         'scheduler_kwargs', 'num_inference_steps', 'guidance_scale', 'encode_ratio',
-        'resize_range', 'crop_max', 'size_divisor', 'score_thr', 'label_half',
-        'keep_negatives', 'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
+        'resize_range', 'crop_max', 'size_divisor', 'score_thr', 'label_features', 'label_half',
+        'allow_regime_mismatch', 'keep_negatives', 'balance', 'contact_sheet', 'jpeg_quality',
+        'with_labels')
 
     def validate(self):
         for key in ('ann_file', 'img_dir'):
@@ -66,6 +75,18 @@ class DiffusionEngineConfig(SynthesisConfig):
         if self.label_half not in ('cond', 'uncond'):
             raise ValueError("synthesis.label_half must be 'cond' or 'uncond', got "
                              f'{self.label_half!r}')
+        if self.label_features not in LABEL_FEATURES:
+            raise ValueError(f'synthesis.label_features must be one of {LABEL_FEATURES}, got '
+                             f'{self.label_features!r}')
+
+
+#: How the final latent is labelled (see the module docstring, step 5).
+LABEL_FEATURES = ('adapter', 'final_call', 'decoded')
+
+
+def regime_matches(a: dict, b: dict) -> bool:
+    """Two feature regimes agree on what the adapter's head sees: timestep and prompt."""
+    return a['timestep'] == b['timestep'] and a['prompt'] == b['prompt']
 
 
 def adapter_classes(cfg, ckpt_meta: dict, checkpoint: str) -> list[str]:
@@ -117,6 +138,7 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
                                                   **self.cfg.scheduler_kwargs)
         self.unet_calls = 0
         self.device = next(detector.parameters()).device
+        self.adapter_regime, self.label_regime = self._check_regime()
         # a dense head drops boxes below its own test_cfg.score_thr before synthesis sees them:
         # a lower synthesis threshold (delta) must reach the head
         head_cfg = getattr(getattr(detector, 'bbox_head', None), 'test_cfg', None)
@@ -150,9 +172,34 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
                              f'list has {len(classes)}.')
         return cls(detector.to(device).eval(), syn_cfg, classes, out_dir, checkpoint)
 
+    def _check_regime(self) -> tuple[dict, dict]:
+        """(the adapter's training regime, the regime synthesis labels in); one clear error
+        when they differ and the config does not say ``allow_regime_mismatch=True``."""
+        cfg, backbone = self.cfg, self.backbone
+        trained = backbone.trained_regime or backbone.feature_regime
+        if cfg.label_features == 'final_call':
+            negative = self.prompts(['object'], None)[1]
+            label = dict(timestep=last_timestep(self.scheduler, cfg.num_inference_steps),
+                         prompt='<caption>' if cfg.label_half == 'cond' else negative,
+                         noise='sampler', source='final_call')
+        else:  # 'adapter' and 'decoded' run the backbone as configured
+            label = dict(backbone.feature_regime, source=cfg.label_features)
+        if not regime_matches(trained, label):
+            msg = (f'synthesis.label_features={cfg.label_features!r} labels features at '
+                   f"t = {label['timestep']} with prompt {label['prompt']!r}, but the adapter "
+                   f"was trained at t = {trained['timestep']} with prompt {trained['prompt']!r}")
+            if not cfg.allow_regime_mismatch:
+                raise ValueError(msg + ". Use label_features='adapter' (the default: one extra "
+                                 "UNet pass in the adapter's regime), or set synthesis."
+                                 'allow_regime_mismatch=True to label out of regime on purpose.')
+            print_log(msg + ' (allow_regime_mismatch=True: recorded in the provenance).',
+                      logger='current', level=30)
+        return trained, label
+
     def provenance(self) -> dict:
         return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    adapter_checkpoint=self.checkpoint, adapter_sha256=self.checkpoint_sha)
+                    adapter_checkpoint=self.checkpoint, adapter_sha256=self.checkpoint_sha,
+                    adapter_regime=self.adapter_regime, label_regime=self.label_regime)
 
     def run_stats(self) -> dict:
         return dict(unet_calls_this_rank=self.unet_calls)
@@ -204,16 +251,14 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
         taps = self.backbone.taps
         calls_before = taps.calls
         taps.clear()
-        latents = img2img_denoise(ldm, self.scheduler, ref_latents, noise, cond, uncond,
-                                  steps / n, n, cfg.guidance_scale)
-        self.unet_calls += taps.calls - calls_before
+        latents = img2img_denoise(ldm, self.scheduler, ref_latents, noise, cond, uncond, None,
+                                  n, cfg.guidance_scale, denoising_steps=steps)
         assert taps.calls - calls_before == steps, 'one UNet call per denoising step'
-        # 5. the final step's features, read from the same UNet call that made the image
-        pyramid = taps.pyramid(crop)
-        taps.clear()
-        half = slice(B, 2 * B) if cfg.label_half == 'cond' else slice(0, B)
-        feats = tuple(f[half].float() for f in pyramid)
         images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
+        # 5. the Detection-Adapter's features of the final latent
+        feats = self.label_features(latents, images, crop, B) if cfg.with_labels else None
+        self.unet_calls += taps.calls - calls_before
+        taps.clear()
         results = (predict_from_feats(self.detector, feats, make_data_samples(B, crop))
                    if cfg.with_labels else [None] * B)
         return [Generated(
@@ -226,6 +271,20 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
                         adapter_checkpoint=self.checkpoint, adapter_sha256=self.checkpoint_sha),
             source=dict(ref_image_id=ref.image_id, ref_file=ref.path))
             for j, (item, ref, _) in enumerate(ok)]
+
+
+    def label_features(self, latents, images, crop, B: int) -> tuple:
+        """The pyramid the adapter labels (fine → coarse, (B, C_l, H/s, W/s) each), as
+        ``synthesis.label_features`` says: ``'adapter'`` one pass in the backbone's training
+        regime on the final latent; ``'final_call'`` the last loop call's taps (one CFG
+        half); ``'decoded'`` the backbone on the decoded pixels (B, 3, H, W) in [0, 255]."""
+        how = self.cfg.label_features
+        if how == 'final_call':
+            half = slice(B, 2 * B) if self.cfg.label_half == 'cond' else slice(0, B)
+            return tuple(f[half].float() for f in self.backbone.taps.pyramid(crop))
+        if how == 'decoded':
+            return self.backbone(images.to(self.device) / 127.5 - 1)
+        return self.backbone.latent_features(latents, crop)
 
 
 def synthesize_with_config(detector, classes, config_file: str, out_dir: str,

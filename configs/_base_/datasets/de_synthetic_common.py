@@ -45,8 +45,9 @@ synthetic_dataset_defaults = dict(
     min_score=0.3,              # the adapter's box threshold (DiffusionEngine paper)
     encode_ratio_range=None,    # e.g. (0.3, 1.0): keep images by encode ratio
     max_images=None,            # e.g. 100000: the first N synthetic images by id
-    keep_negatives=True,        # keep images the adapter found nothing in
+    keep_negatives=False,       # drop images without a box (the official code, twice)
     filter_cfg=dict(filter_empty_gt=False))
-# per-batch real : synthetic (both > 0: mmdet's MultiSourceSampler cannot fill a source
-# with 0 samples per batch); the sampler's batch_size must equal the dataloader's
+# `-de` configs concatenate real and synthetic data (the official code). The per-batch arms
+# (-de-1to1, -de-3to1) set real : synthetic here (both > 0: mmdet's MultiSourceSampler cannot
+# fill a source with 0 samples per batch); the sampler's batch_size must equal the dataloader's
 source_ratio = [1, 1]

@@ -14,5 +14,7 @@ synthesis = dict(
     # 27 % at 0.6 and 3 % at 0.9 (docs/toy_ldm.md, fidelity); back to the paper's range once
     # the toy LDM meets the fidelity targets
     encode_ratio=(0.2, 0.6),
-    resize_range=(128, 192),
+    # no zoom: synthetic objects keep the real objects' sizes (the paper zooms 512-1024 px
+    # photos to crop 768; toy references are already the crop size)
+    resize_range=(128, 128),
     crop_max=(128, 128))

@@ -12,8 +12,8 @@
 # | learning rate                 | 2e-4 (AdamW)                       | DiffusionEngine paper     |
 # | lr step                       | x0.1 at 240k                       | ours (paper gives none)   |
 # | synthetic box score >=        | 0.3                                | DiffusionEngine paper (*) |
-# | real : synthetic per batch    | 1 : 1 (MultiSourceSampler)         | ours                      |
-# | keep synthetic negatives      | yes                                | ours                      |
+# | real + synthetic              | concatenated                       | DE code                   |
+# | keep synthetic negatives      | no                                 | DE code                   |
 # | weight decay                  | 1e-4                               | mmdet DINO config         |
 # | gradient clipping             | max norm 0.1                       | mmdet DINO config         |
 # | backbone lr multiplier        | 0.1                                | mmdet DINO config         |

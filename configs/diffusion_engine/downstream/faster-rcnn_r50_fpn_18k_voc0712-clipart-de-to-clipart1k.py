@@ -1,9 +1,10 @@
 # DiffusionEngine cross-domain: Faster R-CNN R50-FPN trained on VOC07+12 trainval (real) +
 # clipart-domain synthetic data, evaluated on Clipart1k test (20 VOC classes):
 # faster-rcnn_r50_fpn_18k_voc0712-to-clipart1k.py (detector, data layout, table) plus the
-# synthetic source, 1 : 1 per batch, equal iterations. The synthetic images are synthesized by
-# tools/synthesize.py from VOC reference images with the domain tag `clipart`
-# (prompt=dict(domain='clipart') in the synthesis config), --out data/clipart_de.
+# synthetic source, concatenated (each image equally likely, as the official code), equal
+# iterations. The synthetic images are synthesized by tools/synthesize.py from VOC reference
+# images with the domain tag `clipart` (prompt=dict(domain='clipart') in the synthesis
+# config), --out data/clipart_de.
 _base_ = './faster-rcnn_r50_fpn_18k_voc0712-to-clipart1k.py'
 
 synthetic_data_root = 'data/clipart_de/'
@@ -13,9 +14,8 @@ synthetic_train_dataset = dict(
     pipeline=_base_.train_pipeline[:-1] + [
         dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
     backend_args=_base_.backend_args)
+# concatenated, as the official code: every real and synthetic image equally likely (the
+# base's InfiniteSampler); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
-    batch_sampler=None,
     dataset=dict(_delete_=True, type='ConcatDataset', ignore_keys=['dataset_type'],
                  datasets=[_base_.real_train_dataset, synthetic_train_dataset]))

@@ -1,6 +1,7 @@
 # Faster R-CNN R50-FPN on VOC07+12 trainval + VOC-DE (synthesized by tools/synthesize.py from
 # VOC references): faster-rcnn_r50_fpn_18k_voc0712.py (detector, schedule, batch: see its
-# table) plus the synthetic source, 1 : 1 per batch, equal iterations; VOC2007 test.
+# table) plus the synthetic source,
+# concatenated (each image equally likely, as the official code), equal iterations; VOC2007 test.
 # Data: data/VOCdevkit/VOC{2007,2012}/ (mmdet layout), data/voc_de/{annotations.json,images/}.
 _base_ = './faster-rcnn_r50_fpn_18k_voc0712.py'
 
@@ -11,9 +12,8 @@ synthetic_train_dataset = dict(
     pipeline=_base_.train_pipeline[:-1] + [
         dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
     backend_args=_base_.backend_args)
+# concatenated, as the official code: every real and synthetic image equally likely (the
+# base's InfiniteSampler); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
-    batch_sampler=None,
     dataset=dict(_delete_=True, type='ConcatDataset', ignore_keys=['dataset_type'],
                  datasets=[_base_.real_train_dataset, synthetic_train_dataset]))

@@ -3,18 +3,18 @@
 # faster-rcnn_r50_fpn_18k_voc0712-de.py extends with VOC-DE (synthetic) data at equal
 # iterations.
 #
-# | hyper-parameter            | value                            | source                         |
-# | -------------------------- | -------------------------------- | ------------------------------ |
-# | detector                   | Faster R-CNN, ResNet-50 + FPN    | DiffusionEngine paper          |
-# | training data              | VOC07+12 trainval (+ VOC-DE: -de)| DiffusionEngine paper          |
-# | synthetic box score >=     | 0.3                              | DiffusionEngine paper          |
-# | schedule                   | 18k iterations, x0.1 at 12k, 16k | ours (mmdet VOC 18k)           |
-# | total batch size           | 16 (8 GPUs x 2)                  | ours (mmdet default)           |
-# | optimizer, lr              | SGD, 0.01, momentum 0.9, wd 1e-4 | mmdet Faster R-CNN VOC default |
-# | warm-up                    | linear, 100 iterations           | mmdet VOC 18k default          |
-# | image scale                | 1000 x 600                       | mmdet VOC default              |
-# | real : synthetic per batch | 1 : 1 (MultiSourceSampler)       | ours                           |
-# | keep synthetic negatives   | yes                              | ours                           |
+# | hyper-parameter          | value                             | source                         |
+# | ------------------------ | --------------------------------- | ------------------------------ |
+# | detector                 | Faster R-CNN, ResNet-50 + FPN     | DiffusionEngine paper          |
+# | training data            | VOC07+12 trainval (+ VOC-DE: -de) | DiffusionEngine paper          |
+# | synthetic box score >=   | 0.3                               | DiffusionEngine paper          |
+# | schedule                 | 18k iterations, x0.1 at 12k, 16k  | ours (mmdet VOC 18k)           |
+# | total batch size         | 16 (8 GPUs x 2)                   | ours (mmdet default)           |
+# | optimizer, lr            | SGD, 0.01, momentum 0.9, wd 1e-4  | mmdet Faster R-CNN VOC default |
+# | warm-up                  | linear, 100 iterations            | mmdet VOC 18k default          |
+# | image scale              | 1000 x 600                        | mmdet VOC default              |
+# | real + synthetic         | concatenated                      | DE code                        |
+# | keep synthetic negatives | no                                | DE code                        |
 #
 # Data: data/VOCdevkit/VOC{2007,2012}/ (mmdet layout).
 _base_ = [

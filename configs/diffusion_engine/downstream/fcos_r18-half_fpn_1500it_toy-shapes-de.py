@@ -1,12 +1,15 @@
-# fcos_r18-half_fpn_1500it_toy-shapes.py + toy-shapes DiffusionEngine synthetic data, mixed
-# per batch (same detector, schedule and batch size: equal iterations).
+# fcos_r18-half_fpn_1500it_toy-shapes.py + toy-shapes DiffusionEngine synthetic data,
+# concatenated as the official code does (every real and synthetic image equally likely; same
+# detector, schedule and batch size: equal iterations). -de-1to1 / -de-3to1 fix the share
+# per batch instead (beyond the paper).
 #   real:      data/toy_shapes/     (python tools/make_toy_data.py)
 #   synthetic: data/toy_shapes_de/  (tools/synthesize.py --out data/toy_shapes_de)
 #
-# | hyper-parameter            | value                      | source                |
-# | -------------------------- | -------------------------- | --------------------- |
-# | synthetic box score >=     | 0.3                        | DiffusionEngine paper |
-# | real : synthetic per batch | 1 : 1 (MultiSourceSampler) | ours                  |
+# | hyper-parameter        | value        | source                |
+# | ---------------------- | ------------ | --------------------- |
+# | synthetic box score >= | 0.3          | DiffusionEngine paper |
+# | real + synthetic       | concatenated | DE code               |
+# | synthetic negatives    | dropped      | DE code               |
 _base_ = ['./fcos_r18-half_fpn_1500it_toy-shapes.py',
           '../../_base_/datasets/de_synthetic_common.py']
 
@@ -17,9 +20,8 @@ synthetic_train_dataset = dict(
     pipeline=_base_.train_pipeline[:-1] + [
         dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
     backend_args=_base_.backend_args)
+# concatenated, as the official code: every real and synthetic image equally likely (the
+# base's InfiniteSampler); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
-    batch_sampler=None,
     dataset=dict(_delete_=True, type='ConcatDataset',
                  datasets=[_base_.real_train_dataset, synthetic_train_dataset]))

@@ -3,13 +3,13 @@
 # fcos_r18-half_fpn_1500it_toy-shapes-de.py adds the DiffusionEngine synthetic data at equal
 # iterations. Validation on toy val; `tools/test.py` reports on the held-out toy test split.
 #
-# | hyper-parameter   | value                                   | source          |
-# | ----------------- | --------------------------------------- | --------------- |
-# | detector          | FCOS, R18-half + FPN, GN head           | mmdet FCOS      |
-# | image scale       | 128 x 128, random flip                  | toy domain      |
-# | batch size        | 16                                      | ours            |
-# | optimizer         | AdamW lr 1e-3, wd 0.05, grad clip 35    | ours (scratch)  |
-# | iterations        | 1500, warm-up 100, cosine to 1e-5       | ours (CPU time) |
+# | hyper-parameter | value                                | source          |
+# | --------------- | ------------------------------------ | --------------- |
+# | detector        | FCOS, R18-half + FPN, GN head        | mmdet FCOS      |
+# | image scale     | 128 x 128, random flip               | toy domain      |
+# | batch size      | 16                                   | ours            |
+# | optimizer       | AdamW lr 1e-3, wd 0.05, grad clip 35 | ours (scratch)  |
+# | iterations      | 1500, warm-up 100, cosine to 1e-5    | ours (CPU time) |
 _base_ = [
     '../../_base_/models/fcos_r18-half_fpn_toy.py',
     '../../_base_/datasets/toy_shapes_detection.py',

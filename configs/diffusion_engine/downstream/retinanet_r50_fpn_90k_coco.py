@@ -1,18 +1,15 @@
 # DiffusionEngine downstream: stock mmdet RetinaNet R50-FPN trained on COCO train2017,
-# evaluated on COCO val2017: the real-only baseline that retinanet_r50_fpn_90k_coco-de.py
-# extends with COCO-DE (synthetic) data at equal iterations.
+# evaluated on COCO val2017: mmdet's 1x schedule; retinanet_r50_fpn_270k_coco.py is the
+# DiffusionEngine paper's (Table 6) and its -de variant adds COCO-DE.
 #
 # | hyper-parameter            | value                            | source                  |
 # | -------------------------- | -------------------------------- | ----------------------- |
 # | detector                   | RetinaNet, ResNet-50 + FPN       | DiffusionEngine paper   |
-# | training data              | COCO train2017 (+ COCO-DE: -de)  | DiffusionEngine paper   |
-# | synthetic box score >=     | 0.3                              | DiffusionEngine paper   |
+# | training data              | COCO train2017                   | DiffusionEngine paper   |
 # | schedule                   | 90k iterations, x0.1 at 60k, 80k | ours (mmdet's 90k = 1x) |
 # | total batch size           | 16 (8 GPUs x 2)                  | ours (mmdet default)    |
 # | optimizer, lr              | SGD, 0.01, momentum 0.9, wd 1e-4 | mmdet RetinaNet default |
 # | warm-up                    | linear, 500 iterations           | mmdet default           |
-# | real : synthetic per batch | 1 : 1 (MultiSourceSampler)       | ours                    |
-# | keep synthetic negatives   | yes                              | ours                    |
 #
 # Data: data/coco/ (mmdet layout).
 # Train: bash tools/dist_train.sh \

@@ -13,7 +13,10 @@ The LDM is frozen: it runs under ``torch.no_grad`` and is *not* a registered
 sub-module, so its weights are neither in the optimizer nor in checkpoints.
 Instead each checkpoint stores the LDM's identity (source and fingerprint)
 under ``backbone.ldm_identity``; loading a checkpoint made on another LDM
-raises :class:`LDMMismatchError`.
+raises :class:`LDMMismatchError`. Beside it, ``backbone.feature_regime`` records
+the setting the features were read in (timestep, prompt, noise): the only
+features the adapter's head knows. Synthesis labels in that regime
+(``synthesis.label_features='adapter'``) and refuses another one unless told to.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from ...ldm import ALL_BLOCKS, FrozenLDM, UNetTaps, tap_layout
 from ..ldm_sharing import keep_ldm_shared_on_deepcopy
 
 IDENTITY_KEY = 'ldm_identity'
+REGIME_KEY = 'feature_regime'
 
 
 class LDMMismatchError(RuntimeError):
@@ -92,6 +96,16 @@ class LDMBackbone(BaseModule):
         self.size_divisor = size_divisor
         self.taps = UNetTaps(frozen.unet, self.tap_blocks)  # also read by the synthesis engine
         self._fixed_noise: dict = {}
+        #: the regime of the checkpoint loaded last (None: none loaded, or one made before
+        #: diffdet_plugin recorded it)
+        self.trained_regime: dict | None = None
+
+    @property
+    def feature_regime(self) -> dict:
+        """The setting of the single UNet pass: ``timestep``, ``prompt`` ('' = the empty
+        prompt), ``noise`` and ``noise_seed``. Saved in every checkpoint."""
+        return dict(timestep=int(self.timestep), prompt=self.prompt, noise=self.noise,
+                    noise_seed=int(self.noise_seed))
 
     @property
     def out_channels(self) -> list[int]:
@@ -168,9 +182,12 @@ class LDMBackbone(BaseModule):
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
         destination[prefix + IDENTITY_KEY] = encode_identity(self.ldm.identity)
+        destination[prefix + REGIME_KEY] = encode_identity(self.feature_regime)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
+        regime = state_dict.pop(prefix + REGIME_KEY, None)
+        self.trained_regime = None if regime is None else decode_identity(regime)
         stored = state_dict.pop(prefix + IDENTITY_KEY, None)
         if stored is None:
             print_log('Checkpoint has no LDM identity (made before diffdet_plugin recorded it, or '

@@ -1,0 +1,341 @@
+"""``tools/benchmark.py quality --protocols sparse full``: DiffusionEngine's protocols (toy).
+
+Does DiffusionEngine (DE) data make a detector better? The paper's experiments on the
+procedural toy-shapes domain, end to end on one machine, with the embedded toy LDM:
+
+* ``sparse``, the paper's data-sparse experiment (Table 4: Faster R-CNN on the 1464-image
+  VOC-12 set + 2× … 9× DE images): a fixed 10 % of toy train is the student's labelled data;
+* ``full``, COCO → COCO-DE (Table 2): 100 % of toy train.
+
+As in the paper, **one** Detection-Adapter labels both: the one trained on 100 % of toy train
+(the paper's COCO adapter labels VOC-12 sparse too; ``--adapter-data protocol`` trains one per
+protocol on that protocol's data instead, beyond the paper). It labels in its own feature
+regime (``synthesis.label_features='adapter'``). Images without a box ≥ δ are dropped and
+real and synthetic sets are **concatenated** (every image equally likely), as the official
+code does. One synthesis run per protocol makes max-scale × n_real images from the
+protocol's references (round 0 cycles through them, so the first k·n_real images hold each
+reference about k times): the scaling arms are nested prefixes of it.
+
+Arms (:data:`ARMS`; each at equal iterations, same detector and schedule, tested on the
+held-out test split, one record per arm and seed under ``--work-dir``):
+
+* ``real``: the real data only (the baseline);
+* ``real+de``, ``real+de-x2``, ``real+de-x4``: real + 1 / 2 / 4 synthetic images per real
+  image, concatenated (the paper's scaling, Table 4);
+* controls that say which component a result comes from:
+  ``real+pseudo-x4``: real + the adapter's labels (δ, images without a box dropped) on
+  4 × n_real *real* train images outside the subset: what the adapter's knowledge gives
+  without generation; ``real@x1`` / ``real@x4``: real only for the iterations of real
+  exposure the ×1 / ×4 arm leaves (1/2, 1/5 of them);
+* beyond the paper: ``real+de-1to1`` / ``real+de-3to1`` (fixed per-batch shares),
+  ``real+de-bg-ignore`` (Gen2Det's background ignore), ``real+de-judged`` (only images the
+  judge agrees with).
+
+Every step writes a record (``adapter.json``, ``<protocol>/synthesis.json``,
+``<protocol>/runs/<arm>-seed<k>.json``), with the LDM's fingerprint: a rerun skips what is
+recorded and refuses records of another LDM.
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import time
+
+from ..utils.fileio import atomic_write_json
+from .experiment import detector_runs, record, summarize, train_and_test, write_subset
+
+ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py'
+PROTOCOL_ADAPTER_CONFIGS = {  # --adapter-data protocol: one adapter per protocol's data
+    'sparse': 'diffusion_engine/de_adapter_fcos_fpn_1500it_toy-shapes.py',
+    'full': ADAPTER_CONFIG,
+}
+SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
+_DOWNSTREAM = 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes'
+#: arm -> downstream config suffix, synthetic images per real image (scale), the adapter's
+#: labels on real images per real image (pseudo), real-exposure of a ×k arm (exposure)
+ARMS = {
+    'real': dict(config=''),
+    'real+de': dict(config='-de', scale=1),
+    'real+de-x2': dict(config='-de', scale=2),
+    'real+de-x4': dict(config='-de', scale=4),
+    'real+pseudo-x4': dict(config='-de', pseudo=4),
+    'real@x1': dict(config='', exposure=1),
+    'real@x4': dict(config='', exposure=4),
+    'real+de-1to1': dict(config='-de-1to1', scale=1),
+    'real+de-3to1': dict(config='-de-3to1', scale=1),
+    'real+de-bg-ignore': dict(config='-de-bg-ignore', scale=1),
+    'real+de-judged': dict(config='-de', scale=1, judged=True),
+}
+PROTOCOLS = {'sparse': 0.1, 'full': 1.0}
+DEFAULT_ARMS = {
+    'sparse': ('real', 'real+de', 'real+de-x2', 'real+de-x4', 'real+pseudo-x4', 'real@x4'),
+    'full': ('real', 'real+de', 'real@x1'),
+}
+
+
+def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
+                    synth_ann: str | None = None, arm: str | None = None,
+                    max_images: int | None = None, min_score: float | None = None):
+    """The toy downstream detector on ``real_ann`` (real only), or on it + the synthetic COCO
+    folder ``synth_dir`` (its ``annotations.json``, or ``synth_ann``), mixed as ``arm`` says
+    (default ``real+de``: concatenated); ``max_images``: the first N synthetic images;
+    ``min_score``: their boxes' score threshold (default the config's δ = 0.3)."""
+    from mmengine.config import Config
+
+    from ..config_package import config_dir
+    from ..runner_utils import set_coco_data_root
+    suffix = '' if synth_dir is None else ARMS[arm or 'real+de']['config']
+    cfg = Config.fromfile(osp.join(config_dir(), _DOWNSTREAM + suffix + '.py'))
+    set_coco_data_root(cfg, root, real_ann)
+    if synth_dir is not None:
+        syn_ds = cfg.train_dataloader.dataset.datasets[1]
+        syn_ds.data_root = osp.abspath(synth_dir) + '/'
+        if synth_ann:
+            syn_ds.ann_file = synth_ann
+        syn_ds.max_images = max_images
+        if min_score is not None:
+            syn_ds.min_score = min_score
+    return cfg
+
+
+def usable_images(ann_file: str, min_score: float) -> int:
+    """Images of a COCO file with at least one box of score ≥ ``min_score`` (what a
+    ``SyntheticCocoDataset`` with ``keep_negatives=False`` keeps)."""
+    with open(ann_file) as f:
+        coco = json.load(f)
+    return len({a['image_id'] for a in coco['annotations'] if a.get('score', 1.0) >= min_score})
+
+
+def check_arm_sizes(arms, n_real: int, synthesized: int | None, unlabelled_real: int | None):
+    """One clear error for an arm that needs more images than there are."""
+    for arm in arms:
+        spec = ARMS[arm]
+        if synthesized is not None and spec.get('scale', 0) * n_real > synthesized:
+            raise ValueError(
+                f'arm {arm} needs {spec["scale"] * n_real} synthetic images ({spec["scale"]} x '
+                f'{n_real} real), but the synthesis run has {synthesized} usable ones (images '
+                'without a box >= delta are dropped). Synthesize more: raise --synth-margin.')
+        if unlabelled_real is not None and spec.get('pseudo', 0) * n_real > unlabelled_real:
+            raise ValueError(
+                f'arm {arm} needs {spec["pseudo"] * n_real} unlabelled real train images, but '
+                f'only {unlabelled_real} lie outside the {n_real}-image subset. Use a smaller '
+                '--sparse-fraction or drop the arm.')
+
+
+def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str,
+                      exclude_ids: set, num: int, out_ann: str, score_thr: float,
+                      seed: int = 0) -> dict:
+    """The control ``real+pseudo``: the adapter (a plain detector at its training regime) on
+    ``num`` real train images outside ``exclude_ids``; boxes ≥ ``score_thr``, images without
+    one dropped (as DE's synthesis). Writes a COCO file whose images are the real files."""
+    import random
+
+    import numpy as np
+    from PIL import Image
+
+    from mmdet.apis import init_detector
+
+    from ..evaluation.judge import detect_rgb
+    with open(train_ann) as f:
+        coco = json.load(f)
+    pool = sorted((im for im in coco['images'] if im['id'] not in exclude_ids),
+                  key=lambda i: i['id'])
+    if num > len(pool):
+        raise ValueError(f'{num} unlabelled real images asked, {len(pool)} exist')
+    chosen = sorted(random.Random(seed).sample(pool, num), key=lambda i: i['id'])
+    model = init_detector(adapter_cfg, checkpoint, device='cpu')
+    images, anns = [], []
+    for i in range(0, len(chosen), 64):
+        chunk = chosen[i:i + 64]
+        arrays = [np.asarray(Image.open(osp.join(img_dir, im['file_name'])).convert('RGB'))
+                  for im in chunk]
+        for im, det in zip(chunk, detect_rgb(model, arrays, score_thr)):
+            if len(det['bboxes']) == 0:
+                continue
+            images.append(dict(im))
+            for b, s, lab in zip(det['bboxes'].tolist(), det['scores'].tolist(),
+                                 det['labels'].tolist()):
+                x1, y1, x2, y2 = b
+                anns.append(dict(id=len(anns) + 1, image_id=im['id'], category_id=int(lab) + 1,
+                                 bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1),
+                                 iscrowd=0, score=float(s)))
+    cats = [dict(id=i + 1, name=n) for i, n in enumerate(adapter_cfg.metainfo['classes'])]
+    atomic_write_json(out_ann, dict(images=images, annotations=anns, categories=cats))
+    return dict(ann_file=out_ann, unlabelled=num, images=len(images), boxes=len(anns),
+                dropped_negatives=num - len(images))
+
+
+def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) -> tuple:
+    """The recorded adapter (train it if absent): (record, config, checkpoint)."""
+    from mmengine.config import Config
+
+    from ..config_package import config_dir
+    from ..runner_utils import set_coco_data_root, set_iterations
+    own = args.adapter_data == 'protocol'
+    cfg = Config.fromfile(osp.join(
+        config_dir(), PROTOCOL_ADAPTER_CONFIGS[name] if own else ADAPTER_CONFIG))
+    set_coco_data_root(cfg, root, ann if own else root + 'annotations/instances_train.json')
+    iters = args.adapter_iters or cfg.train_cfg.max_iters
+    set_iterations(cfg, iters)
+    adir = osp.join(work, name) if own else args.work_dir
+    ckpt = osp.join(adir, 'adapter', f'iter_{iters}.pth')
+    path = osp.join(adir, 'adapter.json')
+    rec = record(path)
+    if rec is None:
+        print(f'[quality/{name}] training the Detection-Adapter ({iters} it) into {adir}')
+        t0 = time.time()
+        _, metrics = train_and_test(cfg, osp.join(adir, 'adapter'), seed=0)
+        rec = record(path, dict(checkpoint=ckpt, iters=iters, test=metrics,
+                                data='protocol' if own else 'full', ldm_fingerprint=fingerprint,
+                                seconds=round(time.time() - t0, 1)))
+    check_ldm(rec, fingerprint, path)
+    return rec, cfg, rec['checkpoint']
+
+
+def check_ldm(rec: dict, fingerprint: str, path: str):
+    theirs = rec.get('ldm_fingerprint')
+    if theirs is not None and theirs != fingerprint:
+        raise RuntimeError(f'{path} was recorded on another LDM (fingerprint {theirs}, now '
+                           f'{fingerprint}): use another --work-dir for this LDM.')
+
+
+def protocol(args, name: str, root: str, fingerprint: str) -> dict:
+    """One DE protocol (``sparse`` or ``full``), its steps recorded under ``--work-dir``."""
+    from mmengine.runner import load_checkpoint
+
+    from mmdet.registry import MODELS
+
+    from ..config_package import config_dir
+    from ..synthesis import synthesize_with_config
+    fraction = args.sparse_fraction if name == 'sparse' else PROTOCOLS[name]
+    arms = args.arms or list(DEFAULT_ARMS[name])
+    unknown = set(arms) - set(ARMS)
+    if unknown:
+        raise ValueError(f'unknown arms {sorted(unknown)}; choose from {list(ARMS)}')
+    work = osp.join(args.work_dir, name)
+    train_ann = root + 'annotations/instances_train.json'
+    ann = train_ann
+    if fraction < 1:
+        ann = osp.join(work, 'real_subset', 'instances_train.json')
+        if not osp.isfile(ann):
+            write_subset(train_ann, ann, fraction, seed=0)
+    with open(ann) as f:
+        real_ids = {im['id'] for im in json.load(f)['images']}
+    with open(train_ann) as f:
+        unlabelled = len(json.load(f)['images']) - len(real_ids)
+    n_real = len(real_ids)
+    scale = max([ARMS[a].get('scale', 0) for a in arms] + [0])
+    num_synth = int(round(scale * n_real * (1 + args.synth_margin)))
+    check_arm_sizes(arms, n_real, None, unlabelled)
+    print(f'[quality/{name}] real data: {n_real} images ({fraction:.0%} of toy train); '
+          f'arms {arms}')
+
+    # 1. the Detection-Adapter (one, on 100 % of toy train, for both protocols)
+    adapter, cfg, ckpt = _adapter(args, root, work, name, ann, fingerprint)
+
+    # 2. synthesis from the protocol's references (resumable by itself)
+    synth_dir = osp.join(work, 'synthetic')
+    syn_path = osp.join(work, 'synthesis.json')
+    synthesis = record(syn_path)
+    if synthesis is None and scale:
+        model = MODELS.build(cfg.model)
+        load_checkpoint(model, ckpt, map_location='cpu')
+        print(f'[quality/{name}] synthesizing {num_synth} images into {synth_dir}')
+        t0 = time.time()
+        summary = synthesize_with_config(
+            model, cfg.metainfo['classes'], osp.join(config_dir(), SYNTH_CONFIG), synth_dir,
+            num_synth, ckpt, reference=dict(
+                ann_file=ann, img_dir=root + 'train/',
+                caption_file=root + 'annotations/captions_train.json'),
+            encode_ratio=tuple(args.encode_ratio) if args.encode_ratio else None,
+            score_thr=args.delta)
+        synthesis = record(syn_path, dict(
+            dir=synth_dir, items=num_synth, images=summary['images'], boxes=summary['boxes'],
+            skipped_negatives=summary.get('skipped_negatives'), ldm_fingerprint=fingerprint,
+            seconds=round(time.time() - t0, 1)))
+        del model
+    if synthesis is not None:
+        check_ldm(synthesis, fingerprint, syn_path)
+        check_arm_sizes(arms, n_real, usable_images(
+            osp.join(synth_dir, 'annotations.json'), args.delta), None)
+
+    # 3. controls: the adapter's labels on real images outside the subset
+    pseudo = None
+    k_pseudo = max([ARMS[a].get('pseudo', 0) for a in arms] + [0])
+    if k_pseudo:
+        pseudo_path = osp.join(work, 'pseudo.json')
+        pseudo = record(pseudo_path) or record(pseudo_path, pseudo_label_real(
+            cfg, ckpt, train_ann, root + 'train/', real_ids, k_pseudo * n_real,
+            osp.join(work, 'pseudo', 'annotations.json'), args.delta))
+    judged = None
+    if any(ARMS[a].get('judged') for a in arms):
+        from ..evaluation import load_judge
+        from ..evaluation.judge_filter import judged_subset
+        judged_path = osp.join(work, 'judged.json')
+        judged = record(judged_path) or record(judged_path, judged_subset(
+            load_judge(args.judge, root), synth_dir,
+            osp.join(synth_dir, 'annotations_judged.json')))
+
+    # 4. the downstream detector, per arm and seed
+    def configure(arm):
+        spec = ARMS[arm]
+        if 'pseudo' in spec:
+            cfg = detector_config(root, ann, root, pseudo['ann_file'], arm,
+                                  min_score=args.delta)
+            cfg.train_dataloader.dataset.datasets[1].data_prefix = dict(img='train/')
+            return cfg
+        if 'scale' not in spec:
+            return detector_config(root, ann)
+        return detector_config(root, ann, synth_dir,
+                               'annotations_judged.json' if spec.get('judged') else None, arm,
+                               max_images=spec['scale'] * n_real, min_score=args.delta)
+
+    def iters(arm):
+        return max(1, int(round(args.det_iters / (1 + ARMS[arm].get('exposure', 0)))))
+    runs = {}
+    for arm in arms:
+        runs.update(detector_runs(work, name, [arm], args.seeds, iters(arm), configure))
+    return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, pseudo=pseudo,
+                judged=judged, runs=runs, summary=summarize(runs))
+
+
+def markdown(name: str, p: dict) -> str:
+    """One protocol's table: mean ± std per arm, Δ to ``real`` and whether it is > 2 s.e."""
+    adapter = p['adapter'].get('test', {})
+    syn = p.get('synthesis') or {}
+    lines = [f"**{name}** ({p['real_images']} real images; adapter test mAP "
+             f"{adapter.get('coco/bbox_mAP', float('nan')):.3f} ({p['adapter'].get('data')}); "
+             f"{syn.get('images', 0)} synthetic images kept of {syn.get('items', 0)}, "
+             f"{syn.get('boxes', 0)} boxes"
+             + (f"; pseudo-labelled real: {p['pseudo']['images']}" if p.get('pseudo') else '')
+             + ')', '',
+             '| arm | test bbox mAP (mean ± std) | seeds | Δ vs real | > 2 s.e.? |',
+             '| --- | --- | --- | --- | --- |']
+    for r in p['summary']:
+        m = 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
+        d = f"{r['delta']:+.3f}" if 'delta' in r else '–'
+        s = ('yes' if r['significant'] else 'no') if 'significant' in r else '–'
+        lines.append(f"| {r['arm']} | {m} | {r['n']} | {d} | {s} |")
+    return '\n'.join(lines + [''])
+
+
+def add_arguments(p):
+    g = p.add_argument_group('DiffusionEngine protocols (sparse, full)')
+    g.add_argument('--arms', nargs='+', default=None,
+                   help='arms of every DE protocol (default: sparse: '
+                   f'{" ".join(DEFAULT_ARMS["sparse"])}; full: {" ".join(DEFAULT_ARMS["full"])}'
+                   f'); all: {" ".join(ARMS)}')
+    g.add_argument('--adapter-data', choices=('full', 'protocol'), default='full',
+                   help='full (the paper: one adapter on 100 %% of toy train labels both '
+                   'protocols) or protocol (an adapter on each protocol\'s own data)')
+    g.add_argument('--adapter-iters', type=int, default=None,
+                   help='Detection-Adapter iterations (default: its config\'s)')
+    g.add_argument('--sparse-fraction', type=float, default=PROTOCOLS['sparse'],
+                   help='the real fraction of the data-sparse protocol')
+    g.add_argument('--synth-margin', type=float, default=0.15,
+                   help='extra synthesis items for the images dropped without a box')
+    g.add_argument('--delta', type=float, default=0.3,
+                   help='the adapter\'s box score threshold (synthesis and pseudo-labels)')
+    g.add_argument('--encode-ratio', type=float, nargs=2, default=None,
+                   help='encode ratio range (default: the toy synthesis config\'s)')
+    g.add_argument('--judge', default=None, help='judge config for the judged arm')

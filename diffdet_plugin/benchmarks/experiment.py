@@ -1,0 +1,126 @@
+"""The experiment toolkit of ``tools/benchmark.py quality``: what every protocol shares.
+
+* :func:`record` / :func:`recorded_step`: a finished step's record (JSON, written
+  atomically); a rerun reads it instead of running the step again, so a protocol can be
+  completed over several sessions;
+* :func:`write_subset`: a fixed random subset of a COCO file (atomic);
+* :func:`train_and_test`: one mmengine Runner trained, then tested on the held-out split;
+* :func:`detector_runs`: a detector per arm and seed, each recorded;
+* :func:`summarize`: mean ± std per arm and whether |Δ| to the baseline exceeds two
+  standard errors, |Δ| > 2·√(s_a²/n_a + s_b²/n_b).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os.path as osp
+import random
+import statistics
+import time
+
+from ..utils.fileio import atomic_write_json
+
+
+def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
+    """A fixed random subset of a COCO file's images (with their boxes); returns its size."""
+    with open(src_ann) as f:
+        coco = json.load(f)
+    ids = sorted(i['id'] for i in coco['images'])
+    keep = set(random.Random(seed).sample(ids, max(1, round(len(ids) * fraction))))
+    sub = dict(coco, images=[i for i in coco['images'] if i['id'] in keep],
+               annotations=[a for a in coco['annotations'] if a['image_id'] in keep])
+    atomic_write_json(out_ann, sub)  # a killed run never leaves a half-written subset
+    return len(keep)
+
+
+def record(path: str, data: dict | None = None) -> dict | None:
+    """Read a finished step's record, or write it (atomically) when ``data`` is given."""
+    if data is None:
+        if osp.isfile(path):
+            with open(path) as f:
+                return json.load(f)
+        return None
+    atomic_write_json(path, data, indent=2)
+    return data
+
+
+def recorded_step(work: str, tag: str):
+    """``step(name, fn)``: run ``fn`` (returning a dict) once; its record, with the seconds it
+    took, is ``<work>/<name>.json`` and a rerun returns that record instead of running again."""
+    def step(name: str, fn) -> dict:
+        path = osp.join(work, f'{name}.json')
+        rec = record(path)
+        if rec is None:
+            print(f'[quality/{tag}] {name} ...', flush=True)
+            t0 = time.time()
+            rec = fn()
+            rec['seconds'] = round(time.time() - t0, 1)
+            record(path, rec)
+        return rec
+    return step
+
+
+def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
+    """Train then test one config; (runner, test metrics + final train loss + diverged)."""
+    from mmengine.runner import Runner
+
+    from ..runner_utils import name_run
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    name_run(cfg, osp.basename(work_dir))
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # the test split is what counts
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test()
+    out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    loss = runner.message_hub.log_scalars.get('train/loss')
+    if loss is not None:  # a diverged run is reported as such, not as a bad mAP
+        out['final_train_loss'] = float(loss.current())
+        out['diverged'] = not math.isfinite(out['final_train_loss'])
+    return runner, out
+
+
+def detector_runs(work: str, protocol: str, arms, seeds, iters: int, configure) -> dict:
+    """The downstream detector per arm and seed: ``configure(arm)`` gives the arm's config
+    (e.g. :func:`detector_config`); each run trains ``iters`` iterations with the seed, is tested
+    on the held-out split and recorded in ``<work>/runs/<arm>-seed<seed>.json`` (a rerun skips
+    it). Returns arm → records, in seed order."""
+    from ..runner_utils import set_iterations
+    runs = {}
+    for arm in arms:
+        for seed in seeds:
+            path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
+            rec = record(path)
+            if rec is None:
+                cfg = configure(arm)
+                set_iterations(cfg, iters)
+                print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {iters} it')
+                t0 = time.time()
+                _, m = train_and_test(cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'),
+                                      seed)
+                rec = record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=iters,
+                                         test=m, seconds=round(time.time() - t0, 1)))
+            runs.setdefault(arm, []).append(rec)
+    return runs
+
+
+def summarize(runs: dict, key: str = 'coco/bbox_mAP', base: str = 'real') -> list[dict]:
+    """Per arm: mean ± std over seeds, Δ to ``base`` and whether |Δ| > 2 standard errors."""
+    def stats(recs):
+        vals = [r['test'].get(key) for r in recs if r['test'].get(key) is not None
+                and not r['test'].get('diverged')]
+        mean = statistics.fmean(vals) if vals else None
+        std = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        return vals, mean, std
+
+    base_vals, base_mean, base_std = stats(runs.get(base, []))
+    rows = []
+    for arm, recs in runs.items():
+        vals, mean, std = stats(recs)
+        row = dict(arm=arm, n=len(vals), mean=mean, std=std, values=vals)
+        if arm != base and mean is not None and base_mean is not None:
+            se = math.sqrt(std ** 2 / len(vals) + base_std ** 2 / len(base_vals))
+            row.update(delta=mean - base_mean, se=se,
+                       significant=abs(mean - base_mean) > 2 * se)
+        rows.append(row)
+    return rows
