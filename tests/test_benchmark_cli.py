@@ -171,7 +171,8 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     arms = ['real', 'real+de', 'real+de-x2', 'real+pseudo-x4', 'real@x4']
     args = ('quality', '--protocols', 'sparse', '--data-root', toy_data,
             '--sparse-fraction', '0.05', '--adapter-iters', '2', '--delta', '0.0',
-            '--det-iters', '2', '--seeds', '3', '--judge', judge, '--arms', *arms,
+            '--det-iters', '2', '--seeds', '3', '--judge', judge, '--label-study-images', '2',
+            '--arms', *arms,
             '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
     _in_process(*args)
     data = json.loads((tmp_path / 'quality.json').read_text())
@@ -186,13 +187,17 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     assert [x['seed'] for x in p['runs']['real']] == [3]
     iters = {arm: runs[0]['iters'] for arm, runs in p['runs'].items()}
     assert iters == dict({a: 2 for a in arms}, **{'real@x4': 1})  # 2 / (1 + 4), at least 1
-    assert p['judged'] is None  # (judge filtering: tests/test_judge.py)
+    assert p['judged'] is None
+    # the label study: the same 2 images labelled three ways, each graded by the judge
+    study = p['label_study']
+    assert list(study['regimes']) == ['final_call', 'adapter', 'decoded']
+    assert study['same_images'] and all(r['images'] == 2 for r in study['regimes'].values())
     md = (tmp_path / 'quality.md').read_text()  # the report next to the JSON
     assert md.count('| arm | test bbox mAP (mean ± std) |') == 1 and '**sparse**' in md
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
     records = sorted([*work.glob('*.json'), *work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    assert len(records) == 1 + 2 + 5  # adapter; synthesis, pseudo; 5 runs
+    assert len(records) == 1 + 3 + 5  # adapter; synthesis, label study, pseudo; 5 runs
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     _in_process(*args)

@@ -363,6 +363,23 @@ def test_final_call_labels_need_an_explicit_regime_mismatch(toy_data, adapter_ck
     assert ddim.label_regime['timestep'] == 1 and ddim.label_regime['prompt'] == ''
 
 
+def test_images_without_a_box_are_dropped_and_counted(toy_data, adapter_ckpt, tmp_path):
+    """keep_negatives=False (the DE default, as the official code): an image whose labels
+    are all below delta is not written, is recorded in failures.jsonl and counted in the run
+    summary; with keep_negatives=True the same image is kept."""
+    _, engine = _engine(toy_data, adapter_ckpt, str(tmp_path / 'drop'), score_thr=1.01,
+                        keep_negatives=False, batch_size=2)
+    summary = engine.run(4, progress=False)
+    assert summary['images'] == 0 and summary['skipped_negatives'] == summary['failures'] == 4
+    failures = [json.loads(line) for line in open(summary['failures_file'])]
+    assert all(f['skipped_negative'] and 'no box with score >= 1.01' in f['reason']
+               for f in failures)
+    _, keep = _engine(toy_data, adapter_ckpt, str(tmp_path / 'keep'), score_thr=1.01,
+                      keep_negatives=True, batch_size=2)
+    summary = keep.run(4, progress=False)
+    assert summary['images'] == 4 and summary['skipped_negatives'] == 0
+
+
 @pytest.mark.parametrize('scheduler', ['DPMSolverMultistepScheduler', 'DDIMScheduler'])
 def test_img2img_runs_every_step_count_of_50(tiny_ldm, scheduler):
     """k of N = 50 steps for every k: one loop timestep per step (k / N * N in floats rounds

@@ -165,6 +165,46 @@ def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str
                 dropped_negatives=num - len(images))
 
 
+#: the label study's regimes: synthesis overrides (same seeds and settings: the same images)
+LABEL_REGIMES = {
+    'final_call': dict(label_features='final_call', allow_regime_mismatch=True),
+    'adapter': dict(label_features='adapter'),
+    'decoded': dict(label_features='decoded'),
+}
+
+
+def label_study(model, classes, ckpt: str, ann: str, root: str, out: str, num: int, judge,
+                synthesis: dict) -> dict:
+    """The same ``num`` images labelled three ways (:data:`LABEL_REGIMES`), each run's labels
+    graded by the judge (precision / recall at IoU 0.5, mAP; negatives kept so every regime
+    labels every image). The runs share seeds, so their images are identical; the record says
+    whether they are (file bytes)."""
+    import hashlib
+
+    from ..config_package import config_dir
+    from ..evaluation.fidelity import label_fidelity
+    from ..synthesis import synthesize_with_config
+    rows, digests = {}, {}
+    for name, overrides in LABEL_REGIMES.items():
+        d = osp.join(out, name)
+        t0 = time.time()
+        summary = synthesize_with_config(
+            model, classes, osp.join(config_dir(), SYNTH_CONFIG), d, num, ckpt,
+            reference=dict(ann_file=ann, img_dir=root + 'train/',
+                           caption_file=root + 'annotations/captions_train.json'),
+            keep_negatives=True, **synthesis, **overrides)
+        seconds = round(time.time() - t0, 1)
+        res = label_fidelity(judge, d)
+        rows[name] = dict(res, dir=d, boxes=summary['boxes'], seconds=seconds)
+        with open(osp.join(d, 'annotations.json')) as f:
+            names = sorted(im['file_name'] for im in json.load(f)['images'])
+        digests[name] = hashlib.sha256(b''.join(
+            open(osp.join(d, 'images', n), 'rb').read() for n in names)).hexdigest()
+        print(f"[quality/label-study] {name}: P {res['precision']:.3f} R {res['recall']:.3f} "
+              f"mAP {res['mAP']:.3f}")
+    return dict(images=num, regimes=rows, same_images=len(set(digests.values())) == 1)
+
+
 def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) -> tuple:
     """The recorded adapter (train it if absent): (record, config, checkpoint)."""
     from mmengine.config import Config
@@ -259,6 +299,22 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         check_arm_sizes(arms, n_real, usable_images(
             osp.join(synth_dir, 'annotations.json'), args.delta), None)
 
+    # 2b. the label study: the same images labelled in three feature regimes
+    study = None
+    if args.label_study_images and name == 'sparse':
+        study_path = osp.join(work, 'label_study.json')
+        study = record(study_path)
+        if study is None:
+            from ..evaluation import load_judge
+            model = MODELS.build(cfg.model)
+            load_checkpoint(model, ckpt, map_location='cpu')
+            study = record(study_path, dict(label_study(
+                model, cfg.metainfo['classes'], ckpt, ann, root, osp.join(work, 'label_study'),
+                args.label_study_images, load_judge(args.judge, root), dict(
+                    encode_ratio=tuple(args.encode_ratio) if args.encode_ratio else None,
+                    score_thr=args.delta)), ldm_fingerprint=fingerprint))
+            del model
+
     # 3. controls: the adapter's labels on real images outside the subset
     pseudo = None
     k_pseudo = max([ARMS[a].get('pseudo', 0) for a in arms] + [0])
@@ -296,7 +352,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
     for arm in arms:
         runs.update(detector_runs(work, name, [arm], args.seeds, iters(arm), configure))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, pseudo=pseudo,
-                judged=judged, runs=runs, summary=summarize(runs))
+                judged=judged, label_study=study, runs=runs, summary=summarize(runs))
 
 
 def markdown(name: str, p: dict) -> str:
@@ -316,6 +372,15 @@ def markdown(name: str, p: dict) -> str:
         d = f"{r['delta']:+.3f}" if 'delta' in r else '–'
         s = ('yes' if r['significant'] else 'no') if 'significant' in r else '–'
         lines.append(f"| {r['arm']} | {m} | {r['n']} | {d} | {s} |")
+    study = p.get('label_study')
+    if study:
+        lines += ['', f"label study: the same {study['images']} images (identical: "
+                  f"{study['same_images']}), labels vs the judge", '',
+                  '| labels from | precision | recall | mAP | boxes |',
+                  '| --- | --- | --- | --- | --- |']
+        for k, r in study['regimes'].items():
+            lines.append(f"| {k} | {r['precision']:.3f} | {r['recall']:.3f} | {r['mAP']:.3f} | "
+                         f"{r['boxes']} |")
     return '\n'.join(lines + [''])
 
 
@@ -338,4 +403,8 @@ def add_arguments(p):
                    help='the adapter\'s box score threshold (synthesis and pseudo-labels)')
     g.add_argument('--encode-ratio', type=float, nargs=2, default=None,
                    help='encode ratio range (default: the toy synthesis config\'s)')
-    g.add_argument('--judge', default=None, help='judge config for the judged arm')
+    g.add_argument('--label-study-images', type=int, default=0,
+                   help='sparse: label this many images three ways (final call, adapter '
+                   'regime, decoded image) and grade each against the judge (0: skip)')
+    g.add_argument('--judge', default=None,
+                   help='judge config (the judged arm, the label study)')
