@@ -265,6 +265,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         unlabelled = len(json.load(f)['images']) - len(real_ids)
     n_real = len(real_ids)
     scale = max([ARMS[a].get('scale', 0) for a in arms] + [0])
+    if scale and args.synth_per_real:  # one run for arms split over several invocations
+        scale = max(scale, args.synth_per_real)
     num_synth = int(round(scale * n_real * (1 + args.synth_margin)))
     check_arm_sizes(arms, n_real, None, unlabelled)
     print(f'[quality/{name}] real data: {n_real} images ({fraction:.0%} of toy train); '
@@ -397,6 +399,9 @@ def add_arguments(p):
                    help='Detection-Adapter iterations (default: its config\'s)')
     g.add_argument('--sparse-fraction', type=float, default=PROTOCOLS['sparse'],
                    help='the real fraction of the data-sparse protocol')
+    g.add_argument('--synth-per-real', type=int, default=None,
+                   help='synthesize for this scale even if the arms asked need less (arms '
+                   'split over several invocations share one synthesis run)')
     g.add_argument('--synth-margin', type=float, default=0.15,
                    help='extra synthesis items for the images dropped without a box')
     g.add_argument('--delta', type=float, default=0.3,

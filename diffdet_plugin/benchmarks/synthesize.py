@@ -14,7 +14,9 @@ with random head weights; the references are ``--batch`` toy-shapes images. That
 variants did the same work is recorded per variant (``info.variants``): UNet calls per
 batch (``unet_calls_per_batch``; the engine's count of its UNet taps, diffusers' a
 counting pre-hook on the UNet) and images per batch (``images_written`` by the engine,
-``images_returned`` by diffusers). Timing and peak memory:
+``images_returned`` by diffusers); the engine labels in the adapter's regime
+(``label_features='adapter'``), one UNet call per batch more than the other two. Timing and
+peak memory:
 :mod:`diffdet_plugin.benchmarks.harness`.
 """
 from __future__ import annotations
@@ -108,7 +110,7 @@ def synthesis_config(args, reference: dict, with_labels: bool):
         scheduler='DPMSolverMultistepScheduler', num_inference_steps=args.steps,
         guidance_scale=args.guidance, encode_ratio=(args.strength, args.strength),
         resize_range=(args.res, args.res), crop_max=(args.res, args.res), size_divisor=64,
-        score_thr=args.score_thr, label_half='cond', keep_negatives=True,
+        score_thr=args.score_thr, label_features='adapter', keep_negatives=True,
         balance=dict(min_per_category=0), contact_sheet=dict(num_images=0),
         with_labels=with_labels)
 
@@ -292,7 +294,8 @@ def add_parser(subparsers):
         'synthesize', help='DiffusionEngine synthesis (images + labels) vs. images only vs. '
         'diffusers StableDiffusionImg2ImgPipeline',
         description='Time DiffusionEngineSynthesizer.synthesize_batch (img2img with CFG, '
-        'Detection-Adapter labels from the last UNet call, JPEG + shard writing), the same '
+        'Detection-Adapter labels from one extra UNet pass in its regime, JPEG + shard '
+        'writing), the same '
         'engine with with_labels=False, and diffusers\' StableDiffusionImg2ImgPipeline built '
         'from the same VAE / text encoder / tokenizer / UNet with the same scheduler, prompts, '
         'steps, guidance and strength; report images/s, their ratios and peak memory.')

@@ -11,8 +11,10 @@ diffusers' ``StableDiffusionImg2ImgPipeline`` so it can be read side by side:
         ε̂ = ε_u + w · (ε_c − ε_u)                                     guidance scale w
         z_{t−1} = scheduler.step(ε̂, t, z_t)
 
-The last UNet call of the loop is the one whose block features the
-Detection-Adapter labels (read through :class:`UNetTaps`).
+The Detection-Adapter labels the final latents in its own feature regime (one more UNet
+pass at its training timestep); the loop's last call runs at :func:`last_timestep` (t = 33
+for DPM-Solver++ 30 steps on SD's leading spacing), whose taps
+``synthesis.label_features='final_call'`` reads instead.
 """
 from __future__ import annotations
 
