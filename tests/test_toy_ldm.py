@@ -41,6 +41,9 @@ def test_shipped_model_loads_through_from_pretrained():
     assert embedded.source == 'embedded:toy' and direct.fingerprint == embedded.fingerprint
     assert embedded.unet.dtype == torch.float32  # shipped fp16, loaded at the asked dtype
     assert embedded.scaling_factor != 0.18215  # measured for its own VAE
+    # the model card's first snippet: from_pretrained takes the embedded name too
+    by_name = FrozenLDM.from_pretrained('embedded:toy')
+    assert by_name.source == 'embedded:toy' and by_name.fingerprint == embedded.fingerprint
 
 
 def test_fixed_seed_denoising_matches_the_stored_reference():
@@ -58,6 +61,8 @@ def test_unknown_embedded_name_is_a_clear_error():
     from diffdet_plugin.ldm import FrozenLDM, LDMLoadError
     with pytest.raises(LDMLoadError, match='Unknown embedded model.*embedded:toy'):
         FrozenLDM.build(pretrained='embedded:nope')
+    with pytest.raises(LDMLoadError, match='Unknown embedded model'):
+        FrozenLDM.from_pretrained('embedded:nope')
 
 
 def test_demo_steps_run_in_a_fast_configuration(toy_data, tmp_path):

@@ -132,8 +132,11 @@ class FrozenLDM(nn.Module):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, dtype='fp32', **kwargs) -> 'FrozenLDM':
-        """Load a hub id or a local diffusers folder (with ``model_index.json``)."""
+        """Load a hub id or a local diffusers folder (with ``model_index.json``); an
+        ``embedded:`` name (e.g. ``'embedded:toy'``) loads the model shipped in the package."""
         from diffusers import StableDiffusionPipeline
+        if is_embedded(str(name_or_path)):
+            return cls.build(pretrained=str(name_or_path), dtype=dtype, **kwargs)
         name_or_path = osp.expanduser(str(name_or_path))
         if osp.isdir(name_or_path):
             if not osp.isfile(osp.join(name_or_path, 'model_index.json')):
