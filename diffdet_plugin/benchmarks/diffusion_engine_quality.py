@@ -160,6 +160,7 @@ def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str
                                  bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1),
                                  iscrowd=0, score=float(s)))
     cats = [dict(id=i + 1, name=n) for i, n in enumerate(adapter_cfg.metainfo['classes'])]
+    out_ann = osp.abspath(out_ann)  # the dataset joins a relative path to its data_root
     atomic_write_json(out_ann, dict(images=images, annotations=anns, categories=cats))
     return dict(ann_file=out_ann, unlabelled=num, images=len(images), boxes=len(anns),
                 dropped_negatives=num - len(images))
@@ -338,7 +339,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
     def configure(arm):
         spec = ARMS[arm]
         if 'pseudo' in spec:
-            cfg = detector_config(root, ann, root, pseudo['ann_file'], arm,
+            cfg = detector_config(root, ann, root, osp.abspath(pseudo['ann_file']), arm,
                                   min_score=args.delta)
             cfg.train_dataloader.dataset.datasets[1].data_prefix = dict(img='train/')
             return cfg
