@@ -59,9 +59,10 @@ def test_adapter_overfits_and_ldm_stays_frozen(toy_data, toy_batch, tmp_path):
     assert all(p.grad is None for p in ldm.parameters())
     assert not ldm.training
 
-    # the checkpoint holds the adapter and the LDM's identity, no LDM weights
+    # the checkpoint holds the adapter, the LDM's identity and the feature regime, no LDM weights
     state = model.state_dict()
-    assert [k for k in state if k.startswith('backbone.')] == ['backbone.ldm_identity']
+    assert [k for k in state if k.startswith('backbone.')] == ['backbone.ldm_identity',
+                                                               'backbone.feature_regime']
     path = str(tmp_path / 'adapter.pth')
     save_checkpoint({'state_dict': state}, path)
     n_saved = sum(v.numel() for v in torch.load(path)['state_dict'].values())
@@ -88,7 +89,7 @@ def test_backbone_pyramid_matches_out_channels():
     # fixed noise: the same image gives the same features
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     torch.testing.assert_close(bb(x)[0], bb(x)[0])
-    assert bb.state_dict().keys() == {'ldm_identity'}
+    assert bb.state_dict().keys() == {'ldm_identity', 'feature_regime'}
 
 
 def test_random_noise_option_changes_features():

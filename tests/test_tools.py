@@ -42,7 +42,7 @@ def test_train_resume_and_test_tiny_adapter(toy_data, tmp_path):
     ckpt = torch.load(osp.join(work, 'iter_12.pth'), map_location='cpu')
     assert ckpt['meta']['iter'] == 12
     backbone_keys = [k for k in ckpt['state_dict'] if k.startswith('backbone.')]
-    assert backbone_keys == ['backbone.ldm_identity']
+    assert backbone_keys == ['backbone.ldm_identity', 'backbone.feature_regime']
     # 3) tools/test.py evaluates the checkpoint
     ok(run_tool([python(), 'tools/test.py', TINY_CONFIG, osp.join(work, 'iter_12.pth'),
                   '--work-dir', str(tmp_path / 'test'), '--cfg-options',
