@@ -8,11 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from diffdet_plugin.datasets import LayoutCaptionDataset
-from diffdet_plugin.ldm import (FrozenLDM, add_location_tokens, box_to_location_tokens,
-                                build_byte_clip_tokenizer, fit_objects, layout_prompt,
-                                load_tokenizer, location_token_names, location_tokens_to_box,
-                                prompt_length, sincos_2d_embedding)
+from diffdet_plugin.ldm import (FrozenLDM, add_attribute_tokens, add_location_tokens,
+                                box_to_location_tokens, build_byte_clip_tokenizer, fit_objects,
+                                layout_prompt, load_tokenizer, location_token_names,
+                                location_tokens_to_box, prompt_length, sincos_2d_embedding)
 
 OBJECT = re.compile(r'(\w+) <l(\d+)><l(\d+)>(?: \[(\w+)\])?')
 
@@ -65,7 +66,7 @@ def test_add_location_tokens_grows_idempotent_and_reloads(tmp_path):
     n0 = len(ldm.tokenizer)
     old = ldm.text_encoder.get_input_embeddings().weight.clone()
     empty = ldm.empty_prompt_embedding.clone()
-    ids = add_location_tokens(ldm, grid)
+    ids = add_location_tokens(ldm, grid, scale=1.0)  # the raw table (GeoDiffusion's rows)
     emb = ldm.text_encoder.get_input_embeddings().weight
     assert len(ldm.tokenizer) == n0 + 256 and emb.shape[0] == n0 + 256
     assert ids == list(range(n0, n0 + 256))
@@ -131,6 +132,49 @@ def test_layout_prompt_and_fit_objects():
 # ------------------------------------------------------------------------ dataset
 
 
+def test_location_rows_start_at_the_word_row_norm_with_distinct_directions():
+    ldm = FrozenLDM.build(pretrained='embedded:toy')
+    n0 = len(ldm.tokenizer)
+    words = ldm.text_encoder.get_input_embeddings().weight[:n0].norm(dim=1).mean()
+    ids = add_location_tokens(ldm, (16, 16))  # default 'auto'
+    rows = ldm.text_encoder.get_input_embeddings().weight[ids].detach()
+    norms = rows.norm(dim=1)
+    assert ((norms - words).abs() <= 0.1 * words).all()  # ±10 % of the word rows' mean norm
+    raw = sincos_2d_embedding((16, 16), rows.shape[1])
+    assert raw.norm(dim=1).mean() > 30 * words  # what scale 1 would have given (35×)
+    cos = torch.nn.functional.normalize(rows, dim=1) @ torch.nn.functional.normalize(rows, dim=1).T
+    assert cos[~torch.eye(len(ids), dtype=torch.bool)].max() < 0.999  # every bin its own row
+    torch.testing.assert_close(torch.nn.functional.normalize(rows, dim=1),
+                               torch.nn.functional.normalize(raw, dim=1))  # same directions
+    # the attributes: one token each, at the word norm, easy and hard apart
+    ids = add_attribute_tokens(ldm)
+    assert ldm.tokenizer.tokenize('circle <l3><l4> [hard]')[-1] == '[hard]'
+    attr = ldm.text_encoder.get_input_embeddings().weight[ids].detach()
+    torch.testing.assert_close(attr.norm(dim=1), words.expand(3).detach())
+    assert not torch.allclose(attr[0], attr[1])
+    with pytest.raises(ValueError, match="'auto'"):
+        add_location_tokens(FrozenLDM.build(pretrained='embedded:toy'), (4, 4), scale=0)
+
+
+def test_foreground_weights_are_geodiffusions():
+    """A 32 × 32 px box on a 128² image is 4 × 4 latent pixels: weight 2 / (5 · 5)^0.2 there,
+    1 / 256^0.2 elsewhere, the map normalised to mean 1."""
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'detdiffusion',
+                                   'detdiffusion-l2i_toy-ldm_12000it_toy-shapes.py')).model
+    cfg.update(foreground_weight=2.0, latent_cache_size=0)
+    model = MODELS.build(cfg)
+    w = model.foreground_weights([dict(bboxes=torch.tensor([[0.0, 0.0, 32.0, 32.0]]))],
+                                 (128, 128))
+    assert w.shape == (1, 1, 16, 16)
+    torch.testing.assert_close(w.mean(), torch.tensor(1.0))
+    ratio = (2 / 25 ** 0.2) / (1 / 256 ** 0.2)
+    torch.testing.assert_close(w[0, 0, 0, 0] / w[0, 0, 8, 8], torch.tensor(ratio))
+    assert (w[0, 0, :4, :4] == w[0, 0, 0, 0]).all() and w[0, 0, 4, 4] == w[0, 0, 8, 8]
+
+
 def _dataset(root, split='train', **kwargs):
     kwargs.setdefault('image_size', (96, 64))
     kwargs.setdefault('seed', 0)
@@ -156,7 +200,7 @@ def _check_sample(ds, sample):
         assert len(xs) > 0  # pixel centres inside the box
         assert (xs + 0.5 >= box[0]).all() and (xs + 0.5 <= box[2]).all()
         assert (ys + 0.5 >= box[1]).all() and (ys + 0.5 <= box[3]).all()
-    assert prompt_length(ds.tokenizer, d['prompt']) <= 77
+    assert prompt_length(ds.tokenizer, d['prompt']) <= ds.max_length
     return d
 
 
@@ -267,7 +311,9 @@ def test_attributes_strategies_and_prompt_fit(toy_data, tmp_path):
     with pytest.raises(ValueError, match='strategy'):
         ds.prompt_for(0, 'medium')
     # the same from a dict; counted with the byte-level default tokenizer objects are dropped
-    by_bytes = _dataset(toy_data, attributes_file={int(k): v for k, v in attrs.items()})
+    # from a short context ([easy] / [hard] are one token each now: 77 fits every toy layout)
+    by_bytes = _dataset(toy_data, attributes_file={int(k): v for k, v in attrs.items()},
+                        max_length=40)
     assert by_bytes.prompt_for(0) != ''
     assert by_bytes.num_dropped_from_prompt > 0
     dropped = 0

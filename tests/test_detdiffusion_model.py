@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from conftest import REPO, ok, run_tool_in_process
-from diffdet_plugin.ldm import FrozenLDM, location_token_names
+from diffdet_plugin.ldm import ATTRIBUTE_TOKENS, FrozenLDM, location_token_names
 from diffdet_plugin.synthesis import DetDiffusionSynthesizer
 from mmengine.config import Config
 from mmengine.structures import InstanceData
@@ -14,12 +14,13 @@ from mmengine.structures import InstanceData
 from mmdet.registry import MODELS
 
 PA_LOSS_TOY = osp.join(REPO, 'configs', 'detdiffusion',
-                       'detdiffusion-pa-loss_toy-ldm_2000it_toy-shapes.py')
+                       'detdiffusion-pa-loss_toy-ldm_12000it_toy-shapes.py')
 
 
-def small_head():
+def small_head(num_queries=6):
     cfg = Config.fromfile(PA_LOSS_TOY).model.seg_head
-    cfg.update(in_channels=[8, 8, 8, 8], feat_channels=32, out_channels=32, num_queries=6)
+    cfg.update(in_channels=[8, 8, 8, 8], feat_channels=32, out_channels=32,
+               num_queries=num_queries)
     for attn in ('self_attn_cfg', 'cross_attn_cfg'):
         cfg.transformer_decoder.layer_cfg[attn].embed_dims = 32
     cfg.transformer_decoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
@@ -40,17 +41,41 @@ def test_seg_head_forward_and_per_image_weighted_losses():
     m[0, 4:30, 4:30] = m[1, 32:60, 10:50] = True
     img0 = InstanceData(labels=torch.tensor([0, 2]), masks=m)
     img1 = InstanceData(labels=torch.tensor([1]), masks=m[1:])
-    torch.manual_seed(1)
     both = head.instance_losses(feats, [img0, img1], torch.tensor([1.0, 0.0]))
-    torch.manual_seed(1)
     alone = head.instance_losses([f[:1] for f in feats], [img0], torch.tensor([1.0]))
-    for k in ('loss_mask', 'loss_dice'):
+    for k in ('loss_mask', 'loss_dice', 'loss_cls'):
         assert both[k] > 0
-        # weight 0 silences image 1; the mean is over the batch of 2
+        # weight 0 silences image 1; the mean is over the batch of 2 (dense losses: exact)
         torch.testing.assert_close(both[k], alone[k] / 2)
-    assert both['loss_cls'] == 0  # the class branch's loss weight is 0 by default
+    # the final decoder output only (Mask2Former's deep supervision sums every layer)
+    final = head.image_losses(cls[-1][0], masks[-1][0], img0)
+    torch.testing.assert_close(alone['loss_mask'], final['loss_mask'])
     sum(both.values()).backward()
     assert head.mask_embed[0].weight.grad.abs().sum() > 0
+    head.aux_loss_weight = 1.0  # optional auxiliary outputs add to it
+    assert head.instance_losses([f[:1] for f in feats], [img0])['loss_mask'] > alone['loss_mask']
+
+
+def test_pa_loss_is_the_papers_formula_on_a_hand_made_case():
+    """One query, one object: L_mask = mean BCE, L_dice = 1 − (2Σpy + 1)/(Σp + Σy + 1) at unit
+    weights, against the object's mask area-pooled to the prediction's 4 × 4; the class term
+    is 0.4 · CE; LayoutLDM adds λ · (L_mask + L_dice + 0.4 · L_cls) with √ᾱ_t per image."""
+    head = small_head(num_queries=1)
+    logits = torch.tensor([[2.0, -1.0, 0.5, 0.0]]).repeat(4, 1)[None]  # (Q=1, 4, 4)
+    gt_mask = torch.zeros(1, 8, 8, dtype=torch.bool)
+    gt_mask[0, :4, :3] = True  # pooled: column 0 full, column 1 half, rows 0-1
+    cls_scores = torch.tensor([[0.3, 1.0, -0.5, 0.0, 0.2, 0.1, 0.4]])  # 6 classes + none
+    got = head.image_losses(cls_scores, logits, InstanceData(labels=torch.tensor([1]),
+                                                             masks=gt_mask))
+    y = torch.tensor([[1.0, 0.5, 0.0, 0.0]] * 2 + [[0.0] * 4] * 2)
+    x = logits[0]
+    bce = (torch.nn.functional.softplus(x) - x * y).mean()
+    p = x.sigmoid()
+    dice = 1 - (2 * (p * y).sum() + 1) / (p.sum() + y.sum() + 1)
+    ce = -cls_scores.log_softmax(-1)[0, 1]
+    torch.testing.assert_close(got['loss_mask'], bce)
+    torch.testing.assert_close(got['loss_dice'], dice)
+    torch.testing.assert_close(got['loss_cls'], 0.4 * ce)
 
 
 def test_pa_loss_weight_is_sqrt_alphabar_t_of_the_ldm_schedule():
@@ -60,6 +85,9 @@ def test_pa_loss_weight_is_sqrt_alphabar_t_of_the_ldm_schedule():
     want = model.ldm.scheduler.alphas_cumprod[t].sqrt()
     torch.testing.assert_close(model.pa_weights(t), want.float())
     assert model.pa_loss_weight == 0.01
+    # the paper's features "of the encoding and decoding path": every block of the UNet
+    assert any(b.startswith('down_blocks') for b in model.feature_blocks)
+    assert any(b.startswith('up_blocks') for b in model.feature_blocks)
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +99,8 @@ def trained_l2i(toy_data, tmp_path_factory):
         '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
         f'train_dataloader.dataset.data_root={toy_data}/',
         'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-        'model.seg_head.num_queries=4', 'model.seg_head.train_cfg.num_points=64')
+        'model.seg_head.num_queries=4', 'custom_hooks.2.num_layouts=2',
+        'custom_hooks.2.num_generate=0', f'custom_hooks.2.dataset.data_root={toy_data}/')
     return work, ok(proc)
 
 
@@ -81,10 +110,19 @@ def test_layout_ldm_trains_unet_and_text_encoder_and_saves_its_location_tokens(t
     base = FrozenLDM.build(pretrained='embedded:toy')
     tuned = FrozenLDM.build(pretrained=osp.join(work, 'diffusers'))
     names = location_token_names((16, 16))
-    assert len(tuned.tokenizer) == len(base.tokenizer) + len(names)
     ids = tuned.tokenizer.convert_tokens_to_ids(names)
+    assert len(tuned.tokenizer) == len(base.tokenizer) + len(names) + len(ATTRIBUTE_TOKENS)
+    easy = tuned.tokenizer.convert_tokens_to_ids('[easy]')
     prompt_ids = tuned.tokenizer('An image with circle <l3><l200> [easy]').input_ids
     assert ids[3] in prompt_ids and ids[200] in prompt_ids  # one token each, no space needed
+    assert prompt_ids[-2:] == [easy, tuned.tokenizer.eos_token_id]  # [easy] is one token
+    record = read_json(osp.join(work, 'diffusers', 'layout_tokens.json'))
+    assert record['location_token_scale'] == 'auto' and record['grid'] == [16, 16]
+    assert 0.2 < record['word_row_norm'] < 0.3 and record['attribute_tokens'] == [
+        '[easy]', '[hard]', '[background]']
+    # probe C ran after the last iteration and logged the held-out gap
+    probe = [json.loads(line) for line in open(osp.join(work, 'layout_probe.jsonl'))]
+    assert probe[-1]['iter'] == 2 and 'gap' in probe[-1] and 'layout probe: iter 2, gap' in out
 
     def changed(part):
         a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()

@@ -10,12 +10,14 @@
 # | trainable         | UNet + text encoder (location-token embeddings new)     | paper      |
 # | prompt            | "An image with {c <l_tl><l_br> [attr]} and ..."; object  | paper /    |
 # |                   | order shuffled; empty prompt with p = 0.1              | GeoDiff.   |
-# | location tokens   | 32 x 32 bins (1024 tokens), 2D sin-cos initialised       | ours /     |
-# |                   | (rows equal the table: scale 1)                         | GeoDiff.   |
+# | location tokens   | 32 x 32 bins (1024 tokens), 2D sin-cos initialised, rows | ours /     |
+# |                   | at CLIP's word-row norm (scale 'auto', ~0.39)           | GeoDiff.   |
+# | attributes        | [easy] / [hard] / [background]: single added tokens      | paper      |
 # | data              | COCO train2017, no crowd, no object < 2 % of the image, | paper      |
-# |                   | 256 x 256 (fidelity; 800 x 456 for trainability)        |            |
+# |                   | 256 x 256 (fidelity; 800 x 456 for trainability),       |            |
+# |                   | horizontal flip 0.5                                     | GeoDiff.   |
 # | optimizer         | AdamW 1e-4, cosine, 3000 warm-up steps, 60 epochs        | paper      |
-# | batch             | 8 x 8 GPUs, fp16                                         | ours       |
+# | batch             | 32 (4 x 8 GPUs), fp16                                    | paper      |
 _base_ = ['mmdet::_base_/default_runtime.py']
 custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
 
@@ -23,17 +25,18 @@ data_root = 'data/coco/'
 grid = (32, 32)
 ldm = dict(pretrained='runwayml/stable-diffusion-v1-5')
 model = dict(type='LayoutLDM', ldm=ldm,
-             grid=grid, seg_head=None, pa_loss_weight=0.01,
+             grid=grid, location_token_scale='auto', attribute_tokens=True,
+             seg_head=None, pa_loss_weight=0.01,
              trainable=('unet', 'text_encoder'), empty_prompt_prob=0.1,
              data_preprocessor=dict(type='BaseDataPreprocessor'))
 train_dataloader = dict(
-    batch_size=8, num_workers=4, persistent_workers=True,
+    batch_size=4, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='LayoutCaptionDataset', data_root=data_root,
                  ann_file='annotations/instances_train2017.json', img_dir='train2017/',
                  image_size=(256, 256), grid=grid, tokenizer=ldm, attributes_file=None,
-                 min_area_frac=0.02, shuffle_objects=True))
+                 min_area_frac=0.02, shuffle_objects=True, hflip_prob=0.5))
 val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = test_cfg = test_evaluator = None
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 import os.path as osp
 
 DD_CONFIGS = {
-    'l2i': 'detdiffusion/detdiffusion-l2i_toy-ldm_2000it_toy-shapes.py',
-    'pa-attr': 'detdiffusion/detdiffusion-pa-attr_toy-ldm_2000it_toy-shapes.py',
-    'pa-loss': 'detdiffusion/detdiffusion-pa-loss_toy-ldm_2000it_toy-shapes.py',
-    'detdiffusion': 'detdiffusion/detdiffusion_toy-ldm_2000it_toy-shapes.py',
+    'l2i': 'detdiffusion/detdiffusion-l2i_toy-ldm_12000it_toy-shapes.py',
+    'pa-attr': 'detdiffusion/detdiffusion-pa-attr_toy-ldm_12000it_toy-shapes.py',
+    'pa-loss': 'detdiffusion/detdiffusion-pa-loss_toy-ldm_12000it_toy-shapes.py',
+    'detdiffusion': 'detdiffusion/detdiffusion_toy-ldm_12000it_toy-shapes.py',
 }
 WITH_ATTRIBUTES = ('pa-attr', 'detdiffusion')
 SYNTH_CONFIG = 'detdiffusion/detdiffusion_synth_toy-ldm_toy-shapes.py'

@@ -40,8 +40,8 @@ from mmengine.logging import print_log
 
 from mmdet.registry import DATASETS
 
-from ..ldm import (box_to_location_tokens, build_byte_clip_tokenizer, fit_objects, layout_prompt,
-                   load_tokenizer, location_token_names, preset_names)
+from ..ldm import (ATTRIBUTE_TOKENS, box_to_location_tokens, build_byte_clip_tokenizer, fit_objects,
+                   layout_prompt, load_tokenizer, location_token_names, preset_names)
 
 STRATEGIES = ('origin', 'easy', 'hard')
 
@@ -53,7 +53,8 @@ FILTERED = ('crowd', 'not_in_classes', 'small')
 
 
 def _build_tokenizer(tokenizer, grid):
-    """The tokenizer that counts prompt tokens, holding the grid's location tokens."""
+    """The tokenizer that counts prompt tokens, holding the grid's location tokens and the
+    attribute tokens (as ``LayoutLDM`` adds them)."""
     if tokenizer is None:
         tok = build_byte_clip_tokenizer()
     elif isinstance(tokenizer, str):
@@ -65,7 +66,7 @@ def _build_tokenizer(tokenizer, grid):
     else:
         tok = copy.deepcopy(tokenizer)  # adding tokens must not touch a model's tokenizer
     vocab = tok.get_vocab()
-    missing = [n for n in location_token_names(grid) if n not in vocab]
+    missing = [n for n in (*location_token_names(grid), *ATTRIBUTE_TOKENS) if n not in vocab]
     if missing:
         tok.add_tokens(missing)
     return tok

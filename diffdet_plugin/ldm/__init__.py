@@ -21,12 +21,14 @@ from .sampling import (build_sampling_scheduler, decode_to_pixels, image_to_imag
 
 __all__ += ['build_sampling_scheduler', 'decode_to_pixels', 'image_to_image', 'img2img_denoise',
             'last_timestep', 'num_denoising_steps', 'text_to_image', 'text_to_latents']
-from .location_tokens import (DEFAULT_GRID, TOY_GRID, add_location_tokens,  # noqa: E402
-                              box_to_location_tokens, fit_objects, layout_prompt, load_tokenizer,
-                              location_token_index, location_token_names, location_tokens_to_box,
-                              prompt_length, sincos_2d_embedding)
+from .location_tokens import (ATTRIBUTE_TOKENS, DEFAULT_GRID, TOY_GRID,  # noqa: E402
+                              add_attribute_tokens, add_location_tokens, box_to_location_tokens,
+                              fit_objects, layout_prompt, load_tokenizer, location_token_index,
+                              location_token_names, location_tokens_to_box, prompt_length,
+                              sincos_2d_embedding, word_row_norm)
 
-__all__ += ['DEFAULT_GRID', 'TOY_GRID', 'add_location_tokens', 'box_to_location_tokens',
+__all__ += ['ATTRIBUTE_TOKENS', 'DEFAULT_GRID', 'TOY_GRID', 'add_attribute_tokens',
+            'add_location_tokens', 'box_to_location_tokens',
             'fit_objects', 'layout_prompt', 'load_tokenizer', 'location_token_index',
             'location_token_names', 'location_tokens_to_box', 'prompt_length',
-            'sincos_2d_embedding']
+            'sincos_2d_embedding', 'word_row_norm']

@@ -15,7 +15,17 @@ object reads ``square <l3><l200>`` as in GeoDiffusion.
 
 The new tokens' embeddings are new rows of the text encoder's token-embedding table,
 initialized with a 2D sine-cosine table over the grid (MAE-style fixed position embedding), so
-neighbouring bins start with similar embeddings; fine-tuning then learns them.
+neighbouring bins start with similar embeddings; fine-tuning then learns them. The table is
+scaled to the mean norm of the encoder's existing word rows (``scale='auto'``): the raw table's
+rows have norm √(D/2) (8.0 on the toy encoder, 19.6 on SD's CLIP) against word rows of ≈ 0.23 /
+0.39, and under AdamW (which moves every weight by about the learning rate per step) rows 35×
+too large barely move: the 8-layout probe of docs/detdiffusion.md learns no layout at scale 1.
+GeoDiffusion's training script carries the same rescaling as a commented-out line
+(``pos_embed / ‖pos_embed‖ · 0.3854``, CLIP's word-row norm).
+
+DetDiffusion's attributes are *special tokens* (paper, Sec. 3.2): ``[easy]``, ``[hard]`` and
+``[background]`` are added tokens too (:func:`add_attribute_tokens`), one id each, their rows
+started from the embedding of the plain word at the word-row norm.
 
 Nothing here imports mmdet.
 """
@@ -123,7 +133,44 @@ def sincos_2d_embedding(grid, dim: int) -> torch.Tensor:
     return table.float()
 
 
-def add_location_tokens(ldm, grid, scale: float = 1.0) -> list[int]:
+#: DetDiffusion's perception-aware attributes as the special tokens of the prompt.
+ATTRIBUTE_TOKENS = ('[easy]', '[hard]', '[background]')
+
+
+def word_row_norm(encoder, num_words: int | None = None) -> float:
+    """The mean L2 norm of a text encoder's token-embedding rows ``[0, num_words)`` (all rows
+    when ``None``): the scale new token rows should start at."""
+    weight = encoder.get_input_embeddings().weight
+    rows = weight[:num_words] if num_words else weight
+    return float(rows.detach().float().norm(dim=1).mean())
+
+
+def _resolve_scale(scale, target_norm: float, dim: int) -> float:
+    """``'auto'`` → the factor that gives the sin-cos rows (norm √(dim/2)) ``target_norm``."""
+    if scale == 'auto':
+        return target_norm / math.sqrt(dim / 2)
+    if isinstance(scale, str) or not float(scale) > 0:
+        raise ValueError(f"location_token_scale {scale!r}: use 'auto' (the word rows' mean "
+                         'norm) or a positive factor on the sine-cosine table')
+    return float(scale)
+
+
+def _grow_table(tokenizer, encoder):
+    """Resize the encoder's table to cover the tokenizer (never shrink), keeping the table's
+    ``requires_grad``; returns the (new) embedding module."""
+    emb = encoder.get_input_embeddings()
+    requires_grad = emb.weight.requires_grad
+    if len(tokenizer) > emb.weight.shape[0]:
+        try:  # the new rows are overwritten by the caller: no need for transformers' mean init
+            encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        except TypeError:  # transformers < 4.46
+            encoder.resize_token_embeddings(len(tokenizer))
+    emb = encoder.get_input_embeddings()
+    emb.weight.requires_grad_(requires_grad)
+    return emb
+
+
+def add_location_tokens(ldm, grid, scale: float | str = 'auto') -> list[int]:
     """Add the grid's location tokens to an LDM's tokenizer and text encoder.
 
     The tokenizer gets ``grid_w · grid_h`` added tokens (``tokenizer.add_tokens``: each is
@@ -132,7 +179,8 @@ def add_location_tokens(ldm, grid, scale: float = 1.0) -> list[int]:
     (``resize_token_embeddings``; never shrunk: a tokenizer smaller than the table, as with the
     presets' byte-level tokenizer, gets its new ids inside the table) and their rows are set
     to ``scale · sincos_2d_embedding(grid, hidden_size)``. The LDM's prompt-embedding cache is
-    cleared. The table's ``requires_grad`` is kept.
+    cleared. The table's ``requires_grad`` is kept. The factor used is left in
+    ``ldm.location_token_scale`` (``None`` when the tokens were already there).
 
     Idempotent: when the tokenizer already holds all of them (a fine-tuned model saved with
     its tokens and loaded again), nothing changes and their ids are returned.
@@ -145,7 +193,10 @@ def add_location_tokens(ldm, grid, scale: float = 1.0) -> list[int]:
         ldm: a :class:`~diffdet_plugin.ldm.FrozenLDM` (anything with ``tokenizer`` and a
             transformers ``text_encoder``).
         grid: ``(grid_w, grid_h)`` bins.
-        scale: factor on the sine-cosine rows.
+        scale: ``'auto'`` (default): every row gets the mean norm of the encoder's existing
+            word rows (:func:`word_row_norm` over the tokenizer's vocabulary before the
+            tokens are added); a number: that factor on the sine-cosine table (1: the raw
+            table, norm √(D/2)).
 
     Returns:
         The token ids, ``ids[i]`` the id of ``<l{i}>``.
@@ -173,22 +224,53 @@ def add_location_tokens(ldm, grid, scale: float = 1.0) -> list[int]:
         raise ValueError(f'the tokenizer holds {len(present)} of the {len(names)} location '
                          f'tokens of the {_grid(grid)} grid (e.g. {present[:3]}): it was '
                          'modified by hand or made for another grid; start from the base model.')
-    requires_grad = emb.weight.requires_grad
+    factor = _resolve_scale(scale, word_row_norm(encoder, len(tokenizer)), emb.weight.shape[1])
     tokenizer.add_tokens(names)
     ids = tokenizer.convert_tokens_to_ids(names)
-    if len(tokenizer) > emb.weight.shape[0]:
-        try:  # the new rows are overwritten below: no need for transformers' mean init
-            encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        except TypeError:  # transformers < 4.46
-            encoder.resize_token_embeddings(len(tokenizer))
-    emb = encoder.get_input_embeddings()
-    table = scale * sincos_2d_embedding(grid, emb.weight.shape[1])
+    emb = _grow_table(tokenizer, encoder)
+    table = factor * sincos_2d_embedding(grid, emb.weight.shape[1])
     with torch.no_grad():
         emb.weight[torch.as_tensor(ids, device=emb.weight.device)] = table.to(emb.weight)
-    emb.weight.requires_grad_(requires_grad)
+    ldm.location_token_scale = factor
+    _clear_prompt_cache(ldm)
+    return list(ids)
+
+
+def _clear_prompt_cache(ldm):
     cache = getattr(ldm, '_prompt_cache', None)
     if cache is not None:
         cache.clear()
+
+
+def add_attribute_tokens(ldm, names=ATTRIBUTE_TOKENS) -> list[int]:
+    """Add DetDiffusion's attribute tokens (``[easy]``, ...) to an LDM's tokenizer and encoder.
+
+    Each becomes one added token (the paper's "special tokens"; written as plain text they are
+    several sub-word or byte tokens). Its row starts at the mean embedding of the bare word's
+    own tokens (``easy``: the encoder already knows the word), rescaled to the mean word-row
+    norm. Idempotent like :func:`add_location_tokens`; the table's ``requires_grad`` is kept.
+
+    Returns:
+        The token ids, in the order of ``names``.
+    """
+    tokenizer, encoder = ldm.tokenizer, ldm.text_encoder
+    vocab = tokenizer.get_vocab()
+    todo = [n for n in names if n not in vocab]
+    if todo:
+        norm = word_row_norm(encoder, len(tokenizer))
+        words = [tokenizer(n.strip('[]'), add_special_tokens=False).input_ids for n in todo]
+        tokenizer.add_tokens(list(todo))
+        emb = _grow_table(tokenizer, encoder)
+        with torch.no_grad():
+            for name, word in zip(todo, words):
+                row = emb.weight[torch.as_tensor(word, device=emb.weight.device)].float().mean(0)
+                row = row / row.norm().clamp_min(1e-8) * norm
+                emb.weight[tokenizer.convert_tokens_to_ids(name)] = row.to(emb.weight)
+        _clear_prompt_cache(ldm)
+    ids = tokenizer.convert_tokens_to_ids(list(names))
+    if max(ids) >= encoder.get_input_embeddings().weight.shape[0]:
+        raise ValueError('the tokenizer holds the attribute tokens but the text encoder has no '
+                         'rows for them: save and load tokenizer and text encoder together.')
     return list(ids)
 
 

@@ -73,8 +73,12 @@ class LatentDiffusionTrainer(LDMPartsModel):
                              for k in keys]).to(x)
         return stats.chunk(2, dim=1)
 
-    def ldm_loss(self, images: torch.Tensor, prompts, generator=None):
-        """Returns (loss, dict of tensors: z0, zt, t, pred, target) for subclasses."""
+    def ldm_loss(self, images: torch.Tensor, prompts, generator=None, weight=None):
+        """Returns (loss, dict of tensors: z0, zt, t, pred, target) for subclasses.
+
+        ``weight``: an optional per-pixel loss map broadcastable to the latents (B, C, h, w)
+        (e.g. GeoDiffusion's foreground re-weighting); the loss is mean(weight · (pred − ε)²).
+        """
         ldm = self.ldm
         self._update_scaling_factor(images)
         with torch.set_grad_enabled('vae' in self.trainable):
@@ -91,7 +95,10 @@ class LatentDiffusionTrainer(LDMPartsModel):
         zt = ldm.add_noise(z0, noise, t)
         pred = ldm.unet(zt, t, encoder_hidden_states=context).sample
         target = ldm.training_target(z0, noise, t)
-        loss = F.mse_loss(pred.float(), target.float())
+        if weight is None:
+            loss = F.mse_loss(pred.float(), target.float())
+        else:
+            loss = (weight.float() * (pred.float() - target.float()) ** 2).mean()
         return loss, dict(z0=z0, zt=zt, t=t, pred=pred, target=target)
 
     def forward(self, inputs, data_samples=None, mode: str = 'loss'):

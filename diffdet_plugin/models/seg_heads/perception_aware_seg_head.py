@@ -12,15 +12,26 @@ the sampled timestep) down-weights the loss where the latent is mostly noise.
 
 This head is mmdet's ``Mask2FormerHead`` with its pixel decoder replaced by
 :class:`UNetFeatureFusion` (the paper's coarse-to-fine F_n = Conv(f_n ⊕ Up(F_{n−1}))): mmdet's
-masked-attention transformer decoder, point-sampled mask / dice losses, ``HungarianAssigner``
-and ``MaskPseudoSampler`` are used as they are. The class branch exists (Mask2Former's) but
-its loss weight is 0 by default: the P.A. loss is L_mask + L_dice only.
+masked-attention transformer decoder, ``HungarianAssigner`` with Mask2Former's matching costs,
+and mmdet's ``CrossEntropyLoss`` / ``DiceLoss`` are used as they are.
+
+The loss is the paper's formula, not Mask2Former's training recipe (:meth:`instance_losses`):
+L_mask and L_dice have weight 1 and come from the **final** decoder output (Mask2Former sums
+5·L_mask + 5·L_dice over every decoder layer: 20× the formula on the toy head, 50× on SD's);
+intermediate outputs are optional (``aux_loss_weight``, averaged). They are computed densely at
+the mask prediction's resolution (stride 8 of the image: 16 × 16 on the toy, 32 × 32 for SD at
+256², fewer positions than Mask2Former's 12,544 sampled points, exact and deterministic), with
+the ground-truth masks area-pooled to it. A class term ``loss_cls`` (weight 0.4 by default)
+adds what the paper calls supervision "in conjunction with label ground truth": DatasetDM, the
+paper's cited source, weighs class : mask : dice as 2 : 5 : 5; 0.4 keeps that ratio to the
+formula's unit mask and dice weights.
 """
 from __future__ import annotations
 
 import copy
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import Conv2d
 from mmengine.model import ModuleList
 from mmengine.structures import InstanceData
@@ -42,10 +53,16 @@ class PerceptionAwareSegHead(Mask2FormerHead):
         num_queries: instance queries (Mask2Former: 100).
         num_transformer_feat_level: fused levels the decoder attends to, round robin (3).
         pixel_decoder: the fusion's config (``UNetFeatureFusion``; channels are filled in).
-        transformer_decoder, positional_encoding, loss_cls, loss_mask, loss_dice, train_cfg:
-            as in mmdet's ``Mask2FormerHead``; ``None``: Mask2Former's at ``feat_channels``
+        transformer_decoder, positional_encoding, train_cfg: as in mmdet's
+            ``Mask2FormerHead``; ``None``: Mask2Former's at ``feat_channels``
             (:func:`default_transformer_decoder`, sine encoding of ``feat_channels / 2``
-            features per axis, :func:`default_train_cfg`, a class loss of weight 0).
+            features per axis, :func:`default_train_cfg`).
+        loss_cls, loss_mask, loss_dice: mmdet loss configs; by default the paper's unit-weight
+            sigmoid BCE and dice, and a softmax class loss of weight 0.4 (no-object class 0.1,
+            as Mask2Former). ``train_cfg`` may set ``num_points``: it is not used (the losses
+            are dense).
+        aux_loss_weight: weight of the intermediate decoder outputs' losses (each output's
+            mask + dice + class, averaged over them); 0 (default): the final output only.
     """
 
     def __init__(self, in_channels, feat_channels: int = 256, out_channels: int = 256,
@@ -55,9 +72,10 @@ class PerceptionAwareSegHead(Mask2FormerHead):
                  transformer_decoder=None, positional_encoding=None,
                  loss_cls=None,
                  loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, reduction='mean',
-                                loss_weight=5.0),
+                                loss_weight=1.0),
                  loss_dice=dict(type='DiceLoss', use_sigmoid=True, activate=True,
-                                reduction='mean', naive_dice=True, eps=1.0, loss_weight=5.0),
+                                reduction='mean', naive_dice=True, eps=1.0, loss_weight=1.0),
+                 aux_loss_weight: float = 0.0,
                  train_cfg=None, test_cfg=None, init_cfg=None):
         # Mask2FormerHead.__init__ builds mmdet's deformable pixel decoder; this one builds the
         # UNet fusion instead and then the same parts under the same names, so that the
@@ -93,11 +111,8 @@ class PerceptionAwareSegHead(Mask2FormerHead):
 
         self.test_cfg, self.train_cfg = test_cfg, train_cfg or default_train_cfg()
         self.assigner = TASK_UTILS.build(self.train_cfg['assigner'])
-        self.sampler = TASK_UTILS.build(self.train_cfg['sampler'], default_args=dict(context=self))
-        self.num_points = self.train_cfg.get('num_points', 12544)
-        self.oversample_ratio = self.train_cfg.get('oversample_ratio', 3.0)
-        self.importance_sample_ratio = self.train_cfg.get('importance_sample_ratio', 0.75)
-        loss_cls = loss_cls or dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.0,
+        self.aux_loss_weight = float(aux_loss_weight)
+        loss_cls = loss_cls or dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4,
                                     reduction='mean',
                                     class_weight=[1.0] * num_classes + [0.1])
         self.class_weight = loss_cls['class_weight']
@@ -107,32 +122,73 @@ class PerceptionAwareSegHead(Mask2FormerHead):
 
     def instance_losses(self, feats, batch_gt_instances: list[InstanceData],
                         weights: Tensor | None = None) -> dict[str, Tensor]:
-        """Mask and dice losses per image, weighted per image and averaged over the batch.
+        """The P.A. loss's parts per image, weighted per image, averaged over the batch.
+
+        For image b with weight w_b (DetDiffusion: √ᾱ_t) and the final decoder output's
+        queries Hungarian-matched to its N ground-truth masks (mmdet's ``HungarianAssigner``,
+        Mask2Former's class / mask / dice costs):
+
+            loss_mask = 1/B Σ_b w_b · BCE(matched mask logits, GT masks)     (mean over pixels)
+            loss_dice = 1/B Σ_b w_b · Dice(matched masks, GT masks)          (mean over the N)
+            loss_cls  = 1/B Σ_b w_b · CE(all Q queries' classes, matched labels / no object)
+
+        each times its loss weight (``loss_mask`` / ``loss_dice`` 1: the paper's L_m + L_d).
+        An image without objects contributes its class term only. With ``aux_loss_weight``
+        > 0 the intermediate outputs add that weight times their mean losses.
 
         Args:
             feats: f_1..f_4, coarse to fine, each (B, C_n, H_n, W_n).
-            batch_gt_instances: per image ``labels`` (N,) and ``masks`` (N, H, W) bool, at
-                any resolution (the losses are point-sampled in normalised coordinates).
-            weights: (B,) per-image weights (DetDiffusion: √ᾱ_t); ``None``: all 1.
+            batch_gt_instances: per image ``labels`` (N,) and ``masks`` (N, H, W) bool at any
+                resolution (area-pooled to the mask prediction's (h, w)).
+            weights: (B,) per-image weights; ``None``: all 1.
         Returns:
-            ``loss_mask``, ``loss_dice`` (each summed over the decoder layers, Mask2Former's
-            deep supervision) and ``loss_cls`` (weight 0 by default): the weighted batch means.
+            ``loss_mask``, ``loss_dice``, ``loss_cls``: scalars.
         """
         b = feats[0].shape[0]
-        cls_list, mask_list = self(list(feats), None)
-        all_cls, all_masks = torch.stack(cls_list), torch.stack(mask_list)  # (L, B, Q, ...)
-        weights = all_cls.new_ones(b) if weights is None else weights.reshape(b).to(all_cls)
-        out = dict(loss_cls=all_cls.new_zeros(()), loss_mask=all_cls.new_zeros(()),
-                   loss_dice=all_cls.new_zeros(()))
-        h, w = all_masks.shape[-2:]
-        for i in range(b):  # one image at a time: Mask2Former normalises by the batch's masks
-            losses = self.loss_by_feat(all_cls[:, i:i + 1], all_masks[:, i:i + 1],
-                                       [batch_gt_instances[i]],
-                                       [dict(img_shape=(h, w), pad_shape=(h, w))])
-            for k in out:
-                out[k] = out[k] + weights[i] * sum(v for name, v in losses.items()
-                                                   if name.split('.')[-1] == k)
+        cls_list, mask_list = self(list(feats), None)  # per layer: (B, Q, C+1), (B, Q, h, w)
+        weights = (cls_list[-1].new_ones(b) if weights is None
+                   else weights.reshape(b).to(cls_list[-1]))
+        layers = [(len(cls_list) - 1, 1.0)]
+        if self.aux_loss_weight and len(cls_list) > 1:
+            layers += [(i, self.aux_loss_weight / (len(cls_list) - 1))
+                       for i in range(len(cls_list) - 1)]
+        out = {k: cls_list[-1].new_zeros(()) for k in ('loss_mask', 'loss_dice', 'loss_cls')}
+        for i in range(b):
+            gt = batch_gt_instances[i]
+            for layer, layer_weight in layers:
+                parts = self.image_losses(cls_list[layer][i], mask_list[layer][i], gt)
+                for k in out:
+                    out[k] = out[k] + weights[i] * layer_weight * parts[k]
         return {k: v / b for k, v in out.items()}
+
+    def image_losses(self, cls_scores: Tensor, mask_preds: Tensor,
+                     gt: InstanceData) -> dict[str, Tensor]:
+        """One image, one decoder output: (Q, C+1) class logits, (Q, h, w) mask logits and
+        the ground truth → unweighted-by-image ``loss_mask``, ``loss_dice``, ``loss_cls``."""
+        q, (h, w) = cls_scores.shape[0], mask_preds.shape[-2:]
+        labels = gt.labels.to(cls_scores.device).long()
+        gt_masks = gt.masks.to(mask_preds.device).float()
+        if gt_masks.shape[-2:] != (h, w) and len(gt_masks):
+            gt_masks = F.adaptive_avg_pool2d(gt_masks[:, None], (h, w))[:, 0]
+        gt_masks = gt_masks.reshape(len(labels), h, w)
+        target = labels.new_full((q,), self.num_classes)  # no object
+        zero = mask_preds.sum() * 0
+        if len(labels) == 0:
+            return dict(loss_mask=zero, loss_dice=zero,
+                        loss_cls=self.loss_cls(cls_scores, target))
+        with torch.no_grad():
+            assign = self.assigner.assign(
+                pred_instances=InstanceData(scores=cls_scores.detach(),
+                                            masks=mask_preds.detach()),
+                gt_instances=InstanceData(labels=labels, masks=gt_masks),
+                img_meta=dict(img_shape=(h, w)))
+        pos = torch.nonzero(assign.gt_inds > 0).squeeze(1)
+        matched = assign.gt_inds[pos] - 1
+        target[pos] = labels[matched]
+        pred, truth = mask_preds[pos], gt_masks[matched]
+        return dict(loss_mask=self.loss_mask(pred.flatten(1), truth.flatten(1)),
+                    loss_dice=self.loss_dice(pred.flatten(1), truth.flatten(1)),
+                    loss_cls=self.loss_cls(cls_scores, target))
 
 
 def default_transformer_decoder(dims: int = 256, num_layers: int = 9, num_heads: int = 8,
@@ -147,11 +203,11 @@ def default_transformer_decoder(dims: int = 256, num_layers: int = 9, num_heads:
                 init_cfg=None)
 
 
-def default_train_cfg(num_points: int = 12544) -> dict:
-    """Hungarian matching on mask (sigmoid BCE) and dice costs only, Mask2Former's weights."""
+def default_train_cfg() -> dict:
+    """Hungarian matching on class, mask (sigmoid BCE) and dice costs, Mask2Former's weights
+    (2 : 5 : 5)."""
     return dict(
-        num_points=num_points, oversample_ratio=3.0, importance_sample_ratio=0.75,
         assigner=dict(type='HungarianAssigner', match_costs=[
+            dict(type='ClassificationCost', weight=2.0),
             dict(type='CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-            dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0)]),
-        sampler=dict(type='MaskPseudoSampler'))
+            dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0)]))

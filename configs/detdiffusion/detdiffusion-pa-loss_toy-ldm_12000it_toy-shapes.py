@@ -1,6 +1,7 @@
 # + P.A. loss at toy scale: a smaller Mask2Former-style head (64 channels, 20 queries, 3
-# masked-attention layers) on the toy UNet's four levels (strides 64/32/16/8: 2x2 to 16x16).
-_base_ = './detdiffusion-l2i_toy-ldm_2000it_toy-shapes.py'
+# masked-attention layers) on the toy UNet's four levels (strides 64/32/16/8: 2x2 to 16x16);
+# the loss as the paper writes it (see detdiffusion-pa-loss_sd15_60e_coco.py).
+_base_ = './detdiffusion-l2i_toy-ldm_12000it_toy-shapes.py'
 
 dims = 64
 model = dict(seg_head=dict(
@@ -14,10 +15,4 @@ model = dict(seg_head=dict(
             ffn_cfg=dict(embed_dims=dims, feedforward_channels=4 * dims, num_fcs=2,
                          act_cfg=dict(type='ReLU', inplace=True), ffn_drop=0.0,
                          add_identity=True)),
-        init_cfg=None),
-    train_cfg=dict(
-        num_points=512, oversample_ratio=3.0, importance_sample_ratio=0.75,
-        assigner=dict(type='HungarianAssigner', match_costs=[
-            dict(type='CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-            dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0)]),
-        sampler=dict(type='MaskPseudoSampler'))))
+        init_cfg=None)))
