@@ -294,9 +294,13 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
         'quality', '--protocols', 'detdiffusion', '--data-root', toy_data, '--judge', judge,
         '--dd-attribute-detector', judge, '--dd-l2i-iters', '1', '--dd-fidelity-layouts', '2',
         '--dd-per-layout', '1', '--dd-steps', '2', '--dd-rows', 'pa-attr', 'detdiffusion',
-        '--dd-arms', 'real10', 'real10+hard',
+        '--dd-arms', 'real10', 'real10+hard', '--dd-probe-layouts', '2',
+        '--dd-probe-a-iters', '1', '--dd-probe-b-iters', '1',
         '--det-iters', '1', '--seeds', '0', '--work-dir', 'work',
         '--json', str(tmp_path / 'quality.json')])['detdiffusion']
+    a, b = dd['probes']['a'], dd['probes']['b']  # the pipeline probes ran first, recorded
+    assert set(a) >= {'auto', '1.0'} and all(isinstance(a[k]['gap'], float) for k in ('auto', '1.0'))
+    assert b['own']['at_own_box'] in (0, 1, 2) and isinstance(b['passed'], bool)
     counts = dd['attributes']['train']['counts']
     assert sum(counts.values()) > 0 and set(counts) <= {'easy', 'hard', 'background'}
     assert list(dd['rows']) == list(dd['fidelity']) == ['pa-attr', 'detdiffusion']
@@ -310,6 +314,7 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
     assert list(dd['runs']) == ['real10', 'real10+hard']
     md = (tmp_path / 'quality.md').read_text()
     assert '| row | P.A. Attr | P.A. loss | layout mAP |' in md and '| real10+hard |' in md
+    assert '| A: location-token gap after 1 it' in md
 
 
 def test_instagen_split_must_not_overlap():

@@ -1,7 +1,17 @@
 """The DetDiffusion rows of ``tools/benchmark.py quality``: fidelity and trainability at toy scale.
 
-The paper's two tables on the toy world, every step a shipped config:
+The paper's two tables on the toy world, every step a shipped config, gated by the pipeline
+probes (docs/detdiffusion.md):
 
+0. **probe A**: the L2I model overfits ``--dd-probe-layouts`` (8) toy train layouts for
+   ``--dd-probe-a-iters`` (240) iterations, at the default location-token scale (``auto``)
+   and at scale 1 (the control); pass: location-token gap ≥ 0.10
+   (:func:`~diffdet_plugin.evaluation.layout_probe.location_token_gap`). **Probe B**: the
+   same layouts for ``--dd-probe-b-iters`` (1200) iterations, saved as a diffusers folder and
+   loaded back; it draws each layout and each layout with another image's location tokens,
+   and the judge says where the objects are: pass when the named class is found at IoU > 0.5
+   with its own box in ≥ 7 of 8, and with swapped tokens at the new box in ≥ 6 of 8 and at the
+   old box in ≤ 1. ``--dd-probes-only`` stops after them;
 1. the attribute detector: a deliberately weak toy detector
    (``configs/judge/fcos_r18-half_fpn_300it_toy-shapes.py``, cached build), because the judge
    finds every toy object (all ``[easy]``); its P.A. Attr of the toy train, test and 10 % files
@@ -65,6 +75,10 @@ def detdiffusion_protocol(args, root: str) -> dict:
     # 1. the weak attribute detector and its attributes
     from ..config_package import config_dir
     detector_cfg = args.dd_attribute_detector or osp.join(config_dir(), ATTRIBUTE_DETECTOR)
+    probes = dict(a=step('probe_a', lambda: probe_a(args, root)))
+    probes['b'] = step('probe_b', lambda: probe_b(args, root, osp.join(work, 'probe_b')))
+    if args.dd_probes_only:
+        return dict(probes=probes)
     det = step('attribute_detector', lambda: dict(
         config=detector_cfg, checkpoint=load_judge(detector_cfg, root).checkpoint))
     real10 = step('real10', lambda: dict(
@@ -135,15 +149,157 @@ def detdiffusion_protocol(args, root: str) -> dict:
     runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
                          lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
                                                      else data[arm]['dir'], arm='real+de-1to1'))
-    return dict(attribute_detector=det, attributes=attr_recs, rows=rows, fidelity=fidelity,
-                generated=data, runs=runs)
+    return dict(probes=probes, attribute_detector=det, attributes=attr_recs, rows=rows,
+                fidelity=fidelity, generated=data, runs=runs)
+
+
+def add_arguments(p):
+    """This protocol's options (``tools/benchmark.py quality``)."""
+    dd = p.add_argument_group('detdiffusion protocol')
+    dd.add_argument('--dd-attribute-detector', default=None,
+                    help='config of the P.A. Attr detector (default: the weak 300-iteration '
+                    'judge recipe, configs/judge/fcos_r18-half_fpn_300it_toy-shapes.py)')
+    dd.add_argument('--dd-gamma', type=float, default=0.3, help='P.A. Attr score threshold')
+    dd.add_argument('--dd-beta', type=float, default=0.5, help='P.A. Attr IoU threshold')
+    dd.add_argument('--dd-l2i-iters', type=int, default=12000,
+                    help='iterations of each ablation row\'s L2I fine-tuning (the configs\' 12000)')
+    dd.add_argument('--dd-fidelity-layouts', type=int, default=200,
+                    help='toy test layouts each row generates for the fidelity table')
+    dd.add_argument('--dd-per-layout', type=int, default=2,
+                    help='generated images per 10 %% layout and strategy (trainability)')
+    dd.add_argument('--dd-steps', type=int, default=None,
+                    help='denoising steps of every generation (default: the config\'s 50)')
+    dd.add_argument('--dd-rows', nargs='+', default=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
+                    choices=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
+                    help='ablation rows to train and score (default: all four)')
+    dd.add_argument('--dd-arms', nargs='+', default=None,
+                    help='trainability arms (default: real10, real10+origin/easy/hard)')
+    dd.add_argument('--dd-probe-layouts', type=int, default=8,
+                    help='toy train layouts the probes overfit')
+    dd.add_argument('--dd-probe-a-iters', type=int, default=240)
+    dd.add_argument('--dd-probe-b-iters', type=int, default=1200)
+    dd.add_argument('--dd-probes-only', action='store_true',
+                    help='stop after probes A and B (minutes, before any long run)')
+
+
+def _probe_model(root: str, scale, n: int):
+    """The L2I toy model and ``n`` fixed train layouts (unshuffled, unflipped, seed 0)."""
+    import torch
+
+    from mmdet.registry import DATASETS, MODELS
+
+    from ..evaluation.layout_probe import probe_batch
+    cfg = _config(DD_CONFIGS['l2i'])
+    ds = dict(cfg.train_dataloader.dataset, data_root=root, shuffle_objects=False,
+              hflip_prob=0.0, seed=0)
+    dataset = DATASETS.build(ds)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(cfg.model, location_token_scale=scale, latent_cache_size=0))
+    images, samples = probe_batch(dataset, range(n))
+    return model, dataset, images, samples
+
+
+def probe_a(args, root: str) -> dict:
+    """Probe A: the location-token gap after overfitting, default scale vs scale 1."""
+    from ..evaluation.layout_probe import location_token_gap, overfit_layouts
+    out = {}
+    for scale in ('auto', 1.0):
+        model, _, images, samples = _probe_model(root, scale, args.dd_probe_layouts)
+        prompts = [s['prompt'] for s in samples]
+        before = location_token_gap(model, images, prompts)['gap']
+        overfit_layouts(model, images, samples, args.dd_probe_a_iters, log_every=40)
+        after = location_token_gap(model, images, prompts)
+        out[str(scale)] = dict(after, gap_before=before, passed=after['gap'] >= 0.10)
+    return dict(out, layouts=args.dd_probe_layouts, iters=args.dd_probe_a_iters)
+
+
+def probe_b(args, root: str, out_dir: str) -> dict:
+    """Probe B: generation overfit through the saved folder; own and swapped tokens."""
+    import numpy as np
+
+    from ..evaluation import load_judge
+    from ..evaluation.layout_probe import overfit_layouts, swap_location_tokens
+    from ..ldm import FrozenLDM
+    model, dataset, images, samples = _probe_model(root, 'auto', args.dd_probe_layouts)
+    overfit_layouts(model, images, samples, args.dd_probe_b_iters, log_every=100)
+    model.save_pretrained(out_dir)
+    ldm = FrozenLDM.build(pretrained=out_dir)
+    judge = load_judge(args.judge, root)
+    layouts = [dataset.layout_for(i) for i in range(args.dd_probe_layouts)]
+    prompts = [lay['prompt'] for lay in layouts]
+    swapped = swap_location_tokens(prompts)
+    classes = list(dataset.metainfo['classes'])
+    wanted = [[classes[int(k)] for k in lay['labels']] for lay in layouts]
+    own_boxes = [np.asarray(lay['bboxes']).reshape(-1, 4) for lay in layouts]
+    # object k of prompt i carries the tokens of object k (mod its count) of prompt i + 1
+    new_boxes = [own_boxes[(i + 1) % len(layouts)][np.arange(len(own_boxes[i])) %
+                                                   len(own_boxes[(i + 1) % len(layouts)])]
+                 for i in range(len(layouts))]
+    result = {}
+    for name, ps in (('own', prompts), ('swapped', swapped)):
+        dets = _draw_and_detect(ldm, ps, judge, dataset.image_size, args)
+        result[name] = dict(
+            at_own_box=sum(_found(d, w, b) for d, w, b in zip(dets, wanted, own_boxes)),
+            at_new_box=sum(_found(d, w, b) for d, w, b in zip(dets, wanted, new_boxes)))
+    n = args.dd_probe_layouts
+    result['passed'] = bool(result['own']['at_own_box'] >= n - 1 and
+                            result['swapped']['at_new_box'] >= n - 2 and
+                            result['swapped']['at_own_box'] <= 1)
+    return dict(result, layouts=n, iters=args.dd_probe_b_iters, ldm=osp.abspath(out_dir))
+
+
+def _draw_and_detect(ldm, prompts, judge, size, args) -> list[dict]:
+    """Draw ``prompts`` as the synthesis config does; the judge's boxes (score ≥ 0.3) and
+    class names per image."""
+    from ..evaluation.judge import detect_rgb
+    from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
+    syn = _config(SYNTH_CONFIG).synthesis
+    scheduler = build_sampling_scheduler(ldm, syn.get('scheduler', 'DPMSolverMultistepScheduler'))
+    z = text_to_latents(ldm, scheduler, prompts, list(range(len(prompts))),
+                        args.dd_steps or syn.get('num_inference_steps', 50),
+                        syn.get('guidance_scale', 3.5), size=size)
+    pixels = decode_to_pixels(ldm, z).permute(0, 2, 3, 1).byte().cpu().numpy()
+    return [dict(bboxes=d['bboxes'], names=[judge.classes[int(k)] for k in d['labels']])
+            for d in detect_rgb(judge.model, list(pixels), score_thr=0.3)]
+
+
+def _found(det: dict, names: list[str], boxes, iou_thr: float = 0.5) -> bool:
+    """Every object (``names[k]`` at ``boxes[k]``) has a detection of its class at IoU > thr."""
+    import numpy as np
+
+    from ..evaluation.fidelity import _iou
+    det_boxes = np.asarray(det['bboxes'], np.float64).reshape(-1, 4)
+    for name, box in zip(names, np.asarray(boxes, np.float64).reshape(-1, 4)):
+        cand = det_boxes[[n == name for n in det['names']]]
+        if not len(cand) or _iou(cand, box[None]).max() <= iou_thr:
+            return False
+    return True
 
 
 def markdown(p: dict) -> str:
     """The two DetDiffusion tables: fidelity per ablation row, trainability per strategy."""
     from .experiment import summarize
+    lines = []
+    if 'probes' in p:
+        a, b = p['probes']['a'], p['probes']['b']
+        lines += [f"**detdiffusion: pipeline probes** ({a['layouts']} toy train layouts)", '',
+                  '| probe | setting | result | pass |', '| --- | --- | --- | --- |']
+        for scale in ('auto', '1.0'):
+            r = a[scale]
+            lines.append(f"| A: location-token gap after {a['iters']} it (≥ 0.10) | scale "
+                         f"{scale} | {r['gap']:.3f} (before {r['gap_before']:.3f}) | "
+                         f"{'yes' if r['passed'] else 'no'} |")
+        lines.append(f"| B: generation overfit, {b['iters']} it (own ≥ {b['layouts'] - 1}, "
+                     f"swapped new ≥ {b['layouts'] - 2}, old ≤ 1) | scale auto | own prompts: "
+                     f"{b['own']['at_own_box']} at their box; swapped tokens: "
+                     f"{b['swapped']['at_new_box']} at the new box, "
+                     f"{b['swapped']['at_own_box']} at the old | "
+                     f"{'yes' if b['passed'] else 'no'} |")
+        lines.append('')
+        if 'fidelity' not in p:
+            return '\n'.join(lines)
     counts = p['attributes']['train']['counts']
-    lines = [f"**detdiffusion: fidelity** (judge mAP of images generated from toy test "
+    lines += [f"**detdiffusion: fidelity** (judge mAP of images generated from toy test "
              f"layouts, against the layouts; attributes by the weak detector: train "
              f"{counts})", '',
              '| row | P.A. Attr | P.A. loss | layout mAP | mAP_50 | images |',

@@ -75,6 +75,8 @@ def run(args, parser=None) -> dict:
             p = detdiffusion_quality.detdiffusion_protocol(args, root)
             result['detdiffusion'] = p
             md_parts.append(detdiffusion_quality.markdown(p))
+            if getattr(args, 'dd_probes_only', False):
+                break
             continue
         if fingerprint is None:
             from ..ldm import FrozenLDM
@@ -129,25 +131,8 @@ def add_parser(subparsers):
     ig.add_argument('--ig-selftrain-iters', type=int, default=1000, help='phase-2 iterations')
     ig.add_argument('--ig-per-class', type=int, default=100,
                     help='InstaGen images per class for the downstream detector')
-    dd = p.add_argument_group('detdiffusion protocol')
-    dd.add_argument('--dd-attribute-detector', default=None,
-                    help='config of the P.A. Attr detector (default: the weak 300-iteration '
-                    'judge recipe, configs/judge/fcos_r18-half_fpn_300it_toy-shapes.py)')
-    dd.add_argument('--dd-gamma', type=float, default=0.3, help='P.A. Attr score threshold')
-    dd.add_argument('--dd-beta', type=float, default=0.5, help='P.A. Attr IoU threshold')
-    dd.add_argument('--dd-l2i-iters', type=int, default=2000,
-                    help='iterations of each ablation row\'s L2I fine-tuning')
-    dd.add_argument('--dd-fidelity-layouts', type=int, default=200,
-                    help='toy test layouts each row generates for the fidelity table')
-    dd.add_argument('--dd-per-layout', type=int, default=2,
-                    help='generated images per 10 %% layout and strategy (trainability)')
-    dd.add_argument('--dd-steps', type=int, default=None,
-                    help='denoising steps of every generation (default: the config\'s 50)')
-    dd.add_argument('--dd-rows', nargs='+', default=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
-                    choices=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
-                    help='ablation rows to train and score (default: all four)')
-    dd.add_argument('--dd-arms', nargs='+', default=None,
-                    help='trainability arms (default: real10, real10+origin/easy/hard)')
+    from . import detdiffusion_quality
+    detdiffusion_quality.add_arguments(p)
     p.add_argument('--work-dir', default='work_dirs/bench_quality')
     p.add_argument('--json', metavar='OUT.json')
     p.set_defaults(func=run, parser=p)
