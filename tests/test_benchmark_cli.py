@@ -299,7 +299,7 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
         '--det-iters', '1', '--seeds', '0', '--work-dir', 'work',
         '--json', str(tmp_path / 'quality.json')])['detdiffusion']
     a, b = dd['probes']['a'], dd['probes']['b']  # the pipeline probes ran first, recorded
-    assert set(a) >= {'auto', '1.0'} and all(isinstance(a[k]['gap'], float) for k in ('auto', '1.0'))
+    assert all(isinstance(a[k]['gap'], float) for k in ('auto', '1.0'))
     assert b['own']['at_own_box'] in (0, 1, 2) and isinstance(b['passed'], bool)
     counts = dd['attributes']['train']['counts']
     assert sum(counts.values()) > 0 and set(counts) <= {'easy', 'hard', 'background'}
