@@ -182,8 +182,9 @@ def add_arguments(p):
                     help='stop after probes A and B (minutes, before any long run)')
 
 
-def _probe_model(root: str, scale, n: int):
-    """The L2I toy model and ``n`` fixed train layouts (unshuffled, unflipped, seed 0)."""
+def _probe_model(root: str, scale, n: int, image_size=None):
+    """The L2I toy model and ``n`` fixed train layouts (unshuffled, unflipped, seed 0), at
+    the config's image size or ``image_size`` (W, H)."""
     import torch
 
     from mmdet.registry import DATASETS, MODELS
@@ -192,6 +193,8 @@ def _probe_model(root: str, scale, n: int):
     cfg = _config(DD_CONFIGS['l2i'])
     ds = dict(cfg.train_dataloader.dataset, data_root=root, shuffle_objects=False,
               hflip_prob=0.0, seed=0)
+    if image_size is not None:
+        ds['image_size'] = tuple(image_size)
     dataset = DATASETS.build(ds)
     torch.manual_seed(0)
     model = MODELS.build(dict(cfg.model, location_token_scale=scale, latent_cache_size=0))
