@@ -146,8 +146,10 @@ def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_dat
     for strategy in ('easy', 'hard'):
         out = str(tmp_path / strategy)
         s = DetDiffusionSynthesizer(ldm, dict(base, strategy=strategy), out)
-        s.run(progress=False)
+        summary = s.run(progress=False)
         coco = read_json(osp.join(out, 'annotations.json'))
+        # objects a prompt could not hold are counted in the run summary
+        assert summary['objects_dropped'] == sum(i['objects_dropped'] for i in coco['images'])
         assert len(coco['images']) == 4 and coco['info']['strategy'] == strategy
         for img in coco['images']:
             lay = s.layouts.layout_for(s.layouts.index_of(img['layout_image_id']), strategy)
@@ -158,6 +160,10 @@ def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_dat
             x0, y0, w, h = anns[0]['bbox']
             torch.testing.assert_close(torch.tensor([x0, y0, x0 + w, y0 + h]),
                                        lay['bboxes'][0], atol=1e-3, rtol=0)
+    # objects a prompt cannot hold are dropped from prompt and labels, and counted
+    capped = DetDiffusionSynthesizer(ldm, dict(base, strategy='easy', num_images=2, layouts=dict(
+        layouts, max_prompt_objects=1)), str(tmp_path / 'capped')).run(progress=False)
+    assert capped['boxes'] == 2 and capped['objects_dropped'] > 0
     # an interrupted run (2 of 4 images), continued: the same data, no duplicates
     part = str(tmp_path / 'part')
     DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', num_images=2), part).run(

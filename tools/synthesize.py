@@ -73,7 +73,8 @@ def main():
     summary = synthesizer.run(args.num_images)
     if rank == 0:
         print_log('\n==== synthesis done ====', logger='current')
-        for k in ('images', 'boxes', 'failures', 'skipped_negatives', 'wall_time_s',
+        for k in ('images', 'boxes', 'failures', 'skipped_negatives', 'objects_dropped',
+                  'wall_time_s',
                   'annotations_file', 'failures_file', 'contact_sheet'):
             print_log(f'{k:>18}: {summary.get(k)}', logger='current')
         print_log(f'{"per category":>18}: {summary["per_category"]}', logger='current')

@@ -100,7 +100,8 @@ def merge_shards(out_dir: str, info: dict | None = None) -> dict:
     independent of rank count and order; annotation ids are assigned in
     (image id, detection order). Images whose file is missing are reported.
     ``info`` (default: ``DIR/info.json``) becomes the COCO file's ``info``.
-    Returns a summary dict (counts per category, failures, paths).
+    Returns a summary dict (counts per category, failures, skipped negatives, objects
+    dropped from layout prompts, paths).
     """
     info_path = osp.join(out_dir, 'info.json')
     if info is None and osp.isfile(info_path):
@@ -150,6 +151,8 @@ def merge_shards(out_dir: str, info: dict | None = None) -> dict:
     for a in out_anns:
         per_cat[id2name[a['category_id']]] += 1
     negatives = sum(1 for f in failures if f.get('skipped_negative'))
+    # layout modes: objects a prompt could not hold (the text encoder's context), per image
+    dropped = sum(int(i.get('objects_dropped') or 0) for i in images.values())
     return dict(annotations_file=ann_path, failures_file=fail_path, images=len(images),
                 boxes=len(out_anns), per_category=per_cat, failures=len(failures),
-                skipped_negatives=negatives)
+                skipped_negatives=negatives, objects_dropped=dropped)
