@@ -93,14 +93,20 @@ def test_pa_loss_weight_is_sqrt_alphabar_t_of_the_ldm_schedule():
 @pytest.fixture(scope='module')
 def trained_l2i(toy_data, tmp_path_factory):
     """LayoutLDM (+ P.A. loss) trained 2 iterations through tools/train.py on toy data."""
+    from conftest import write_tiny_judge_config
     work = str(tmp_path_factory.mktemp('layout_ldm'))
-    proc = run_tool_in_process(
-        'tools/train.py', PA_LOSS_TOY, '--work-dir', work,
-        '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
-        f'train_dataloader.dataset.data_root={toy_data}/',
-        'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-        'model.seg_head.num_queries=4', 'custom_hooks.2.num_layouts=2',
-        'custom_hooks.2.num_generate=0', f'custom_hooks.2.dataset.data_root={toy_data}/')
+    judge = write_tiny_judge_config(work)  # probe C's generation half, on the test data
+    with pytest.MonkeyPatch().context() as mp:  # the tiny judge's weights stay in the run
+        mp.setenv('DIFFDET_CACHE', osp.join(work, 'cache'))
+        proc = run_tool_in_process(
+            'tools/train.py', PA_LOSS_TOY, '--work-dir', work,
+            '--cfg-options', 'train_cfg.max_iters=2', 'train_dataloader.batch_size=2',
+            f'train_dataloader.dataset.data_root={toy_data}/',
+            'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
+            'model.seg_head.num_queries=4', 'custom_hooks.2.num_layouts=2',
+            'custom_hooks.2.num_generate=2', 'custom_hooks.2.num_inference_steps=2',
+            f'custom_hooks.2.judge={judge}', f'custom_hooks.2.judge_data_root={toy_data}/',
+            f'custom_hooks.2.dataset.data_root={toy_data}/')
     return work, ok(proc)
 
 
@@ -123,6 +129,7 @@ def test_layout_ldm_trains_unet_and_text_encoder_and_saves_its_location_tokens(t
     # probe C ran after the last iteration and logged the held-out gap
     probe = [json.loads(line) for line in open(osp.join(work, 'layout_probe.jsonl'))]
     assert probe[-1]['iter'] == 2 and 'gap' in probe[-1] and 'layout probe: iter 2, gap' in out
+    assert 0 <= probe[-1]['layout_map50'] <= 1 and 0 <= probe[-1]['shuffled_map50'] <= 1
 
     def changed(part):
         a, b = getattr(base, part).state_dict(), getattr(tuned, part).state_dict()

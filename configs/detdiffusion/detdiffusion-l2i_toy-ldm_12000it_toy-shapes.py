@@ -47,7 +47,7 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckp
 log_processor = dict(by_epoch=False)
 custom_hooks = [
     dict(type='EMAHook', momentum=1e-3, priority='ABOVE_NORMAL'),
-    dict(type='SaveDiffusersHook', interval=0),
+    dict(type='SaveDiffusersHook', interval=1000),  # EMA weights, every 1000 and at the end
     # probe C: held-out layouts (toy val), every 1000 iterations
     dict(type='LayoutProbeHook', interval=1000, num_layouts=32, judge='default',
          judge_data_root=data_root, num_generate=32,
