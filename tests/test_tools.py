@@ -4,7 +4,8 @@ import os.path as osp
 import textwrap
 
 import torch
-from conftest import SD2_BASE_CONFIG, TINY_CONFIG, free_port, ok, python, run_tool, toy_cfg_options
+from conftest import (REPO, SD2_BASE_CONFIG, TINY_CONFIG, free_port, ok, python, run_tool,
+                      toy_cfg_options)
 
 
 def scalars(work: str) -> list[dict]:
@@ -160,3 +161,21 @@ def test_name_run_gives_each_runner_of_a_process_its_own_visualizer(tmp_path):
     assert all(c.experiment_name == 'seed0' for c in runs)
     a, b = build(runs[0], 'a'), build(runs[1], 'b')
     assert a is not b and a.instance_name != b.instance_name
+
+
+def test_tools_refuse_with_the_message_alone_and_keep_the_traceback_with_debug(tmp_path):
+    """A refusal is one line on stderr and exit code 2; --debug shows the traceback; a
+    nonsensical --num-images is refused before any model is built (no output folder)."""
+    from conftest import run_tool_in_process
+    synth = osp.join(REPO, 'configs', 'diffusion_engine', 'de_synth_toy-shapes_toy.py')
+    out = tmp_path / 'out'
+    for n in ('0', '-3'):
+        proc = run_tool_in_process('tools/synthesize.py', synth, '--out', out, '--num-images', n)
+        assert proc.returncode == 2 and '--num-images' in proc.stderr, proc.stderr
+        assert not out.exists()  # nothing built, no run.json recording the bad number
+    not_synthesis = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_3000it_toy-shapes.py')
+    proc = run_tool_in_process('tools/synthesize.py', not_synthesis, '--out', out)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert proc.stderr.startswith('error: ') and 'has no `synthesis` dict' in proc.stderr
+    proc = run_tool_in_process('tools/synthesize.py', not_synthesis, '--out', out, '--debug')
+    assert proc.returncode == 1 and 'Traceback' in proc.stderr and 'KeyError' in proc.stderr

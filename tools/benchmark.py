@@ -26,4 +26,5 @@ import sys
 from diffdet_plugin.benchmarks import main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -13,6 +13,7 @@ samples the provenance (prompt, encode ratio, seed) is printed next to the file 
 import argparse
 import os
 import os.path as osp
+import sys
 
 import diffdet_plugin  # noqa: F401  (registers components and the config package)
 from mmengine.config import Config, DictAction
@@ -118,4 +119,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

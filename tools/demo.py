@@ -20,6 +20,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import sys
 import time
 
 import diffdet_plugin  # noqa: F401
@@ -133,4 +134,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -12,6 +12,7 @@ The exported file holds the model weights in fp16 and the config's class list; i
 """
 import argparse
 import os.path as osp
+import sys
 
 from diffdet_plugin.evaluation import judge as judge_lib
 
@@ -37,4 +38,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

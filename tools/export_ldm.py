@@ -14,6 +14,7 @@ import argparse
 import os
 import os.path as osp
 import shutil
+import sys
 
 from diffdet_plugin.ldm import FrozenLDM
 
@@ -58,4 +59,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -70,4 +70,5 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

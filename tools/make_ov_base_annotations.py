@@ -13,6 +13,7 @@ Images and category entries are kept, so labels agree with the full evaluation f
 """
 import argparse
 import os.path as osp
+import sys
 
 from diffdet_plugin.datasets.open_vocabulary import base_only_annotations, split_from_config
 
@@ -38,4 +39,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -9,6 +9,7 @@ Example::
 to report results.
 """
 import argparse
+import sys
 
 from diffdet_plugin.datasets.toy_shapes import generate_toy_shapes
 from mmengine.utils import ProgressBar
@@ -61,4 +62,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -3,6 +3,7 @@
     python tools/merge_shards.py DIR [--no-contact-sheet]
 """
 import argparse
+import sys
 
 from diffdet_plugin.synthesis import merge_shards, write_contact_sheet
 
@@ -21,4 +22,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -7,6 +7,7 @@ Each image starts from pure noise with its own seed (``--seed + i``) and is deno
 with classifier-free guidance by the same loop the synthesis engine runs.
 """
 import argparse
+import sys
 
 import torch
 from diffdet_plugin.ldm import FrozenLDM, text_to_image
@@ -63,4 +64,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

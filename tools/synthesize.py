@@ -46,7 +46,11 @@ def parse_args():
                    help='override config settings, e.g. synthesis.batch_size=8')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    return p.parse_args()
+    args = p.parse_args()
+    if args.num_images is not None and args.num_images < 1:  # before any model is built
+        p.error(f'--num-images {args.num_images}: give a positive number of images, or leave '
+                "it out for the config's synthesis.num_images")
+    return args
 
 
 def main():
@@ -83,4 +87,5 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

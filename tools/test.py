@@ -4,6 +4,7 @@
 """
 import argparse
 import os.path as osp
+import sys
 
 import diffdet_plugin  # noqa: F401
 from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
@@ -59,4 +60,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))

@@ -7,6 +7,7 @@ configs may inherit ``diffdet_plugin::...`` and use its components.
     bash tools/dist_train.sh CONFIG 8 [--work-dir DIR] ...
 """
 import argparse
+import sys
 
 import diffdet_plugin  # noqa: F401  (registers components and the config package)
 from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
@@ -62,4 +63,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))
