@@ -445,3 +445,30 @@ def test_synthetic_output_loads_and_trains_a_downstream_detector(toy_data, refer
         f'val_evaluator.ann_file={real}annotations/instances_val.json',
         f'test_evaluator.ann_file={real}annotations/instances_val.json'))
     assert osp.isfile(tmp_path / 'down' / 'iter_3.pth')
+
+
+def test_a_labeller_refuses_a_checkpoint_of_another_kind(tmp_path):
+    """The shipped judge given as a Detection-Adapter: one message that says what the file
+    looks like, not mmengine's dump of every key."""
+    import glob
+
+    from diffdet_plugin.synthesis import build_synthesizer
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'diffusion_engine',
+                                   'de_synth_toy-shapes_toy.py'))
+    judge = glob.glob(osp.join(REPO, 'diffdet_plugin', 'assets', 'judge', '*.pth'))[0]
+    with pytest.raises(ValueError, match='is not a Detection-Adapter checkpoint') as e:
+        build_synthesizer(cfg, judge, str(tmp_path), 'cpu')
+    assert 'backbone.layer' in str(e.value) and len(str(e.value)) < 1000
+
+
+def test_check_checkpoint_kind_by_names_and_shapes():
+    from diffdet_plugin.utils.checkpoints import check_checkpoint_kind
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    check_checkpoint_kind(model.state_dict(), model, 'ok.pth', 'a toy', 'fix')  # its own
+    other = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Linear(5, 2)).state_dict()
+    with pytest.raises(ValueError, match=r'not a toy.*only 1 of the 4 .*same name: 4.* fix'):
+        check_checkpoint_kind(other, model, 'other.pth', 'a toy', 'fix')  # same names
+    bigger = dict(model.state_dict(), **{f'extra.{i}': torch.zeros(1) for i in range(9)})
+    with pytest.raises(ValueError, match='extra'):
+        check_checkpoint_kind(bigger, model, 'big.pth', 'a toy', 'fix')

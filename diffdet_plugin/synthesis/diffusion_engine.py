@@ -163,6 +163,13 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
                                     'iter_*.pth).')
         # refuse a mismatching adapter before any work: LDM (checked while loading), classes
         detector = MODELS.build(cfg.model)
+        from mmengine.runner.checkpoint import _load_checkpoint
+
+        from ..utils.checkpoints import check_checkpoint_kind
+        state = _load_checkpoint(checkpoint, map_location='cpu')
+        check_checkpoint_kind(state.get('state_dict', state), detector, checkpoint,
+                              'a Detection-Adapter', 'Give the iter_*.pth of the adapter config '
+                              "this synthesis config's model is (tools/train.py CONFIG).")
         ckpt = load_checkpoint(detector, checkpoint, map_location='cpu', strict=True,
                                logger='silent')
         classes = adapter_classes(cfg, ckpt.get('meta', {}), checkpoint)

@@ -45,6 +45,10 @@ def load_head_checkpoint(detector, checkpoint: str):
     sd = state.get('state_dict', state)
     if any(k.startswith('teacher.') for k in sd):
         sd = {k[len('teacher.'):]: v for k, v in sd.items() if k.startswith('teacher.')}
+    from ..utils.checkpoints import check_checkpoint_kind
+    check_checkpoint_kind(sd, detector, checkpoint, 'an InstaGen head (or self-training)',
+                          'Give the iter_*.pth of configs/instagen/instagen_*-base-triplets.py '
+                          'or instagen-selftrain_*.py.')
     load_state_dict(detector, sd, strict=True)
     return detector
 
