@@ -472,3 +472,12 @@ def test_check_checkpoint_kind_by_names_and_shapes():
     bigger = dict(model.state_dict(), **{f'extra.{i}': torch.zeros(1) for i in range(9)})
     with pytest.raises(ValueError, match='extra'):
         check_checkpoint_kind(bigger, model, 'big.pth', 'a toy', 'fix')
+
+
+def test_names_the_tokenizer_spells_letter_by_letter_are_named():
+    from diffdet_plugin.ldm import load_tokenizer
+    from diffdet_plugin.utils.categories import warn_unknown_words
+    tok = load_tokenizer('embedded:toy')
+    assert warn_unknown_words(tok, ['giraffe', 'triangle', 'red square', 'zebra crossing']) == [
+        'giraffe', 'zebra crossing']
+    assert warn_unknown_words(tok, ['hexagon', 'blue star']) == []

@@ -27,7 +27,7 @@ import torch
 
 from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
-from ..utils.categories import check_category_names
+from ..utils.categories import check_category_names, warn_unknown_words
 from ..utils.fileio import file_sha256
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 from .prompts import category_prompt
@@ -110,6 +110,7 @@ class TextToImageSynthesizer(BaseSynthesizer):
                              f'{tok.model_max_length} tokens: use shorter category names or '
                              'fewer categories per prompt.')
         super().__init__(cfg, cfg.categories, out_dir)  # checks done: now out_dir is made
+        warn_unknown_words(tok, cfg.categories, 'synthesis.categories')
         self.ldm = ldm
         self.sources = sources
         self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,

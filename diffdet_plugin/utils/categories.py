@@ -54,3 +54,31 @@ def check_split(base, novel, classes=None, what: str = 'The open-vocabulary spli
         if unknown:
             raise ValueError(f'{what} names {unknown}, which are not classes of the data '
                              f'({list(classes)}).')
+
+
+def unknown_words(tokenizer, names) -> list[str]:
+    """The names with a word the tokenizer spells character by character: a word it never
+    saw as one (e.g. the toy LDM's tokenizer on ``'giraffe'``). The text encoder then reads
+    letters, not a word, and a grounding head or an LDM conditioned on it has nothing to go on.
+    Words of one or two characters are not counted."""
+    out = []
+    for name in names:
+        for word in str(name).split():
+            pieces = tokenizer.tokenize(word)
+            if len(word) > 2 and len(pieces) == len(word) and len(pieces) > 1:
+                out.append(str(name))
+                break
+    return out
+
+
+def warn_unknown_words(tokenizer, names, what: str = 'the category names') -> list[str]:
+    """:func:`unknown_words`, with one warning naming them (returned as well)."""
+    bad = unknown_words(tokenizer, names)
+    if bad:
+        from mmengine.logging import print_log
+        print_log(f'{what}: the LDM\'s tokenizer spells {bad} letter by letter (it never saw '
+                  'them as words), so its text encoder reads letters; images and grounding for '
+                  'them are unlikely to mean the name. Use names the tokenizer knows (e.g. the '
+                  'toy LDM knows its six shapes and colours) or an LDM trained on them.',
+                  logger='current', level=30)
+    return bad
