@@ -55,8 +55,7 @@ class LayoutProbeHook(Hook):
     def _probe(self, runner):
         import torch
 
-        from ..evaluation.layout_probe import (generated_layout_map, location_token_gap,
-                                               probe_batch)
+        from ..evaluation.layout_probe import generated_layout_map, location_token_gap, probe_batch
         if self._dataset is None:
             self._dataset = DATASETS.build(self.dataset_cfg)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
