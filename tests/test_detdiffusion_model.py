@@ -179,6 +179,16 @@ def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_dat
     full, again = (read_json(osp.join(d, 'annotations.json')) for d in (out, part))
     assert [i['id'] for i in again['images']] == [1, 2, 3, 4]
     assert again['images'] == full['images'] and again['annotations'] == full['annotations']
+    assert 'earlier_synthesis' not in again['info']  # continued with the same settings
+    # continued with another seed: the file-level info lists the settings that made the rest
+    reseeded = str(tmp_path / 'reseeded')
+    DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', num_images=2), reseeded).run(
+        progress=False)
+    DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', seed=5), reseeded).run(
+        progress=False)
+    info = read_json(osp.join(reseeded, 'annotations.json'))['info']
+    assert info['synthesis']['seed'] == 5
+    assert [b['seed'] for b in info['earlier_synthesis']] == [0]
 
 
 def test_generation_refuses_an_ldm_without_location_tokens(toy_data, tmp_path):

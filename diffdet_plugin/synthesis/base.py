@@ -182,12 +182,35 @@ class BaseSynthesizer(ABC):
         if self.rank == 0:
             atomic_write_json(path, settings, indent=2)
 
+    def _info_with_earlier_settings(self) -> dict:
+        """:attr:`info`; for a run continued with other settings (``--resume``) it also
+        lists every earlier ``synthesis`` block that made images of the folder, oldest first
+        (``earlier_synthesis``), so the file-level info never claims the new settings made
+        the old images (each image record keeps its own seed)."""
+        info = self.info
+        path = osp.join(self.out_dir, 'info.json')
+        if not osp.isfile(path):
+            return info
+        with open(path) as f:
+            old = json.load(f)
+        earlier = list(old.get('earlier_synthesis', []))
+
+        def key(block):  # a larger --num-images continues the same run
+            return {k: v for k, v in block.items() if k != 'num_images'}
+        norm = json.loads(json.dumps(info['synthesis'], default=str))
+        prev = old.get('synthesis')
+        if prev is not None and key(prev) != key(norm) and \
+                key(prev) not in [key(b) for b in earlier]:
+            earlier.append(prev)
+        return dict(info, earlier_synthesis=earlier) if earlier else info
+
     def run(self, num_images: int | None = None, progress: bool = True) -> dict:
         """Synthesize (resuming whatever is already in ``out_dir``); rank 0 merges."""
         t0 = time.time()
         num_images = self.cfg.num_images if num_images is None else num_images
+        info = self._info_with_earlier_settings()
         if self.rank == 0:
-            atomic_write_json(osp.join(self.out_dir, 'info.json'), self.info, indent=2)
+            atomic_write_json(osp.join(self.out_dir, 'info.json'), info, indent=2)
         rounds = [base_batches(num_images, self.cfg.batch_size, len(self.sources))]
         self._process(rounds[0], self._done(), progress, 'round 0')
         bound = self.cfg.balance.get('min_per_category', 0)
@@ -224,7 +247,7 @@ class BaseSynthesizer(ABC):
         return summary
 
     def merge(self) -> dict:
-        summary = merge_shards(self.out_dir, self.info)
+        summary = merge_shards(self.out_dir, self._info_with_earlier_settings())
         sheet = self.cfg.contact_sheet or {}
         if sheet.get('num_images', 0) > 0:
             from .contact_sheet import write_contact_sheet
