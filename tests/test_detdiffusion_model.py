@@ -168,9 +168,10 @@ def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_dat
             torch.testing.assert_close(torch.tensor([x0, y0, x0 + w, y0 + h]),
                                        lay['bboxes'][0], atol=1e-3, rtol=0)
     # objects a prompt cannot hold are dropped from prompt and labels, and counted
-    capped = DetDiffusionSynthesizer(ldm, dict(base, strategy='easy', num_images=2, layouts=dict(
-        layouts, max_prompt_objects=1)), str(tmp_path / 'capped')).run(progress=False)
-    assert capped['boxes'] == 2 and capped['objects_dropped'] > 0
+    s = DetDiffusionSynthesizer(ldm, dict(base, strategy='easy', layouts=dict(
+        layouts, max_prompt_objects=1, indices=4)), str(tmp_path / 'capped'))
+    capped = s.run(progress=False)  # all 4 layouts once: the load count is the generated one
+    assert capped['boxes'] == 4 and capped['objects_dropped'] == s.objects_dropped > 0
     # an interrupted run (2 of 4 images), continued: the same data, no duplicates
     part = str(tmp_path / 'part')
     DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', num_images=2), part).run(

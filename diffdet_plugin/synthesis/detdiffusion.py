@@ -121,6 +121,22 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
                         for i in range(len(layouts))]
         self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,
                                                   **self.cfg.scheduler_kwargs)
+        # the prompts as generated (with the strategy's attribute tokens), not as loaded
+        strategy = self._strategy()
+        self.objects_dropped = sum(layouts.layout_for(i, strategy)['num_dropped']
+                                   for i in range(len(layouts)))
+        if self.objects_dropped:
+            from mmengine.logging import print_log
+            print_log(f'detdiffusion ({cfg.strategy}): {self.objects_dropped} objects of the '
+                      f'{len(layouts)} layouts do not fit a {layouts.max_length}-token prompt '
+                      'with their attributes and are left out of their image and its labels '
+                      '(per image: objects_dropped; the run summary counts the generated ones).',
+                      logger='current', level=30)
+
+    def _strategy(self):
+        """``layout_for``'s strategy: easy / hard override every attribute; origin and
+        layout keep what the layouts hold (the attribute file, or none)."""
+        return self.cfg.strategy if self.cfg.strategy in ('easy', 'hard') else None
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
@@ -158,8 +174,8 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
         from mmengine.structures import InstanceData
         cfg, ldm = self.cfg, self.ldm
-        strategy = cfg.strategy if cfg.strategy in ('easy', 'hard') else None
-        layouts = [self.layouts.layout_for(self.sources[s].index, strategy) for _, s in items]
+        layouts = [self.layouts.layout_for(self.sources[s].index, self._strategy())
+                   for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
         latents = text_to_latents(ldm, self.scheduler, [lay['prompt'] for lay in layouts], seeds,
                                   cfg.num_inference_steps, cfg.guidance_scale,
