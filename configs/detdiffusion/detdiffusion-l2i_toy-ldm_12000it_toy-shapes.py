@@ -4,18 +4,18 @@
 # Gate a run on the pipeline probes first (docs/detdiffusion.md):
 #   python tools/benchmark.py quality --protocols detdiffusion --dd-probes-only
 #
-# | hyper-parameter | value                                                    | paper (SD 1.5, COCO) |
-# | LDM             | embedded:toy (UNet 64-96-128-128, text encoder width 128) | SD 1.5               |
-# | trainable       | UNet + text encoder, VAE frozen                          | same                 |
-# | location tokens | 16 x 16 bins on 128 x 128 images (8 px bins); 2D sin-cos  | 2D sin-cos           |
-# |                 | rows at the word rows' mean norm ('auto')                |                      |
-# | attributes      | [easy] / [hard] / [background]: single added tokens       | special tokens       |
-# | data            | toy train (4000), horizontal flip 0.5, objects shuffled  | COCO; GeoDiff. flip  |
-# | optimizer       | AdamW 2e-4, wd 0.01, clip 1.0                             | AdamW 1e-4 (bs 32)   |
-# | schedule        | 500 warm-up, cosine to 1e-6, 12000 it x 16 = 48 epochs    | 3000 warm-up, cosine,|
-# |                 |                                                          | 60 epochs            |
-# | EMA             | 0.999, exported to work_dirs/<config>/diffusers           | GeoDiff. optional    |
-# | probe C         | held-out gap + judge layout mAP50 (shuffled beside) / 1000 | ours                 |
+# | hyper-parameter | value (toy)                                 | paper (SD 1.5, COCO) |
+# | LDM             | embedded:toy (UNet 64-96-128-128, text 128) | SD 1.5               |
+# | trainable       | UNet + text encoder, VAE frozen             | same                 |
+# | location tokens | 16 x 16 bins (8 px) on 128 x 128; 2D sin-cos | 2D sin-cos           |
+# |                 | rows at the word rows' mean norm ('auto')   |                      |
+# | attributes      | [easy] / [hard] / [background], one token   | special tokens       |
+# | data            | toy train (4000), flip 0.5, objects shuffled | COCO (GeoDiff. flip) |
+# | optimizer       | AdamW 2e-4, wd 0.01, clip 1.0               | AdamW 1e-4, bs 32    |
+# | schedule        | 500 warm-up, cosine to 1e-6,                | 3000 warm-up, cosine,|
+# |                 | 12000 it x 16 = 48 epochs                   | 60 epochs            |
+# | EMA             | 0.999, exported to work_dirs/<cfg>/diffusers | (GeoDiff. optional) |
+# | probe C         | held-out gap + layout mAP50 / 1000 it        | ours                 |
 # Options measured against the defaults (docs/detdiffusion.md): GeoDiffusion's foreground
 # re-weighting (model.foreground_weight=2.0), the text encoder at 0.75x lr
 # (optim_wrapper.paramwise_cfg.custom_keys={'ldm.text_encoder': dict(lr_mult=0.75)}).
