@@ -1,6 +1,5 @@
 """Gen2Det's background ignore: BackgroundIgnoreFCOSHead and IgnoreIndexLoss."""
 import diffdet_plugin  # noqa: F401  (registers the components)
-import pytest
 import torch
 from diffdet_plugin.config_package import config_dir
 from diffdet_plugin.datasets import SYNTHETIC_META_KEYS
@@ -63,19 +62,3 @@ def test_ignore_index_loss_weights_and_errors():
     torch.testing.assert_close(loss(pred, target, weight=w, avg_factor=2.0),
                                loss.loss(pred[[0, 1, 3]], target[[0, 1, 3]],
                                          weight=w[[0, 1, 3]], avg_factor=2.0))
-
-
-@pytest.mark.parametrize('arm,check', [
-    ('real+de-3to1', lambda c: c.train_dataloader.sampler.source_ratio == [3, 1]),
-    ('real+de-1to1', lambda c: c.train_dataloader.sampler.source_ratio == [1, 1]),
-    ('real+de-bg-ignore', lambda c: c.model.bbox_head.type == 'BackgroundIgnoreFCOSHead'),
-    ('real+de', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'
-     and c.model.bbox_head.type == 'FCOSHead'),
-    ('real+de-x4', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'),
-])
-def test_quality_arms_use_their_configs(toy_data, tmp_path, arm, check):
-    from diffdet_plugin.benchmarks.diffusion_engine_quality import detector_config
-    cfg = detector_config(toy_data, toy_data + 'annotations/instances_train.json',
-                          str(tmp_path), arm=arm)
-    assert check(cfg)
-    assert cfg.train_dataloader.dataset.datasets[1].data_root == str(tmp_path) + '/'

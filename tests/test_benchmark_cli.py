@@ -402,3 +402,19 @@ def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch
     assert (out / 'text_to_image_a.png').is_file()
     md = (out / 'fidelity.md').read_text()
     assert '| a (`embedded:toy`) |' in md and 'img2img fidelity r=0.3' in md
+
+
+@pytest.mark.parametrize('arm,check', [
+    ('real+de-3to1', lambda c: c.train_dataloader.sampler.source_ratio == [3, 1]),
+    ('real+de-1to1', lambda c: c.train_dataloader.sampler.source_ratio == [1, 1]),
+    ('real+de-bg-ignore', lambda c: c.model.bbox_head.type == 'BackgroundIgnoreFCOSHead'),
+    ('real+de', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'
+     and c.model.bbox_head.type == 'FCOSHead'),
+    ('real+de-x4', lambda c: c.train_dataloader.sampler.type == 'InfiniteSampler'),
+])
+def test_quality_arms_use_their_configs(toy_data, tmp_path, arm, check):
+    from diffdet_plugin.benchmarks.diffusion_engine_quality import detector_config
+    cfg = detector_config(toy_data, osp.join(toy_data, 'annotations', 'instances_train.json'),
+                          str(tmp_path), arm=arm)
+    assert check(cfg)
+    assert cfg.train_dataloader.dataset.datasets[1].data_root == str(tmp_path) + '/'

@@ -84,28 +84,6 @@ def test_head_forward_and_loss(model):
     assert all(p.grad is None for p in model.backbone.ldm.parameters())
 
 
-def test_query_selection_is_topk_by_text_similarity(model):
-    model.eval()
-    x = torch.rand(1, 3, 128, 128) * 2 - 1
-    data = samples(n=1)
-    text_dict, _ = model.encode_classes(NAMES, 1)
-    feats = model.extract_feat(x)
-    enc_in, _ = model.pre_transformer(feats, data)
-    enc_out = model.forward_encoder(**enc_in, text_dict=text_dict)
-    _, head_in = model.pre_decoder(**enc_out, batch_data_samples=data)
-    memory, _ = model.gen_encoder_output_proposals(enc_out['memory'], enc_out['memory_mask'],
-                                                   enc_out['spatial_shapes'])
-    sim = model.bbox_head.cls_branches[model.decoder.num_layers](
-        memory, enc_out['memory_text'], enc_out['text_token_mask'])
-    expected = sim.max(-1)[0].topk(model.num_queries, dim=1)[1]
-    dec_in, _ = model.pre_decoder(**enc_out, batch_data_samples=data)
-    _, proposals = model.gen_encoder_output_proposals(enc_out['memory'], enc_out['memory_mask'],
-                                                      enc_out['spatial_shapes'])
-    reg = model.bbox_head.reg_branches[model.decoder.num_layers](memory) + proposals
-    expected_refs = torch.gather(reg, 1, expected.unsqueeze(-1).repeat(1, 1, 4)).sigmoid()
-    assert torch.allclose(dec_in['reference_points'], expected_refs, atol=1e-5)
-
-
 def test_open_vocabulary_predicts_with_another_class_list(model):
     """Trained on NAMES, the detector grounds names it never saw (any list length)."""
     optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)

@@ -5,14 +5,11 @@ inverse of diffusers' single-file conversion) and read back through
 ``FrozenLDM.build(pretrained=file, preset='tiny')``, which must give back the
 very same model.
 """
-import os.path as osp
-import sys
 
 import pytest
 import torch
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from original_sd_format import CLIP, UNET, VAE, to_original_sd_state_dict  # noqa: E402
+# a sibling module: pytest puts tests/ on sys.path (as for conftest)
+from original_sd_format import CLIP, UNET, VAE, to_original_sd_state_dict
 
 PARTS = ('unet', 'vae', 'text_encoder')
 
