@@ -252,18 +252,17 @@ def probe_b(args, root: str, out_dir: str) -> dict:
 
 
 def _draw_and_detect(ldm, prompts, judge, size, args) -> list[dict]:
-    """Draw ``prompts`` as the synthesis config does; the judge's boxes (score ≥ 0.3) and
-    class names per image."""
-    from ..evaluation.judge import detect_rgb
-    from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
+    """Draw ``prompts`` with the synthesis config's sampler; the judge's boxes (score ≥ 0.3)
+    and class names per image."""
+    from ..evaluation.layout_probe import draw_and_detect
     syn = _config(SYNTH_CONFIG).synthesis
-    scheduler = build_sampling_scheduler(ldm, syn.get('scheduler', 'DPMSolverMultistepScheduler'))
-    z = text_to_latents(ldm, scheduler, prompts, list(range(len(prompts))),
-                        args.dd_steps or syn.get('num_inference_steps', 50),
-                        syn.get('guidance_scale', 3.5), size=size)
-    pixels = decode_to_pixels(ldm, z).permute(0, 2, 3, 1).byte().cpu().numpy()
+    dets = draw_and_detect(ldm, prompts, judge.model,
+                           args.dd_steps or syn.get('num_inference_steps', 50),
+                           syn.get('guidance_scale', 3.5), size, batch_size=len(prompts),
+                           score_thr=0.3,
+                           scheduler=syn.get('scheduler', 'DPMSolverMultistepScheduler'))
     return [dict(bboxes=d['bboxes'], names=[judge.classes[int(k)] for k in d['labels']])
-            for d in detect_rgb(judge.model, list(pixels), score_thr=0.3)]
+            for d in dets]
 
 
 def _found(det: dict, names: list[str], boxes, iou_thr: float = 0.5) -> bool:

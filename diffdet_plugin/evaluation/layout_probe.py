@@ -154,9 +154,7 @@ def generated_layout_map(ldm, layouts: Sequence[dict], detector, detector_classe
     """
     import numpy as np
 
-    from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
     from .fidelity import coco_map
-    from .judge import detect_rgb
     if len(layouts) < 2:
         raise ValueError('generated_layout_map needs at least 2 layouts (the shuffled baseline)')
     to_ds = {i: dataset_classes.index(n) for i, n in enumerate(detector_classes)
@@ -164,20 +162,14 @@ def generated_layout_map(ldm, layouts: Sequence[dict], detector, detector_classe
     cache = getattr(ldm, '_prompt_cache', None)
     if cache is not None:
         cache.clear()  # the text encoder may have changed since '' was cached (training)
-    scheduler = build_sampling_scheduler(ldm, 'DPMSolverMultistepScheduler')
     dets = []
-    for i in range(0, len(layouts), batch_size):
-        chunk = layouts[i:i + batch_size]
-        z = text_to_latents(ldm, scheduler, [lay['prompt'] for lay in chunk],
-                            [seed + i + j for j in range(len(chunk))], num_inference_steps,
-                            guidance_scale, size=size)
-        pixels = decode_to_pixels(ldm, z).permute(0, 2, 3, 1).byte().cpu().numpy()
-        for d in detect_rgb(detector, list(pixels)):
-            keep = np.array([int(lab) in to_ds for lab in d['labels']], dtype=bool)
-            dets.append(dict(bboxes=np.asarray(d['bboxes']).reshape(-1, 4)[keep],
-                             scores=np.asarray(d['scores'])[keep],
-                             labels=np.array([to_ds[int(lab)] for lab in
-                                              np.asarray(d['labels'])[keep]], dtype=np.int64)))
+    for d in draw_and_detect(ldm, [lay['prompt'] for lay in layouts], detector,
+                             num_inference_steps, guidance_scale, size, seed, batch_size):
+        keep = np.array([int(lab) in to_ds for lab in d['labels']], dtype=bool)
+        dets.append(dict(bboxes=np.asarray(d['bboxes']).reshape(-1, 4)[keep],
+                         scores=np.asarray(d['scores'])[keep],
+                         labels=np.array([to_ds[int(lab)] for lab in
+                                          np.asarray(d['labels'])[keep]], dtype=np.int64)))
     gts = [dict(bboxes=np.asarray(lay['bboxes']), labels=np.asarray(lay['labels']))
            for lay in layouts]
     shifted = gts[1:] + gts[:1]
@@ -185,3 +177,24 @@ def generated_layout_map(ldm, layouts: Sequence[dict], detector, detector_classe
     n = len(dataset_classes)
     return dict(own=coco_map(gts, dets, n, (h, w)), shuffled=coco_map(shifted, dets, n, (h, w)),
                 detections=dets)
+
+
+@torch.no_grad()
+def draw_and_detect(ldm, prompts: Sequence[str], detector, num_inference_steps: int = 25,
+                    guidance_scale: float = 3.5, size=(128, 128), seed: int = 0,
+                    batch_size: int = 8, score_thr: float = 0.0,
+                    scheduler: str = 'DPMSolverMultistepScheduler') -> list[dict]:
+    """Draw each prompt from pure noise (seed ``seed + i``, CFG on the empty prompt) and run
+    the detector on it: :func:`~diffdet_plugin.evaluation.judge.detect_rgb`'s dicts (bboxes,
+    scores, labels in the detector's classes), one per prompt."""
+    from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
+    from .judge import detect_rgb
+    sampler = build_sampling_scheduler(ldm, scheduler)
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        chunk = list(prompts[i:i + batch_size])
+        z = text_to_latents(ldm, sampler, chunk, [seed + i + j for j in range(len(chunk))],
+                            num_inference_steps, guidance_scale, size=size)
+        pixels = decode_to_pixels(ldm, z).permute(0, 2, 3, 1).byte().cpu().numpy()
+        out += detect_rgb(detector, list(pixels), score_thr=score_thr)
+    return out

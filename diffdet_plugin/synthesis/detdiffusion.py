@@ -115,16 +115,15 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
         classes = list(layouts.metainfo['classes'])
         super().__init__(cfg, classes, out_dir)
         self.ldm, self.layouts = ldm, layouts
+        # each layout as generated (with the strategy's attribute tokens), not as loaded
+        generated = [layouts.layout_for(i, self._strategy()) for i in range(len(layouts))]
         self.sources = [LayoutSource(i, layouts.get_data_info(i)['img_id'],
-                                     tuple(dict.fromkeys(classes[int(lab)] for lab in
-                                                         layouts.layout_for(i)['labels'])))
-                        for i in range(len(layouts))]
+                                     tuple(dict.fromkeys(classes[int(lab)]
+                                                         for lab in lay['labels'])))
+                        for i, lay in enumerate(generated)]
         self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,
                                                   **self.cfg.scheduler_kwargs)
-        # the prompts as generated (with the strategy's attribute tokens), not as loaded
-        strategy = self._strategy()
-        self.objects_dropped = sum(layouts.layout_for(i, strategy)['num_dropped']
-                                   for i in range(len(layouts)))
+        self.objects_dropped = sum(lay['num_dropped'] for lay in generated)
         if self.objects_dropped:
             from mmengine.logging import print_log
             print_log(f'detdiffusion ({cfg.strategy}): {self.objects_dropped} objects of the '
