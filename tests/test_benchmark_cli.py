@@ -418,3 +418,15 @@ def test_quality_arms_use_their_configs(toy_data, tmp_path, arm, check):
                           str(tmp_path), arm=arm)
     assert check(cfg)
     assert cfg.train_dataloader.dataset.datasets[1].data_root == str(tmp_path) + '/'
+
+
+def test_records_are_keyed_by_the_ldm_and_never_mix(tmp_path):
+    from diffdet_plugin.benchmarks.experiment import ldm_work_dir
+    from diffdet_plugin.ldm import FrozenLDM
+    a, b = FrozenLDM.from_preset('tiny', seed=0), FrozenLDM.from_preset('tiny', seed=1)
+    wa = ldm_work_dir(str(tmp_path / '{ldm}'), a)
+    wb = ldm_work_dir(str(tmp_path / '{ldm}'), b)
+    assert wa != wb and wa.endswith(a.fingerprint[:12])  # each LDM its own records
+    assert ldm_work_dir(str(tmp_path / '{ldm}'), a) == wa  # the same LDM finds its own again
+    with pytest.raises(ValueError, match='records of another LDM'):
+        ldm_work_dir(wa, b)

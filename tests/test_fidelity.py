@@ -100,3 +100,11 @@ def test_the_benchmarks_measure_tells_a_trained_detector_from_an_untrained_one(t
     random_map = judge_map(untrained, val['images'], val['gts'])['mAP']
     assert trained > 0.8 and random_map < 0.05, \
         (trained, random_map)
+
+
+def test_per_class_recall_and_colourless_captions_parse():
+    expected = [parse_caption('a photo of a red circle and two blue squares'),
+                parse_caption('a photo of a circle and a star')]  # colourless parses too
+    detected = [{'circle': 1, 'square': 1}, {'star': 1}]
+    pr = multiset_precision_recall(expected, detected)
+    assert pr['per_class_recall'] == {'circle': 0.5, 'square': 0.5, 'star': 1.0}

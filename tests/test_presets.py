@@ -84,3 +84,28 @@ def test_toy_preset_tokenizer_has_whole_word_tokens(toy_data):
     assert ids[0, 0] == 512 and (ids[0] == 513).any()  # bos / eos unchanged
     plain = build_byte_clip_tokenizer()
     assert len(plain) == 514 and len(plain.tokenize('star')) == 4
+
+
+def test_deepened_unet_computes_the_same_function_and_trains_its_new_layers(tiny_ldm):
+    from diffdet_plugin.ldm.deepen import deepen_unet
+    unet = tiny_ldm.unet
+    n = len(unet.config.down_block_types)
+    deeper = deepen_unet(unet, [2] + [1] * (n - 1))
+    assert len(deeper.down_blocks[0].resnets) == 2 and len(deeper.up_blocks[-1].resnets) == 3
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    ctx = torch.randn(2, 5, unet.config.cross_attention_dim,
+                      generator=torch.Generator().manual_seed(1))
+    t = torch.tensor([3, 800])
+    with torch.no_grad():
+        ref = unet(x, t, encoder_hidden_states=ctx).sample
+        out = deeper(x, t, encoder_hidden_states=ctx).sample
+    torch.testing.assert_close(out, ref)
+    loss = deeper(x, t, encoder_hidden_states=ctx).sample.square().mean()
+    loss.backward()  # the zero-initialised branches receive gradients, so they learn
+    assert deeper.down_blocks[0].resnets[1].conv2.weight.grad.abs().sum() > 0
+    assert deeper.up_blocks[-1].resnets[1].conv2.weight.grad.abs().sum() > 0
+    with torch.no_grad():  # and they are on the path: perturbing one changes the output
+        deeper.up_blocks[-1].resnets[1].conv2.bias.add_(0.5)
+        assert not torch.allclose(deeper(x, t, encoder_hidden_states=ctx).sample, ref)
+    with pytest.raises(ValueError, match='layers_per_block'):
+        deepen_unet(unet, [1] * (n - 1))

@@ -135,3 +135,24 @@ def test_caption_for():
                'hexagons')
     assert (caption_for(objs(*[('purple', 'triangle')] * 6))
             == 'a photo of six purple triangles')
+
+
+def test_caption_variants_without_colours_or_counts():
+    objs = [{'color': c, 'category': s} for c, s in
+            [('red', 'circle'), ('blue', 'square'), ('green', 'square'), ('orange', 'hexagon')]]
+    assert caption_for(objs, colour=False) == 'a photo of a circle, two squares and a hexagon'
+    assert (caption_for(objs, count=False)
+            == 'a photo of a red circle, a blue square, a green square and an orange hexagon')
+    assert (caption_for(objs[1:3] + objs[1:2], count=False)
+            == 'a photo of blue squares and a green square')
+    assert caption_for(objs[1:3], colour=False, count=False) == 'a photo of squares'
+
+
+def test_ldm_split_has_its_own_seed_stream(tmp_path):
+    info = generate_toy_shapes(str(tmp_path), num_train=3, num_val=1, image_size=SIZE, seed=0,
+                               num_ldm=3)
+    assert info['ldm']['num_images'] == 3
+    for k in range(3):  # image k of the LDM split is never image k of train
+        name = f'{k + 1:012d}.png'
+        assert not np.array_equal(_pixels(info['train']['img_dir'], name),
+                                  _pixels(info['ldm']['img_dir'], name))

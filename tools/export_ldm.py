@@ -9,8 +9,16 @@ Used by ``make toy-ldm`` to ship the trained toy LDM in the package as fp16 safe
 ``--vae-decoder`` takes the VAE decoder (and ``post_quant_conv``) of another folder whose
 encoder is the same (a decoder fine-tuned on the fixed encoder, stage 1b of the toy recipe);
 the export refuses a folder whose encoder differs.
+
+``--layers-per-block`` deepens the UNet before writing, function-preserving
+(:func:`diffdet_plugin.ldm.deepen.deepen_unet`: the new layers start as identities), so that
+training continues from the trained model with more capacity::
+
+    python tools/export_ldm.py work_dirs/ldm_toy_6000it_toy-shapes/diffusers \
+        work_dirs/ldm_toy-l2211_start --dtype fp32 --layers-per-block 2 2 1 1
 """
 import argparse
+import json
 import os
 import os.path as osp
 import shutil
@@ -23,6 +31,49 @@ def folder_mb(path: str) -> float:
     return sum(osp.getsize(osp.join(r, f)) for r, _, fs in os.walk(path) for f in fs) / 2**20
 
 
+def fidelity_measures(rec: dict) -> dict:
+    """The graded measures of one LDM row of a fidelity report (higher is better)."""
+    out = {'t2i precision': rec['text_to_image']['precision'],
+           't2i recall': rec['text_to_image']['recall']}
+    plain = rec.get('text_to_image_colourless')
+    if plain:
+        out.update({'t2i precision (colourless)': plain['precision'],
+                    't2i recall (colourless)': plain['recall']})
+    out.update({f'img2img fidelity r={r}': v['fidelity'] for r, v in rec['img2img'].items()})
+    return out
+
+
+def check_not_worse(src: str, out: str, report: str | None):
+    """Refuse to replace the model at ``out`` by ``src`` unless the fidelity report (val)
+    shows ``src`` at least as good on every measure both rows have."""
+    shipped = FrozenLDM.build(pretrained=out).fingerprint
+    candidate = FrozenLDM.build(pretrained=src).fingerprint
+    if shipped == candidate:
+        return
+    if report is None:
+        raise SystemExit(
+            f'{out} holds another model (fingerprint {shipped}); replacing it needs a fidelity '
+            f'report on val that grades both (tools/benchmark.py fidelity --ldm new={src} '
+            f'--ldm shipped={out} --split val --colourless), given as --fidelity, or --force.')
+    with open(report) as f:
+        data = json.load(f)
+    rows = data.get('ldms', {})
+    by_fp = {r.get('fingerprint'): r for r in rows.values()}
+    missing = [n for n, fp in (('src', candidate), ('the model at OUT', shipped))
+               if fp not in by_fp]
+    if missing:
+        raise SystemExit(f'--fidelity {report}: no row for {" or ".join(missing)} (fingerprints '
+                         f'{candidate} / {shipped}); grade both in one report.')
+    if data.get('args', {}).get('split') != 'val':
+        raise SystemExit(f'--fidelity {report}: the export is chosen on the val split; this '
+                         'report is not on val.')
+    new, old = fidelity_measures(by_fp[candidate]), fidelity_measures(by_fp[shipped])
+    worse = [f'{k} {new[k]:.3f} < {old[k]:.3f}' for k in old if k in new and new[k] < old[k]]
+    if worse:
+        raise SystemExit(f'{src} is worse than the model at {out} on val: {"; ".join(worse)}. '
+                         'Not exported (--force to export anyway).')
+
+
 def main():
     p = argparse.ArgumentParser(description='Export an LDM as a diffusers folder')
     p.add_argument('src', help='diffusers folder, hub id, .ckpt/.safetensors or embedded:NAME')
@@ -32,8 +83,25 @@ def main():
                    help='fail if the exported folder is larger than this (MiB)')
     p.add_argument('--vae-decoder', help='diffusers folder whose VAE decoder replaces the one '
                    'of src (its encoder must be identical)')
+    p.add_argument('--layers-per-block', type=int, nargs='+', metavar='N',
+                   help='deepen the UNet to N layers per down block (function-preserving)')
+    p.add_argument('--fidelity', metavar='JSON',
+                   help='a `tools/benchmark.py fidelity --split val` report (fidelity.json) that '
+                   'grades both src and the model now at OUT: replacing that model is refused '
+                   'unless src is at least as good on every measure')
+    p.add_argument('--force', action='store_true',
+                   help='replace the model at OUT without the fidelity check')
     args = p.parse_args()
+    if not args.force and osp.isfile(osp.join(args.out, 'model_index.json')):
+        check_not_worse(args.src, args.out, args.fidelity)
     ldm = FrozenLDM.build(pretrained=args.src, dtype=args.dtype)
+    if args.layers_per_block:
+        from diffdet_plugin.ldm.deepen import deepen_unet
+        try:
+            ldm.unet = deepen_unet(ldm.unet, args.layers_per_block)
+        except ValueError as e:
+            raise SystemExit(f'--layers-per-block: {e}')
+        ldm._fingerprint = None
     if args.vae_decoder:
         import torch
         other = FrozenLDM.build(pretrained=args.vae_decoder, dtype=args.dtype)

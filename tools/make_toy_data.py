@@ -26,6 +26,9 @@ def parse_args():
                         help='number of validation images')
     parser.add_argument('--num-test', type=int, default=500,
                         help='number of held-out test images (0: no test split)')
+    parser.add_argument('--num-ldm', type=int, default=0,
+                        help='images of the toy LDM\'s own training split "ldm" (its own seed '
+                        'stream; 0: none)')
     parser.add_argument('--image-size', type=int, default=128,
                         help='side length of the square images in pixels')
     parser.add_argument('--seed', type=int, default=0,
@@ -35,7 +38,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    total = args.num_train + args.num_val + args.num_test
+    total = args.num_train + args.num_val + args.num_test + args.num_ldm
     print(f'Generating {args.num_train} train + {args.num_val} val + '
           f'{args.num_test} test toy-shape '
           f'images ({args.image_size}px, seed={args.seed}) into {args.out}')
@@ -47,10 +50,11 @@ def main():
         image_size=args.image_size,
         seed=args.seed,
         num_test=args.num_test,
+        num_ldm=args.num_ldm,
         progress=bar.update if bar is not None else None)
     print()
     print(f'classes: {", ".join(info["classes"])}')
-    for split in ('train', 'val', 'test'):
+    for split in ('train', 'val', 'test', 'ldm'):
         if split not in info:
             continue
         s = info[split]

@@ -44,6 +44,27 @@ def record(path: str, data: dict | None = None) -> dict | None:
     return data
 
 
+def ldm_work_dir(work_dir: str, ldm) -> str:
+    """The records folder of one LDM: ``{ldm}`` in ``work_dir`` becomes ``ldm-<fingerprint[:12]>``
+    (the default, so a rerun on a new LDM starts its own records); the folder is stamped with
+    the LDM (``ldm.json``), and a folder stamped with another LDM is refused, so records of
+    two LDMs never mix. ``ldm``: a :class:`FrozenLDM` (its ``identity``)."""
+    ident = ldm.identity
+    work_dir = work_dir.replace('{ldm}', f"ldm-{ident['fingerprint'][:12]}")
+    stamp = osp.join(work_dir, 'ldm.json')
+    if osp.isfile(stamp):
+        with open(stamp) as f:
+            theirs = json.load(f)
+        if theirs.get('fingerprint') != ident['fingerprint']:
+            raise ValueError(
+                f'{work_dir} holds records of another LDM ({theirs.get("source")}, fingerprint '
+                f'{theirs.get("fingerprint")}; now {ident["source"]}, {ident["fingerprint"]}): '
+                'give a --work-dir with {ldm} in it (the default) or a new folder.')
+    else:
+        atomic_write_json(stamp, ident)
+    return work_dir
+
+
 def recorded_step(work: str, tag: str):
     """``step(name, fn)``: run ``fn`` (returning a dict) once; its record, with the seconds it
     took, is ``<work>/<name>.json`` and a rerun returns that record instead of running again."""

@@ -112,6 +112,24 @@ def markdown(result: dict) -> str:
         cells += [_fmt(r['img2img'][str(x)]['fidelity']) for x in ratios]
         lines.append(f"| {name} (`{r['source']}`) | " + ' | '.join(cells) +
                      f" | {r['seconds'] / 60:.1f} |")
+    pcr = {n: r for n, r in result['ldms'].items() if 'per_class_recall' in r['text_to_image']}
+    if pcr:
+        classes = sorted({c for r in pcr.values() for c in r['text_to_image']['per_class_recall']})
+        lines += ['', 'Text-to-image recall per class (coloured captions; colourless in '
+                  'brackets where graded):', '',
+                  '| LDM | ' + ' | '.join(classes) + ' | t2i P / R colourless |',
+                  '| --- |' + ' --- |' * (len(classes) + 1)]
+        for name, r in pcr.items():
+            plain = r.get('text_to_image_colourless')
+            cells = []
+            for c in classes:
+                cell = _fmt(r['text_to_image']['per_class_recall'].get(c))
+                if plain:
+                    cell += f" ({_fmt(plain['per_class_recall'].get(c))})"
+                cells.append(cell)
+            cells.append(f"{_fmt(plain['precision'])} / {_fmt(plain['recall'])}" if plain
+                         else 'n/a')
+            lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     if result.get('synthesis'):
         lines += ['', '| synthesis run | images | label precision | label recall | label mAP |',
                   '| --- | --- | --- | --- | --- |']
@@ -254,7 +272,8 @@ def run(args, parser=None) -> dict:
               f"{real['mAP']:.3f} on {len(split['images'])} images")
     result = dict(bench='fidelity', args=dict(
         split=args.split, num_images=args.num_images, ratios=args.ratios, steps=args.steps,
-        guidance=args.guidance, score_thr=args.score_thr, seed=args.seed,
+        colourless=args.colourless, guidance=args.guidance, score_thr=args.score_thr,
+        seed=args.seed,
         layout_detector=args.layout_detector, layout_checkpoint=args.layout_checkpoint,
         max_layout_images=args.max_layout_images, fid_reference=args.fid_reference,
         inception=args.inception, fid_max_images=args.fid_max_images, device=args.device),
@@ -278,6 +297,14 @@ def run(args, parser=None) -> dict:
         rec = dict(source=src, fingerprint=ldm.fingerprint,
                    text_to_image={k: v for k, v in t2i.items() if k != 'images'},
                    text_to_image_grid=grid, img2img={})
+        if args.colourless:
+            from ..datasets.toy_shapes import caption_for
+            plain = [caption_for(o, colour=False) for o in split['objects']]
+            print(f'\n[fidelity] {name}: text-to-image, {n} colourless captions')
+            res = text_to_image_fidelity(ldm, judge, plain, args.seed, args.steps,
+                                         args.guidance, args.score_thr, args.batch_size,
+                                         progress=bar_progress(n))
+            rec['text_to_image_colourless'] = {k: v for k, v in res.items() if k != 'images'}
         for r in args.ratios:
             print(f'\n[fidelity] {name}: img2img at encode ratio {r}')
             res = img2img_fidelity(ldm, judge, split, r, real['mAP'], args.seed, args.steps,
@@ -389,6 +416,9 @@ def add_parser(subparsers):
     p.add_argument('--max-synthesis-images', type=int, default=None)
     p.add_argument('--ratios', type=float, nargs='+', default=[0.3, 0.6, 0.9],
                    help='img2img encode ratios')
+    p.add_argument('--colourless', action='store_true',
+                   help='also grade text-to-image on the same captions without colours '
+                   '("a photo of a circle and two squares"), reported separately')
     p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
     p.add_argument('--guidance', type=float, default=5.0, help='classifier-free guidance scale')
     p.add_argument('--score-thr', type=float, default=0.5, help='judge score threshold')

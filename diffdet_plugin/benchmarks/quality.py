@@ -16,7 +16,10 @@ whether each arm's difference to the baseline exceeds two standard errors.
 
     python tools/benchmark.py quality [--protocols sparse full] [--seeds 0 1 2 3 4] \\
         [--arms real real+de real+de-x2 real+de-x4 real+pseudo-x4 real@x4] \\
-        [--work-dir work_dirs/bench_quality]
+        [--work-dir work_dirs/bench_quality/{ldm}]
+
+Records are keyed by the LDM: ``{ldm}`` in ``--work-dir`` becomes ``ldm-<fingerprint>``, and
+a records folder stamped with another LDM is refused (:func:`.experiment.ldm_work_dir`).
 """
 from __future__ import annotations
 
@@ -60,7 +63,20 @@ def run(args, parser=None) -> dict:
         adapter_data=args.adapter_data, adapter_iters=args.adapter_iters,
         det_iters=args.det_iters, delta=args.delta, encode_ratio=args.encode_ratio),
         protocols={})
-    fingerprint = None
+    from ..ldm import FrozenLDM
+    from .experiment import ldm_work_dir
+    ldm = FrozenLDM.build(pretrained='embedded:toy')
+    fingerprint = ldm.fingerprint
+    try:
+        args.work_dir = ldm_work_dir(args.work_dir, ldm)
+    except ValueError as e:
+        if parser is not None:
+            parser.error(str(e))
+        raise
+    del ldm
+    result['ldm'] = dict(source='embedded:toy', fingerprint=fingerprint, work_dir=args.work_dir)
+    print(f'[quality] LDM embedded:toy (fingerprint {fingerprint[:12]}): records in '
+          f'{args.work_dir}')
     md_parts = []
     for name in args.protocols:
         if name == 'instagen':
@@ -78,9 +94,6 @@ def run(args, parser=None) -> dict:
             if getattr(args, 'dd_probes_only', False):
                 break
             continue
-        if fingerprint is None:
-            from ..ldm import FrozenLDM
-            fingerprint = FrozenLDM.build(pretrained='embedded:toy').fingerprint
         p = de.protocol(args, name, root, fingerprint)
         result['protocols'][name] = p
         md_parts.append(de.markdown(name, p))
@@ -133,7 +146,10 @@ def add_parser(subparsers):
                     help='InstaGen images per class for the downstream detector')
     from . import detdiffusion_quality
     detdiffusion_quality.add_arguments(p)
-    p.add_argument('--work-dir', default='work_dirs/bench_quality')
+    p.add_argument('--work-dir', default='work_dirs/bench_quality/{ldm}',
+                   help='records folder; {ldm} becomes ldm-<fingerprint> of the toy LDM, so a '
+                   'rerun on another LDM never mixes with these records (a folder of another '
+                   'LDM is refused)')
     p.add_argument('--json', metavar='OUT.json')
     p.set_defaults(func=run, parser=p)
     return p

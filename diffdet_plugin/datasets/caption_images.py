@@ -31,11 +31,21 @@ class CaptionImageDataset(BaseDataset):
         hflip_prob: random horizontal flip probability (training).
         crop_size: if set, a random ``crop_size``² crop of the S×S image (training a
             fully convolutional autoencoder on crops is several times cheaper).
+        caption_variants: ``dict(colourless=p1, count_free=p2)``: with these probabilities
+            (independently) a training sample's caption is rebuilt from its annotations
+            without colours and / or without counts (:func:`toy_shapes.caption_for`), so
+            that such prompts are in the LDM's distribution. Needs annotations whose objects
+            carry a ``color`` (the toy domain).
     """
 
     def __init__(self, ann_file: str, img_dir: str, caption_file: str | None = None,
                  image_size: int = 128, hflip_prob: float = 0.0, crop_size: int | None = None,
-                 data_root: str = '', **kwargs):
+                 caption_variants: dict | None = None, data_root: str = '', **kwargs):
+        unknown = set(caption_variants or {}) - {'colourless', 'count_free'}
+        if unknown:
+            raise ValueError(f'CaptionImageDataset: unknown caption_variants {sorted(unknown)}; '
+                             'known: colourless, count_free.')
+        self.caption_variants = dict(caption_variants or {})
         if crop_size is not None and not 0 < crop_size <= image_size:
             raise ValueError(f'CaptionImageDataset: crop_size={crop_size} must be in '
                              f'(0, image_size={image_size}].')
@@ -52,10 +62,33 @@ class CaptionImageDataset(BaseDataset):
                 raise FileNotFoundError(f'CaptionImageDataset: {path!r} does not exist (for the '
                                         'toy domain: python tools/make_toy_data.py).')
         with open(self.ann_file) as f:
-            images = sorted(json.load(f)['images'], key=lambda i: i['id'])
+            coco = json.load(f)
+        images = sorted(coco['images'], key=lambda i: i['id'])
         captions = read_captions(self.caption_file) if self.caption_file else {}
+        objects = {i['id']: [] for i in images}
+        if self.caption_variants:
+            names = {c['id']: c['name'] for c in coco.get('categories', [])}
+            for a in coco.get('annotations', []):
+                if 'color' not in a:
+                    raise ValueError(f'CaptionImageDataset: caption_variants need a "color" on '
+                                     f'every annotation of {self.ann_file!r} (the toy domain); '
+                                     f'annotation {a.get("id")} has none.')
+                objects[a['image_id']].append(dict(category=names[a['category_id']],
+                                                   color=a['color']))
         return [dict(img_path=osp.join(self.img_dir, i['file_name']), img_id=i['id'],
-                     caption=captions.get(i['id'], i.get('caption', ''))) for i in images]
+                     caption=captions.get(i['id'], i.get('caption', '')),
+                     objects=objects[i['id']]) for i in images]
+
+    def _caption(self, info) -> str:
+        """The caption, or (training with ``caption_variants``) one of its variants."""
+        if not self.caption_variants or self.test_mode:
+            return info['caption']
+        colour = np.random.rand() >= self.caption_variants.get('colourless', 0.0)
+        count = np.random.rand() >= self.caption_variants.get('count_free', 0.0)
+        if colour and count:
+            return info['caption']
+        from .toy_shapes import caption_for
+        return caption_for(info['objects'], colour=colour, count=count)
 
     def __getitem__(self, idx):
         from PIL import Image
@@ -76,4 +109,4 @@ class CaptionImageDataset(BaseDataset):
             x = np.random.randint(0, arr.shape[1] - c + 1)
             arr = arr[y:y + c, x:x + c]
         img = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
-        return dict(inputs=img, data_samples=info['caption'])
+        return dict(inputs=img, data_samples=self._caption(info))

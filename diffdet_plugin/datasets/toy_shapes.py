@@ -39,7 +39,10 @@ TOY_SHAPES_COLORS = {
 #: Rotational symmetry period (degrees) of each shape; 0 means no rotation.
 _ROT_PERIOD = {'circle': 0, 'square': 90, 'triangle': 120, 'star': 72,
                'hexagon': 60, 'cross': 90}
-_SPLITS = ('train', 'val', 'test')
+#: spawn keys of the splits' seed streams (an index here is that split's stream forever);
+#: ``ldm`` is the toy LDM's own, larger training set (never a detector's, val or test scene)
+_SPLITS = ('train', 'val', 'test', 'ldm')
+_STANDARD = ('train', 'val', 'test')
 MAX_OBJECTS = 4
 #: object diameter range, as fractions of the image side
 DIAMETER_RANGE = (0.22, 0.42)
@@ -231,26 +234,34 @@ def _article(word: str) -> str:
     return 'an' if word[0] in 'aeiou' else 'a'
 
 
-def caption_for(objects: Sequence[Dict]) -> str:
+def caption_for(objects: Sequence[Dict], colour: bool = True, count: bool = True) -> str:
     """Describe a list of objects, e.g. ``"a photo of a red circle and two
     blue squares"``.
 
     Identical colour+shape pairs are counted; groups appear in the order of
     their first occurrence and are joined as ``"a, b and c"``.
+
+    The two switches give the prompt variants the toy LDM also learns from (so that a
+    prompt without colours is in its distribution): ``colour=False`` groups by shape only
+    (``"a photo of a circle and two squares"``); ``count=False`` names a group of more than
+    one without its number (``"a photo of a red circle and blue squares"``).
     """
     counts: Dict[Tuple[str, str], int] = {}
     for obj in objects:
-        key = (obj['color'], obj['category'])
+        key = (obj['color'] if colour else '', obj['category'])
         counts[key] = counts.get(key, 0) + 1
     if not counts:
         return 'a photo of an empty background'
     parts = []
     for (color, category), n in counts.items():
         if n == 1:
-            parts.append(f'{_article(color)} {color} {category}')
+            first = color or category
+            parts.append(f'{_article(first)} ' + f'{color} {category}'.strip())
+        elif not count:
+            parts.append(f'{color} {_plural(category)}'.strip())
         else:
             word = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
-            parts.append(f'{word} {color} {_plural(category)}')
+            parts.append(f'{word} ' + f'{color} {_plural(category)}'.strip())
     if len(parts) == 1:
         text = parts[0]
     else:
@@ -260,8 +271,8 @@ def caption_for(objects: Sequence[Dict]) -> str:
 
 def parse_caption(caption: str) -> Dict[str, int]:
     """The objects a toy caption names, as ``{category: count}`` (inverse of
-    :func:`caption_for` up to colours), e.g. ``"a photo of a red circle and two blue
-    squares"`` → ``{'circle': 1, 'square': 2}``.
+    :func:`caption_for` up to colours, with or without them), e.g. ``"a photo of a red
+    circle and two blue squares"`` → ``{'circle': 1, 'square': 2}``.
 
     Raises ``ValueError`` for text that is not a toy caption.
     """
@@ -275,9 +286,13 @@ def parse_caption(caption: str) -> Dict[str, int]:
     plural = {_plural(c): c for c in TOY_SHAPES_CLASSES}
     for part in text.replace(' and ', ', ').split(', '):
         words = part.split()
-        if len(words) != 3 or words[1] not in TOY_SHAPES_COLORS:
-            raise ValueError(f'cannot parse {part!r} in the toy caption {caption!r}')
-        number, noun = words[0], words[2]
+        if len(words) == 3 and words[1] in TOY_SHAPES_COLORS:
+            number, noun = words[0], words[2]
+        elif len(words) == 2 and words[1] not in TOY_SHAPES_COLORS:  # colourless
+            number, noun = words
+        else:
+            raise ValueError(f'cannot parse {part!r} in the toy caption {caption!r} (each part '
+                             'is "<count> [<colour>] <shape>")')
         if number in ('a', 'an'):
             n = 1
         elif number in _NUMBER_WORDS:
@@ -358,7 +373,8 @@ def _write_split(out_dir: str, split: str, num_images: int, image_size: int,
 
 def generate_toy_shapes(out_dir: str, num_train: int = 2000,
                         num_val: int = 200, image_size: int = 128,
-                        seed: int = 0, progress=None, num_test: int = 0) -> Dict:
+                        seed: int = 0, progress=None, num_test: int = 0,
+                        num_ldm: int = 0) -> Dict:
     """Generate the toy shapes dataset as COCO under ``out_dir``.
 
     Layout::
@@ -370,7 +386,9 @@ def generate_toy_shapes(out_dir: str, num_train: int = 2000,
 
     ``test`` is the held-out split: its images come from their own seed stream
     (spawn key 2), and it is never used to choose recipes or thresholds, only to
-    report results.
+    report results. ``ldm`` (only when ``num_ldm > 0``) is the toy LDM's larger training
+    set, from a fourth stream (spawn key 3): the analogue of a generator that has seen more
+    than any detection set, sharing no scene with the other splits.
 
     Image ids start at 1 in each split; ``category_id`` is 1-based in
     :data:`TOY_SHAPES_CLASSES` order; segmentations are compressed RLE.
@@ -389,6 +407,8 @@ def generate_toy_shapes(out_dir: str, num_train: int = 2000,
     splits = [('train', num_train), ('val', num_val)]
     if num_test:
         splits.append(('test', num_test))
+    if num_ldm:
+        splits.append(('ldm', num_ldm))
     for split, num in splits:
         result[split] = _write_split(out_dir, split, num, image_size, seed,
                                      progress)
@@ -404,7 +424,8 @@ def ensure_toy_shapes(out_dir: str = 'data/toy_shapes', progress=None) -> bool:
     """Write the standard toy-shapes dataset (:data:`STANDARD_SPLITS`) unless ``out_dir``
     already holds the annotation files of all three splits (whatever their sizes);
     returns whether it was written."""
-    if all(osp.isfile(osp.join(out_dir, 'annotations', f'instances_{s}.json')) for s in _SPLITS):
+    if all(osp.isfile(osp.join(out_dir, 'annotations', f'instances_{s}.json'))
+           for s in _STANDARD):
         return False
     generate_toy_shapes(out_dir, progress=progress, **STANDARD_SPLITS)
     return True

@@ -38,15 +38,20 @@ import numpy as np
 # metrics on plain arrays (no models)
 # ---------------------------------------------------------------------------
 def multiset_precision_recall(expected: list[dict], detected: list[dict]) -> dict:
-    """Micro-averaged precision / recall of per-image class multisets ``{class: count}``."""
+    """Micro-averaged precision / recall of per-image class multisets ``{class: count}``,
+    plus each named class's recall (``per_class_recall``: TP_c / #named c)."""
     if len(expected) != len(detected):
         raise ValueError(f'{len(expected)} expected vs {len(detected)} detected images')
-    tp = sum(sum(min(n, Counter(d)[c]) for c, n in Counter(e).items())
-             for e, d in zip(expected, detected))
-    n_exp = sum(sum(e.values()) for e in expected)
+    tp_c, exp_c = Counter(), Counter()
+    for e, d in zip(expected, detected):
+        for c, n in Counter(e).items():
+            tp_c[c] += min(n, Counter(d)[c])
+            exp_c[c] += n
+    tp, n_exp = sum(tp_c.values()), sum(exp_c.values())
     n_det = sum(sum(d.values()) for d in detected)
     return dict(precision=tp / n_det if n_det else 0.0, recall=tp / n_exp if n_exp else 0.0,
-                tp=int(tp), num_expected=int(n_exp), num_detected=int(n_det))
+                tp=int(tp), num_expected=int(n_exp), num_detected=int(n_det),
+                per_class_recall={c: tp_c[c] / exp_c[c] for c in sorted(exp_c)})
 
 
 def class_counts(labels, classes) -> dict:
@@ -132,7 +137,8 @@ def box_precision_recall(refs: list[dict], preds: list[dict], iou_thr: float = 0
 # measures that run models
 # ---------------------------------------------------------------------------
 def load_split(data_root: str, split: str, num_images: int | None = None) -> dict:
-    """The real images (RGB uint8), boxes (xyxy), labels, captions of a toy split."""
+    """The real images (RGB uint8), boxes (xyxy), labels, captions and objects (category,
+    colour: what a caption variant is rebuilt from) of a toy split."""
     import json
     import os.path as osp
 
@@ -154,7 +160,7 @@ def load_split(data_root: str, split: str, num_images: int | None = None) -> dic
     by_img = {}
     for a in coco['annotations']:
         by_img.setdefault(a['image_id'], []).append(a)
-    out = dict(images=[], gts=[], captions=[], ids=[])
+    out = dict(images=[], gts=[], captions=[], ids=[], objects=[])
     for im in images:
         with Image.open(osp.join(root, split, im['file_name'])) as pil:
             out['images'].append(np.asarray(pil.convert('RGB')))
@@ -164,6 +170,8 @@ def load_split(data_root: str, split: str, num_images: int | None = None) -> dic
                             np.float32).reshape(-1, 4),
             labels=np.array([a['category_id'] - 1 for a in anns], np.int64)))
         out['captions'].append(im.get('caption', ''))
+        out['objects'].append([dict(category=names[a['category_id'] - 1], color=a.get('color'))
+                               for a in anns])
         out['ids'].append(im['id'])
     return out
 

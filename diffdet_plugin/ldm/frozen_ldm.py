@@ -350,6 +350,24 @@ class FrozenLDM(nn.Module):
         raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use '
                          'epsilon or v_prediction')
 
+    def min_snr_weight(self, timesteps, gamma: float) -> torch.Tensor:
+        """Min-SNR-γ loss weights (Hang et al., ICCV 2023), one per sample, shape (B,).
+
+        SNR_t = ᾱ_t / (1 − ᾱ_t) (diffusers' ``training_utils.compute_snr``); the weight of the
+        model's regression loss is min(SNR_t, γ) / SNR_t for ε-prediction and
+        min(SNR_t, γ) / (SNR_t + 1) for v-prediction, i.e. the x0-loss clamped at γ, written
+        in the model's own target.
+        """
+        from diffusers.training_utils import compute_snr
+        t = self._timesteps(timesteps, 1, self.scheduler.alphas_cumprod.device)
+        snr = compute_snr(self.scheduler, t)
+        if self.prediction_type == 'epsilon':
+            return snr.clamp(max=gamma) / snr
+        if self.prediction_type == 'v_prediction':
+            return snr.clamp(max=gamma) / (snr + 1)
+        raise ValueError(f'prediction_type {self.prediction_type!r} is not supported: use '
+                         'epsilon or v_prediction')
+
     def predict_x0(self, noisy: torch.Tensor, model_output: torch.Tensor, timesteps):
         """ẑ0 from z_t and the UNet output: (z_t − σ_t ε̂)/α_t, or α_t z_t − σ_t v̂."""
         a, s = self.alpha_sigma(timesteps, noisy.shape[0], noisy.device)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from mmdet.registry import MODELS
 
@@ -25,12 +24,19 @@ class LatentDiffusionTrainer(LDMPartsModel):
             (and each of its flips) is encoded once. Exact: the frozen encoder is
             deterministic and z0 is still drawn anew each time. 0 turns it off; for the toy
             domain (16×16×4 latents) 10k entries take 80 MB.
+        min_snr_gamma: if set, weight each sample's loss by Min-SNR-γ
+            (:meth:`FrozenLDM.min_snr_weight`, γ = 5 in the paper): high-noise steps keep
+            weight 1 in x0 terms, low-noise steps stop dominating the gradient.
     """
 
     def __init__(self, ldm: dict, trainable=('unet',), empty_prompt_prob: float = 0.1,
                  sample_latents: bool = True, auto_scaling_factor: bool = False,
-                 latent_cache_size: int = 0, data_preprocessor=None, init_cfg=None):
+                 latent_cache_size: int = 0, min_snr_gamma: float | None = None,
+                 data_preprocessor=None, init_cfg=None):
         super().__init__(ldm, trainable, data_preprocessor, init_cfg)
+        if min_snr_gamma is not None and not min_snr_gamma > 0:
+            raise ValueError(f'min_snr_gamma must be > 0 (the paper uses 5), got {min_snr_gamma}')
+        self.min_snr_gamma = min_snr_gamma
         if latent_cache_size and 'vae' in self.trainable:
             raise ValueError('latent_cache_size needs a frozen VAE; remove "vae" from '
                              'trainable or set latent_cache_size=0.')
@@ -43,6 +49,40 @@ class LatentDiffusionTrainer(LDMPartsModel):
         self.auto_scaling_factor = auto_scaling_factor
         self.register_buffer('scaling_factor', torch.tensor(float(self.ldm.scaling_factor)))
         self.register_buffer('scaling_factor_set', torch.tensor(not auto_scaling_factor))
+
+    # ------------------------------------------------- resume guard (checkpoint extra state)
+    def recipe(self) -> dict:
+        """What a checkpoint of this model must match to be resumed: the UNet and text-encoder
+        architectures, the trainable parts and the loss settings."""
+        text = self.ldm.text_encoder.config
+        return dict(
+            unet={k: v for k, v in dict(self.ldm.unet.config).items() if not k.startswith('_')},
+            text_encoder={k: getattr(text, k, None) for k in (
+                'vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers',
+                'num_attention_heads', 'max_position_embeddings')},
+            prediction_type=self.ldm.prediction_type, trainable=list(self.trainable),
+            empty_prompt_prob=self.empty_prompt_prob, min_snr_gamma=self.min_snr_gamma)
+
+    def get_extra_state(self) -> dict:
+        return dict(recipe=self.recipe())
+
+    def set_extra_state(self, state):
+        """Refuses a checkpoint of another architecture or recipe (mmengine's resume loads
+        non-strictly, so a mismatch would otherwise only be logged)."""
+        theirs, ours = (state or {}).get('recipe'), self.recipe()
+        if theirs is None or theirs == ours:
+            return
+        diff = []
+        for key in ours:
+            a, b = theirs.get(key), ours[key]
+            if isinstance(a, dict) and isinstance(b, dict):
+                diff += [f'{key}.{k}: checkpoint {a.get(k)!r}, config {b.get(k)!r}'
+                         for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            elif a != b:
+                diff.append(f'{key}: checkpoint {a!r}, config {b!r}')
+        raise ValueError(f'{type(self).__name__}: the checkpoint was trained with another '
+                         f'architecture or recipe ({"; ".join(diff[:6])}). Resume it with its '
+                         'own config, or start a new work dir (load_from / ldm.pretrained).')
 
     def _update_scaling_factor(self, images):
         if not bool(self.scaling_factor_set):
@@ -78,6 +118,7 @@ class LatentDiffusionTrainer(LDMPartsModel):
 
         ``weight``: an optional per-pixel loss map broadcastable to the latents (B, C, h, w)
         (e.g. GeoDiffusion's foreground re-weighting); the loss is mean(weight · (pred − ε)²).
+        With ``min_snr_gamma`` each sample's term is further multiplied by its Min-SNR-γ weight.
         """
         ldm = self.ldm
         self._update_scaling_factor(images)
@@ -95,10 +136,12 @@ class LatentDiffusionTrainer(LDMPartsModel):
         zt = ldm.add_noise(z0, noise, t)
         pred = ldm.unet(zt, t, encoder_hidden_states=context).sample
         target = ldm.training_target(z0, noise, t)
-        if weight is None:
-            loss = F.mse_loss(pred.float(), target.float())
-        else:
-            loss = (weight.float() * (pred.float() - target.float()) ** 2).mean()
+        err = (pred.float() - target.float()) ** 2  # (B, C, h, w)
+        if weight is not None:
+            err = weight.float() * err
+        if self.min_snr_gamma is not None:
+            err = ldm.min_snr_weight(t, self.min_snr_gamma).to(err).view(-1, 1, 1, 1) * err
+        loss = err.mean()
         return loss, dict(z0=z0, zt=zt, t=t, pred=pred, target=target)
 
     def forward(self, inputs, data_samples=None, mode: str = 'loss'):
