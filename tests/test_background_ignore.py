@@ -62,3 +62,40 @@ def test_ignore_index_loss_weights_and_errors():
     torch.testing.assert_close(loss(pred, target, weight=w, avg_factor=2.0),
                                loss.loss(pred[[0, 1, 3]], target[[0, 1, 3]],
                                          weight=w[[0, 1, 3]], avg_factor=2.0))
+
+
+def test_novel_masked_head_gives_novel_channels_no_gradient_on_real_images():
+    cfg = Config.fromfile(f'{config_dir()}/{DE_CONFIG}-bg-ignore.py')
+    plain_cfg = dict(cfg.model.bbox_head, type='FCOSHead')
+    torch.manual_seed(0)
+    head = MODELS.build(dict(plain_cfg, type='NovelMaskedFCOSHead', novel_classes=[2, 5]))
+    torch.manual_seed(0)
+    plain = MODELS.build(plain_cfg)
+    torch.manual_seed(1)
+    feats = [torch.randn(2, head.in_channels, 128 // s, 128 // s) for s in (8, 16, 32, 64, 128)]
+    base = InstanceData(bboxes=torch.tensor([[20., 20., 70., 60.]]), labels=torch.tensor([0]))
+    novel = InstanceData(bboxes=torch.tensor([[30., 40., 90., 100.]]), labels=torch.tensor([2]))
+    real = dict(img_shape=(128, 128), pad_shape=(128, 128))
+    synthetic = dict(real, ldm_fingerprint=None)
+
+    def novel_grads(metas):
+        scores, boxes, ctr = head(feats)
+        for s in scores:
+            s.retain_grad()
+        loss = head.loss_by_feat(scores, boxes, ctr, [base, novel], metas)['loss_cls']
+        loss.backward()
+        return [torch.stack([s.grad[i, [2, 5]].abs().sum() for s in scores]).sum()
+                for i in range(2)], loss
+
+    (g_real, g_syn), _ = novel_grads([real, synthetic])
+    assert g_real == 0  # real base-only image: its novel channels learn nothing
+    assert g_syn > 0    # synthetic image with a novel box: they learn
+    # every channel of a synthetic image, and base channels of real ones, train as in FCOS
+    (g_real2, _), masked_all_syn = novel_grads([synthetic, synthetic])
+    assert g_real2 > 0
+    scores, boxes, ctr = plain(feats)
+    ref = plain.loss_by_feat(scores, boxes, ctr, [base, novel], [synthetic, synthetic])
+    torch.testing.assert_close(masked_all_syn, ref['loss_cls'])
+    import pytest
+    with pytest.raises(ValueError, match='novel_classes'):
+        MODELS.build(dict(plain_cfg, type='NovelMaskedFCOSHead', novel_classes=[9]))

@@ -186,3 +186,16 @@ def test_ema_teacher_update_is_on_the_head_only_and_the_ldm_exists_once():
         assert torch.allclose(v, 0.999 * before_t[k] + 0.001 * student[k], atol=1e-6), k
     assert all(torch.equal(a, b) for a, b in zip(ldm_before, list(ldm.parameters())[:4]))
     assert all(not p.requires_grad for p in model.teacher.parameters())
+
+
+def test_text_encoder_cache_follows_to_dtype_and_device():
+    from diffdet_plugin.ldm import FrozenLDM
+    from diffdet_plugin.models import LDMTextEncoder
+    enc = LDMTextEncoder().attach(FrozenLDM.from_preset('tiny'))
+    first = enc(['circle. square. '])['embedded']
+    assert enc._cache and all(v.dtype == torch.float32 for v in enc._cache.values())
+    enc.to(torch.float64)  # .cuda() / .to(device) take the same path (Module._apply)
+    assert all(v.dtype == torch.float64 for v in enc._cache.values())
+    again = enc(['circle. square. '])['embedded']  # from the moved cache
+    assert again.dtype == torch.float64
+    torch.testing.assert_close(again.float(), first)

@@ -10,6 +10,8 @@
 # | hyper-parameter | value                                                  | source          |
 # | detector        | the toy downstream FCOS, 6 classes (4 base + 2 novel)  | toy world       |
 # | real data       | toy train, base boxes only (novel objects unlabelled)  | as OV-COCO      |
+# | novel loss      | masked on real images (NovelMaskedFCOSHead)            | official (1)    |
+# (1) ignore_novel: fcjian/InstaGen faster-rcnn_r50-caffe_c4-1x_coco-ovd_instagen-dataset.py
 # | schedule        | 1500 iterations (the toy downstream schedule)          | ours            |
 # | evaluation      | toy test, 6 classes: base AP50, novel AP50             | as OV-COCO      |
 _base_ = ['../../diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py',
@@ -20,6 +22,9 @@ real_train_dataset = dict(_base_.real_train_dataset, ann_file=real_ann_file,
                           metainfo=dict(classes=_base_.toy_ov_classes))
 train_dataloader = dict(dataset=dict(ann_file=real_ann_file,
                                      metainfo=dict(classes=_base_.toy_ov_classes)))
+# the official ignore_novel: real base-only images teach nothing about the novel classes
+model = dict(bbox_head=dict(type='NovelMaskedFCOSHead', novel_classes=_base_.toy_novel_classes,
+                            classes=_base_.toy_ov_classes))
 val_dataloader = dict(dataset=dict(metainfo=_base_.toy_ov_metainfo))
 test_dataloader = dict(dataset=dict(metainfo=_base_.toy_ov_metainfo))
 val_evaluator = dict(type='OVCocoMetric')

@@ -112,6 +112,13 @@ class LDMTextEncoder(BaseModule):
     def __deepcopy__(self, memo):
         return keep_ldm_shared_on_deepcopy(self, memo)
 
+    def _apply(self, fn, *args, **kwargs):
+        """``.to(device / dtype)``, ``.cuda()``, ``.half()``: the cached sub-sentence states
+        follow the module like its buffers (else a CPU forward, then ``.cuda()``, would mix
+        devices)."""
+        self._cache = {k: fn(v) for k, v in self._cache.items()}
+        return super()._apply(fn, *args, **kwargs)
+
     # ----------------------------------------------------------------- forward
     def _encode_segments(self, segments: list[tuple[int, ...]]) -> list[torch.Tensor]:
         """Sub-sentences (token ids) → CLIP states of ``[BOS] s [EOS]``, each (len(s) + 2, D)."""

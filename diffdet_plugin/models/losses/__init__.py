@@ -1,3 +1,4 @@
+from .channel_masked_loss import ChannelMaskedLoss
 from .ignore_index_loss import IgnoreIndexLoss
 
-__all__ = ['IgnoreIndexLoss']
+__all__ = ['ChannelMaskedLoss', 'IgnoreIndexLoss']
