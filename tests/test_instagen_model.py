@@ -199,3 +199,66 @@ def test_text_encoder_cache_follows_to_dtype_and_device():
     again = enc(['circle. square. '])['embedded']  # from the moved cache
     assert again.dtype == torch.float64
     torch.testing.assert_close(again.float(), first)
+
+
+def _self_training(**semi):
+    cfg = tiny_instagen_cfg()
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='InstaGenSelfTraining', detector=cfg.model,
+        data_preprocessor=dict(type='MultiBranchDataPreprocessor',
+                               data_preprocessor=cfg.model.data_preprocessor),
+        semi_train_cfg=dict(dict(cls_pseudo_thr=0.4), **semi),
+        semi_test_cfg=dict(predict_on='teacher')))
+    model.init_weights()
+    return model
+
+
+def _novel_samples(boxes_labels_scores, names=NAMES, size=128):
+    import numpy as np
+    out = []
+    for bls in boxes_labels_scores:
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                        batch_input_shape=(size, size), pad_shape=(size, size),
+                                        scale_factor=(1., 1.), text=names, custom_entities=True,
+                                        homography_matrix=np.eye(3, dtype=np.float32)))
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([b for b, _, _ in bls], dtype=torch.float32).reshape(-1, 4),
+            labels=torch.tensor([lab for _, lab, _ in bls], dtype=torch.long),
+            scores=torch.tensor([sc for _, _, sc in bls], dtype=torch.float32))
+        out.append(s)
+    return out
+
+
+def test_self_training_drops_novel_images_without_a_novel_pseudo_box():
+    """Official InstaGen: a novel image whose teacher finds no novel box (score > beta) is not
+    trained as background; the kept images' loss is scaled by sqrt(kept / total)."""
+    model = _self_training(novel_classes=['triangle'])
+    circle, triangle = ([10., 10, 50, 50], 0), ([60., 60, 120, 100], 2)
+    samples = _novel_samples([
+        [(*circle, 1.0), (*triangle, 0.9)],  # a base box and a novel pseudo-box: kept
+        [(*circle, 1.0)],                    # base boxes only: dropped
+        [(*circle, 1.0), (*triangle, 0.3)],  # its novel box is under beta: dropped
+    ])
+    inputs = torch.randn(3, 3, 128, 128)
+    torch.manual_seed(1)
+    losses = model.loss_by_pseudo_instances(inputs, copy.deepcopy(samples))
+    assert model.last_kept_novel_images == [0]
+    torch.manual_seed(1)
+    alone = model.student.loss(inputs[[0]], copy.deepcopy(samples[:1]))
+    for k in ('loss_cls', 'loss_bbox'):
+        torch.testing.assert_close(losses[f'unsup_{k}'], alone[k] * (1 / 3) ** 0.5)
+    none = model.loss_by_pseudo_instances(inputs[1:], copy.deepcopy(samples[1:]))
+    assert model.last_kept_novel_images == [] and float(none['unsup_loss_cls']) == 0.0
+
+
+def test_self_training_targets_keep_the_base_boxes_and_add_only_novel_teacher_boxes():
+    model = _self_training(novel_classes=['triangle'], cls_pseudo_thr=0.0)
+    circle = ([10., 10, 50, 50], 0, 1.0)
+    samples = _novel_samples([[circle], [circle]])
+    pseudo, _ = model.get_pseudo_instances(torch.randn(2, 3, 128, 128), samples)
+    for s in pseudo:
+        gt = s.gt_instances
+        assert torch.equal(gt.bboxes[0], torch.tensor(circle[0])) and gt.labels[0] == 0
+        assert gt.scores[0] == 1.0
+        assert len(gt) > 1 and (gt.labels[1:] == 2).all()  # the teacher's boxes: novel only

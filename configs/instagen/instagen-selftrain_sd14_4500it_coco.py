@@ -25,8 +25,11 @@ model = dict(
     detector=detector,
     data_preprocessor=dict(type='MultiBranchDataPreprocessor',
                            data_preprocessor=detector.data_preprocessor),
+    # official novel-image rules (loops.py): base boxes + teacher novel boxes > beta, images
+    # with no novel pseudo-box dropped, loss x sqrt(kept / total)
     semi_train_cfg=dict(freeze_teacher=True, sup_weight=1.0, unsup_weight=1.0,
-                        cls_pseudo_thr=0.4, min_pseudo_bbox_wh=(1e-2, 1e-2)),
+                        cls_pseudo_thr=0.4, min_pseudo_bbox_wh=(1e-2, 1e-2),
+                        novel_classes=_base_.coco_novel_classes, drop_empty_novel=True),
     semi_test_cfg=dict(predict_on='teacher'))
 
 branch_meta_keys = _base_.grounding_meta_keys + ('homography_matrix', )

@@ -13,6 +13,7 @@
 # | teacher init         | the supervised head           | the phase-1 checkpoint          |
 # | EMA momentum         | 0.999                         | 0.999 (MeanTeacherHook 0.001)   |
 # | pseudo-label beta    | 0.4                           | 0.4                             |
+# | empty novel images   | dropped, loss x sqrt(kept/all)| the same                        |
 # | student dropout      | yes                           | 0.1 (enhancer and decoder)      |
 # | batch                | 64                            | 4 base + 4 novel                |
 # | schedule             | 6 epochs, lr /10 at epoch 11  | 2000 iterations, x0.1 at 1800   |
@@ -36,8 +37,11 @@ model = dict(
     detector=detector,
     data_preprocessor=dict(type='MultiBranchDataPreprocessor',
                            data_preprocessor=detector.data_preprocessor),
+    # official novel-image rules: targets = the image's base boxes + teacher novel boxes > beta;
+    # images with no novel pseudo-box dropped; loss x sqrt(kept / total)
     semi_train_cfg=dict(freeze_teacher=True, sup_weight=1.0, unsup_weight=1.0,
-                        cls_pseudo_thr=0.4, min_pseudo_bbox_wh=(1e-2, 1e-2)),
+                        cls_pseudo_thr=0.4, min_pseudo_bbox_wh=(1e-2, 1e-2),
+                        novel_classes=_base_.toy_novel_classes, drop_empty_novel=True),
     semi_test_cfg=dict(predict_on='teacher'))
 
 branch_meta_keys = _base_.grounding_meta_keys + ('homography_matrix', )
