@@ -262,3 +262,62 @@ def test_self_training_targets_keep_the_base_boxes_and_add_only_novel_teacher_bo
         assert torch.equal(gt.bboxes[0], torch.tensor(circle[0])) and gt.labels[0] == 0
         assert gt.scores[0] == 1.0
         assert len(gt) > 1 and (gt.labels[1:] == 2).all()  # the teacher's boxes: novel only
+
+
+def test_per_image_text_is_the_prompts_classes_and_special_tokens_get_no_target():
+    import numpy as np
+    from diffdet_plugin.datasets import PromptClassesText
+    from diffdet_plugin.ldm import FrozenLDM
+    from diffdet_plugin.models import LDMTextEncoder
+    classes = ('circle', 'square', 'triangle', 'star')
+    results = dict(text=classes, category_names=['star', 'circle'], img_path='x.png',
+                   gt_bboxes=np.array([[0, 0, 9, 9], [5, 5, 20, 20], [1, 1, 8, 8]], np.float32),
+                   gt_bboxes_labels=np.array([0, 1, 3]), gt_ignore_flags=np.zeros(3, bool))
+    out = PromptClassesText()(results)
+    assert out['text'] == ('star', 'circle') and out['custom_entities']
+    assert out['gt_bboxes_labels'].tolist() == [1, 0]  # circle, star re-indexed; square dropped
+    assert out['gt_bboxes'].tolist() == [[0, 0, 9, 9], [1, 1, 8, 8]]
+    with pytest.raises(ValueError, match='names \\[.dog.\\]'):
+        PromptClassesText()(dict(results, text=classes, category_names=['dog']))
+    # the official class embedding: one vector per class (the name's state in context), and
+    # no special token (BOS, separators, EOS, padding) is scored or gets a target
+    enc = LDMTextEncoder(name_template='a photo of a {}', mask_special_tokens=True)
+    enc.attach(FrozenLDM.from_preset('tiny'))
+    model_ = MODELS.build(tiny_instagen_cfg().model)
+    tokens, caption, _, _ = model_.get_tokens_positive_and_prompts(['red circle', 'star'], True)
+    text = enc([caption])
+    ids = enc.tokenizer([caption]).input_ids[0]
+    special = [i for i, t in enumerate(ids) if t in enc.special_ids]
+    assert not text['text_token_mask'][0, special].any()
+    assert text['text_token_mask'][0].sum() == len(ids) - len(special)
+    first = [i for i in range(len(ids)) if i not in special][:2]  # "red circle": two tokens
+    torch.testing.assert_close(text['embedded'][0, first[0]], text['embedded'][0, first[1]])
+
+
+def test_official_head_trains_with_per_image_text_and_the_normalised_score():
+    from diffdet_plugin.models.dense_heads.instagen_head import NormalizedContrastiveEmbed
+    cfg = tiny_instagen_cfg()
+    cfg.model.language_model.update(name_template='a photo of a {}', mask_special_tokens=True)
+    cfg.model.bbox_head.contrastive_cfg = dict(max_text_len=77, norm=True)
+    torch.manual_seed(0)
+    m = MODELS.build(cfg.model)
+    m.init_weights()
+    fc = m.bbox_head.cls_branches[0]
+    assert isinstance(fc, NormalizedContrastiveEmbed)
+    assert float(fc.scale) == 1.0 and float(fc.bias) == pytest.approx(-4.595, abs=1e-3)
+    q, t = torch.randn(1, 5, 256), torch.randn(1, 3, 256)
+    cos = torch.nn.functional.normalize(q, dim=-1) @ torch.nn.functional.normalize(t, dim=-1)[0].T
+    torch.testing.assert_close(fc(q, t, torch.ones(1, 3, dtype=torch.bool))[..., :3],
+                               cos + fc.bias)
+    # each image grounds only its own prompt's classes (different texts in one batch)
+    batch = samples(n=2)
+    batch[0].set_metainfo(dict(text=('circle', 'triangle')))
+    batch[0].gt_instances.labels = torch.tensor([0, 1])
+    batch[1].set_metainfo(dict(text=('square', 'star')))
+    batch[1].gt_instances.labels = torch.tensor([1, 0])
+    m.train()
+    losses = m.loss(torch.rand(2, 3, 128, 128) * 2 - 1, batch)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    assert fc.scale.grad is not None and m.text_feat_map.weight.grad.abs().sum() > 0

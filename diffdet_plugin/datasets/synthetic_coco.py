@@ -56,12 +56,16 @@ PROVENANCE_KEYS: Tuple[str, ...] = (
     'encode_ratio', 'denoising_steps', 'guidance_scale', 'num_inference_steps', 'scheduler',
     'ldm', 'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256')
 
+#: Fields of text-to-image records only (InstaGen's base triplets and novel images): the
+#: classes the image's prompt names, read by ``PromptClassesText``.
+PROMPT_KEYS: Tuple[str, ...] = ('category_names', )
+
 #: ``PackDetInputs``' default meta keys (mmdet 3.3).
 DEFAULT_META_KEYS: Tuple[str, ...] = ('img_id', 'img_path', 'ori_shape', 'img_shape',
                                       'scale_factor', 'flip', 'flip_direction')
 
 #: Meta keys for ``PackDetInputs(meta_keys=...)`` in pipelines that read synthetic data.
-SYNTHETIC_META_KEYS: Tuple[str, ...] = DEFAULT_META_KEYS + PROVENANCE_KEYS
+SYNTHETIC_META_KEYS: Tuple[str, ...] = DEFAULT_META_KEYS + PROVENANCE_KEYS + PROMPT_KEYS
 
 _MAKE_IT = ('Make it with tools/synthesize.py (python tools/synthesize.py <synthesis config> '
             '--checkpoint <adapter checkpoint>), or point data_root / ann_file at an existing '
@@ -243,6 +247,6 @@ class SyntheticCocoDataset(CocoDataset):
     def parse_data_info(self, raw_data_info: dict) -> dict:
         info = super().parse_data_info(raw_data_info)
         img = raw_data_info['raw_img_info']
-        for key in PROVENANCE_KEYS:
+        for key in PROVENANCE_KEYS + PROMPT_KEYS:
             info[key] = img.get(key)
         return info

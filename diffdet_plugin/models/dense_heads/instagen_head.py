@@ -16,10 +16,40 @@ as when training a grounding head from scratch.
 """
 from __future__ import annotations
 
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
 from mmdet.models.dense_heads import GroundingDINOHead
+from mmdet.models.dense_heads.grounding_dino_head import ContrastiveEmbed
 from mmdet.registry import MODELS
 
 CLIP_MAX_TOKENS = 77
+
+
+class NormalizedContrastiveEmbed(ContrastiveEmbed):
+    """The official InstaGen class score: a learnable scale times the cosine of query and text
+    embedding, plus a bias (fcjian/InstaGen ``grounding_utils.ContrastiveEmbed(scale_bias=True,
+    norm=True)``: scale 1.0, bias −4.6 (prior 0.01) at init)::
+
+        s(q, k) = σ(scale · ⟨q / ‖q‖, e_k / ‖e_k‖⟩ + b)
+
+    One deliberate difference: the official ``F.normalize`` uses its default ``dim=1``, which
+    for (B, N, D) tensors normalises across the queries / text tokens; here each vector is
+    normalised over its features (``dim=-1``), the cosine the paper describes.
+    Masking (−inf at text positions outside ``text_token_mask``) and padding to
+    ``max_text_len`` are mmdet's.
+    """
+
+    def __init__(self, max_text_len: int = CLIP_MAX_TOKENS, scale: float = 1.0):
+        super().__init__(max_text_len=max_text_len, log_scale=None, bias=True)
+        self.scale = nn.Parameter(torch.tensor([float(scale)]))
+
+    def forward(self, visual_feat, text_feat, text_token_mask):
+        return super().forward(F.normalize(visual_feat, dim=-1) * self.scale,
+                               F.normalize(text_feat, dim=-1), text_token_mask)
 
 
 @MODELS.register_module()
@@ -28,11 +58,24 @@ class InstaGenHead(GroundingDINOHead):
 
     Args:
         contrastive_cfg (dict): ``ContrastiveEmbed`` arguments; missing keys default to
-            ``max_text_len=77, log_scale='auto', bias=True``.
+            ``max_text_len=77, log_scale='auto', bias=True``. ``norm=True`` (the official
+            InstaGen score) uses :class:`NormalizedContrastiveEmbed` instead (keys
+            ``max_text_len`` and ``scale``, its initial value).
         **kwargs: ``GroundingDINOHead`` / ``DINOHead`` arguments (losses, ``num_classes``...).
     """
 
     def __init__(self, contrastive_cfg: dict | None = None, **kwargs):
-        contrastive_cfg = {**dict(max_text_len=CLIP_MAX_TOKENS, log_scale='auto', bias=True),
-                           **(contrastive_cfg or {})}
-        super().__init__(contrastive_cfg=contrastive_cfg, **kwargs)
+        cfg = dict(contrastive_cfg or {})
+        self.norm = bool(cfg.pop('norm', False))
+        self.norm_scale = float(cfg.pop('scale', 1.0))
+        cfg = {**dict(max_text_len=CLIP_MAX_TOKENS, log_scale='auto', bias=True), **cfg}
+        super().__init__(contrastive_cfg=cfg, **kwargs)
+
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        if self.norm:
+            fc_cls = NormalizedContrastiveEmbed(self.contrastive_cfg['max_text_len'],
+                                                self.norm_scale)
+            self.cls_branches = nn.ModuleList(
+                [fc_cls if self.share_pred_layer else copy.deepcopy(fc_cls)
+                 for _ in range(self.num_pred_layer)])

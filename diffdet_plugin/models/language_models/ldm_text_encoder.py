@@ -54,11 +54,25 @@ class LDMTextEncoder(BaseModule):
             registers it as a sub-module, so it is trained and checkpointed; since it is the
             LDM's own encoder, that also changes the LDM's prompt conditioning.
         separator (str): the character that closes a sub-sentence (mmdet writes ``'. '``).
+        name_template (str, optional): the official InstaGen class embedding: each
+            sub-sentence (a class name) is encoded inside this sentence (e.g.
+            ``'a photograph of a {}'``, fcjian/InstaGen ``generate_class_embedding.py``) and
+            every token of the name gets the mean of the name tokens' states there: one
+            vector per class. ``None``: the name alone, token by token (``[BOS] s [EOS]``).
+        mask_special_tokens (bool): leave BOS, EOS, the separators and padding out of
+            ``text_token_mask``, so no special token is scored or receives a classification
+            target (the official head scores one vector per class and nothing else).
     """
 
     def __init__(self, ldm: dict | None = None, max_tokens: int = 77, pad_to_max: bool = False,
-                 frozen: bool = True, separator: str = '.', init_cfg=None):
+                 frozen: bool = True, separator: str = '.', name_template: str | None = None,
+                 mask_special_tokens: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if name_template is not None and name_template.count('{}') != 1:
+            raise ValueError(f'LDMTextEncoder name_template {name_template!r} must hold one {{}} '
+                             'for the class name.')
+        self.name_template = name_template
+        self.mask_special_tokens = mask_special_tokens
         self.max_tokens = max_tokens
         self.pad_to_max = pad_to_max
         self.frozen = frozen
@@ -126,19 +140,37 @@ class LDMTextEncoder(BaseModule):
         device = enc.get_input_embeddings().weight.device
         todo = [s for s in dict.fromkeys(segments) if not self.frozen or s not in self._cache]
         if todo:
-            width = max(len(s) for s in todo) + 2
+            pre, post = self._template_ids()
+            seqs = [[tok.bos_token_id, *pre, *s, *post, tok.eos_token_id] for s in todo]
+            width = max(len(q) for q in seqs)
             ids = torch.full((len(todo), width), tok.pad_token_id, dtype=torch.long)
             mask = torch.zeros_like(ids)
-            for i, s in enumerate(todo):
-                ids[i, :len(s) + 2] = torch.tensor([tok.bos_token_id, *s, tok.eos_token_id])
-                mask[i, :len(s) + 2] = 1
+            for i, q in enumerate(seqs):
+                ids[i, :len(q)] = torch.tensor(q)
+                mask[i, :len(q)] = 1
             with torch.set_grad_enabled(not self.frozen and torch.is_grad_enabled()):
                 states = enc(input_ids=ids.to(device), attention_mask=mask.to(device))[0]
-            fresh = {s: states[i, :len(s) + 2] for i, s in enumerate(todo)}
+            fresh = {}
+            for i, (s, q) in enumerate(zip(todo, seqs)):
+                if not pre and not post:
+                    fresh[s] = states[i, :len(q)]
+                    continue
+                name = states[i, 1 + len(pre):1 + len(pre) + len(s)]  # in context
+                one = name.mean(0, keepdim=True).expand(len(s), -1)  # one vector per class
+                fresh[s] = torch.cat([states[i, :1], one, states[i, len(q) - 1:len(q)]])
             if not self.frozen:
                 return [fresh[s] for s in segments]
             self._cache.update({s: v.detach() for s, v in fresh.items()})
         return [self._cache[s] for s in segments]
+
+    def _template_ids(self) -> tuple[list[int], list[int]]:
+        """Token ids of ``name_template``'s text before and after the name (empty without)."""
+        if self.name_template is None:
+            return [], []
+        before, after = self.name_template.split('{}')
+        tok = self.ldm.tokenizer
+        return (tok(before.strip(), add_special_tokens=False).input_ids if before.strip() else [],
+                tok(after.strip(), add_special_tokens=False).input_ids if after.strip() else [])
 
     def forward(self, captions, **kwargs) -> dict:
         """Captions (list of B str) → mmdet's text dict (see the module docstring)."""
@@ -177,6 +209,8 @@ class LDMTextEncoder(BaseModule):
                 hidden[b, e] = st[-1]  # the separator summarises its sub-sentence
         hidden = hidden.to(probe.dtype if probe.is_floating_point() else torch.float32)
         token_mask = tokenized.attention_mask.bool().to(hidden.device)
+        if self.mask_special_tokens:
+            token_mask &= ~special.to(hidden.device)
         masks, position_ids = generate_masks_with_special_tokens_and_transfer_map(
             tokenized.to(hidden.device), self.special_ids)
         return dict(embedded=hidden * token_mask.unsqueeze(-1), hidden=hidden, masks=masks,
