@@ -108,3 +108,15 @@ def test_per_class_recall_and_colourless_captions_parse():
     detected = [{'circle': 1, 'square': 1}, {'star': 1}]
     pr = multiset_precision_recall(expected, detected)
     assert pr['per_class_recall'] == {'circle': 0.5, 'square': 0.5, 'star': 1.0}
+
+
+def test_score_threshold_calibration_picks_the_lowest_precise_threshold():
+    from diffdet_plugin.evaluation.fidelity import calibrate_score_threshold
+    box = [10., 10, 50, 50]
+    refs = [dict(bboxes=np.array([box]), labels=np.array([0]))] * 4
+    # per image: the right box (score 0.6 - 0.9) and a false one at score 0.4
+    preds = [dict(bboxes=np.array([box, [60., 60, 90, 90]]), labels=np.array([0, 0]),
+                  scores=np.array([s, 0.4])) for s in (0.6, 0.7, 0.8, 0.9)]
+    res = calibrate_score_threshold(refs, preds, target_precision=0.99)
+    assert res['threshold'] == 0.41 and res['precision'] == 1.0 and res['recall'] == 1.0
+    assert calibrate_score_threshold(refs, preds, grid=[0.1, 0.2])['threshold'] is None

@@ -240,3 +240,33 @@ def test_both_training_phases_run_through_tools_train(base_triplets, toy_data, t
     s0, t3, s3 = first[k], keys['teacher.' + k], keys['student.' + k]
     # the teacher moved 0.1 % of the way to the student each step: close to phase 1, not equal
     assert not torch.equal(s3, s0) and (t3 - s0).abs().max() < (s3 - s0).abs().max()
+
+
+def test_a_fine_tuned_generator_draws_and_the_heads_own_ldm_labels(tiny_head, tmp_path):
+    """Official InstaGen: the fine-tuned LDM draws; the head reads the original LDM's features
+    of the same latent (one VAE); another VAE is refused."""
+    import copy
+
+    from diffdet_plugin.ldm import FrozenLDM
+    from diffdet_plugin.synthesis.instagen import InstaGenSynthesizer
+    cfg_path, _ = tiny_head
+    cfg = Config.fromfile(cfg_path)
+    torch.manual_seed(0)
+    det = MODELS.build(cfg.model)
+    det.init_weights()
+    gen = copy.deepcopy(det.backbone.ldm)  # "fine-tuned": the same VAE, another UNet
+    gen.source, gen._fingerprint = 'fine-tuned', None
+    with torch.no_grad():
+        for p in gen.unet.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    syn = dict(cfg.synthesis, num_images=2)
+    out = InstaGenSynthesizer(det, syn, str(tmp_path / 'gen'), generator=gen)
+    assert out.ldm is gen and out.detector.backbone.ldm is not gen
+    info = out.info
+    assert info['ldm'] == 'fine-tuned' and info['head_ldm'].startswith('preset:tiny')
+    assert info['ldm_fingerprint'] != info['head_ldm_fingerprint']
+    out.run(progress=False)
+    assert len(read_json(osp.join(str(tmp_path / 'gen'), 'annotations.json'))['images']) == 2
+    with pytest.raises(ValueError, match='another VAE'):
+        InstaGenSynthesizer(det, syn, str(tmp_path / 'bad'),
+                            generator=FrozenLDM.from_preset('tiny', seed=1))

@@ -107,3 +107,19 @@ def test_size_not_multiple_of_64_is_refused():
 def test_missing_ldm_key_is_named():
     with pytest.raises(KeyError, match='model.backbone.ldm'):
         MODELS.build(dict(type='LDMBackbone'))
+
+
+def test_uncond_cond_features_are_the_two_passes_side_by_side():
+    one = LDMBackbone(ldm=dict(preset='tiny'))
+    two = LDMBackbone(ldm=dict(preset='tiny'), condition='uncond+cond')
+    assert two.out_channels == [2 * c for c in one.out_channels]
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    prompts = ['a red circle', 'a blue star']
+    both = two(x, prompts)
+    uncond, cond = one(x), one(x, prompts)
+    for f, u, c in zip(both, uncond, cond):
+        torch.testing.assert_close(f, torch.cat([u, c], dim=1), atol=1e-5, rtol=1e-4)
+    assert two.feature_regime['condition'] == 'uncond+cond'
+    assert 'condition' not in one.feature_regime  # older checkpoints' regime unchanged
+    with pytest.raises(ValueError, match='condition'):
+        LDMBackbone(ldm=dict(preset='tiny'), condition='cond')

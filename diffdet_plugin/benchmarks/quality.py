@@ -126,7 +126,8 @@ def add_parser(subparsers):
     ig.add_argument('--ig-judge', default=None,
                     help='config of the base-class detector (default: the base-4 judge)')
     ig.add_argument('--ig-alpha', type=float, default=None,
-                    help='score threshold of the base triplets (default: the config\'s 0.8)')
+                    help='score threshold of the base triplets (default: calibrated on real '
+                    'val, the lowest at which the base judge is 99 %% precise; recorded)')
     ig.add_argument('--ig-beta', type=float, default=None,
                     help='score threshold of the pseudo-labels and the InstaGen data '
                     '(default: the configs\' 0.4)')

@@ -133,6 +133,31 @@ def box_precision_recall(refs: list[dict], preds: list[dict], iou_thr: float = 0
                 tp=int(tp), num_pred=int(n_pred), num_ref=int(n_ref))
 
 
+def calibrate_score_threshold(refs: list[dict], preds: list[dict], target_precision: float = 0.99,
+                              iou_thr: float = 0.5, grid=None) -> dict:
+    """The lowest score threshold at which a labeller's boxes reach ``target_precision``
+    against the references (same class, IoU ≥ ``iou_thr``): how InstaGen's α is chosen for a
+    labelling detector whose scores are not Mask R-CNN's (an FCOS score is class ×
+    centerness). ``preds`` carry ``scores``; ``grid``: thresholds to try (default 0.05–0.95
+    by 0.01). Returns ``threshold`` (None when none reaches the target) with its precision and
+    recall, and the curve."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid)
+    curve = []
+    for thr in grid:
+        kept = []
+        for p in preds:
+            keep = np.asarray(p['scores']) >= thr
+            kept.append(dict(bboxes=np.asarray(p['bboxes']).reshape(-1, 4)[keep],
+                             labels=np.asarray(p['labels'])[keep],
+                             scores=np.asarray(p['scores'])[keep]))
+        pr = box_precision_recall(refs, kept, iou_thr)
+        curve.append(dict(threshold=float(thr), precision=pr['precision'], recall=pr['recall'],
+                          boxes=pr['num_pred']))
+    ok = [c for c in curve if c['boxes'] and c['precision'] >= target_precision]
+    best = ok[0] if ok else dict(threshold=None, precision=None, recall=None)
+    return dict(best, target_precision=target_precision, iou_thr=iou_thr, curve=curve)
+
+
 # ---------------------------------------------------------------------------
 # measures that run models
 # ---------------------------------------------------------------------------

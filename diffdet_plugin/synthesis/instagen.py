@@ -31,9 +31,33 @@ from .text_to_image import TextToImageConfig, TextToImageSynthesizer
 
 @dataclass
 class InstaGenConfig(TextToImageConfig):
-    """InstaGen synthesis (paper: one category per prompt, β = 0.4)."""
+    """InstaGen synthesis (paper: one category per prompt, β = 0.4).
+
+    ``generator``: :meth:`FrozenLDM.build` arguments of the LDM that draws (the fine-tuned
+    one), when it is not the head's backbone LDM. The official code draws with the fine-tuned
+    SD and reads the head's features from the **original** SD at the last step
+    (fcjian/InstaGen ``instagen-4scale_fd_8xb2-12e_coco_infer.py``); the two must share the
+    VAE (one latent space). ``None``: the head's LDM draws too.
+    """
     categories_per_prompt: tuple = (1, 1)
     score_thr: float = 0.4
+    generator: dict | None = None
+
+    FIELD_ORDER = TextToImageConfig.FIELD_ORDER + ('generator', )
+
+
+def check_same_vae(generator, head_ldm):
+    """The generator's latents are read by the head's LDM: one VAE, one latent space."""
+    a, b = generator.vae, head_ldm.vae
+    same = (a.config.latent_channels == b.config.latent_channels
+            and generator.scaling_factor == head_ldm.scaling_factor
+            and a.encoder.conv_in.weight.shape == b.encoder.conv_in.weight.shape
+            and torch.equal(a.encoder.conv_in.weight.cpu().float(),
+                            b.encoder.conv_in.weight.cpu().float()))
+    if not same:
+        raise ValueError(f'synthesis.generator {generator.source!r} has another VAE than the '
+                         f'head\'s LDM {head_ldm.source!r}: the head reads the generator\'s '
+                         'latents, so both must share one VAE (fine-tune the UNet only).')
 
 
 def load_head_checkpoint(detector, checkpoint: str):
@@ -66,12 +90,16 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
     """
     config_class = InstaGenConfig
 
-    def __init__(self, detector, cfg, out_dir: str, checkpoint: str | None = None):
+    def __init__(self, detector, cfg, out_dir: str, checkpoint: str | None = None,
+                 generator=None):
         from ..models import InstaGen
         if not isinstance(detector, InstaGen):
             raise TypeError(f'synthesis.mode="instagen" needs an InstaGen detector as '
                             f'cfg.model, got {type(detector).__name__}.')
-        super().__init__(detector.backbone.ldm, cfg, out_dir)
+        head_ldm = detector.backbone.ldm
+        if generator is not None:
+            check_same_vae(generator, head_ldm)
+        super().__init__(generator or head_ldm, cfg, out_dir)
         self.detector = detector.eval()
         self.checkpoint = checkpoint
         self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
@@ -86,12 +114,18 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
                                     'iter_*.pth).')
         detector = MODELS.build(cfg.model)
         load_head_checkpoint(detector, checkpoint)
-        return cls(detector.to(device), syn_cfg, out_dir, checkpoint)
+        generator = None
+        if syn_cfg.generator:
+            from ..ldm import FrozenLDM
+            generator = FrozenLDM.build(**syn_cfg.generator).to(device)
+        return cls(detector.to(device), syn_cfg, out_dir, checkpoint, generator)
 
     def provenance(self) -> dict:
+        head_ldm = self.detector.backbone.ldm
         return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
                     labeller='instagen', head_checkpoint=self.checkpoint,
-                    head_sha256=self.checkpoint_sha)
+                    head_sha256=self.checkpoint_sha, head_ldm=head_ldm.source,
+                    head_ldm_fingerprint=head_ldm.fingerprint)
 
     def image_fields(self) -> dict:
         return dict(head_checkpoint=self.checkpoint, head_sha256=self.checkpoint_sha)

@@ -64,12 +64,23 @@ class LDMBackbone(BaseModule):
         noise_seed (int): seed of the fixed noise.
         prompt (str): the UNet's text condition (paper: the empty prompt).
         size_divisor (int): H and W must be multiples of it (UNet needs 64 for SD).
+        condition (str): ``'prompt'`` (default): one pass on the text condition.
+            ``'uncond+cond'``: two passes, on the empty prompt and on the condition, whose
+            taps are concatenated per level as [uncond ‖ cond] (2× the channels): the
+            official InstaGen features (fcjian/InstaGen ``openaimodel.py``: the CFG batch's
+            two halves side by side), whose difference marks where the prompted object is.
     """
+
+    CONDITIONS = ('prompt', 'uncond+cond')
 
     def __init__(self, ldm: dict | None = None, tap_blocks=ALL_BLOCKS, timestep: int = 1,
                  noise: str = 'fixed', noise_seed: int = 0, prompt: str = '',
-                 size_divisor: int = 64, init_cfg=None):
+                 size_divisor: int = 64, condition: str = 'prompt', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if condition not in self.CONDITIONS:
+            raise ValueError(f'LDMBackbone condition must be one of {self.CONDITIONS}, got '
+                             f'{condition!r}')
+        self.condition = condition
         if ldm is None:
             raise KeyError('LDMBackbone needs the config key `ldm`: set model.backbone.ldm = '
                            "dict(preset='sd2-base') (random weights) or dict(pretrained="
@@ -104,13 +115,17 @@ class LDMBackbone(BaseModule):
     def feature_regime(self) -> dict:
         """The setting of the single UNet pass: ``timestep``, ``prompt`` ('' = the empty
         prompt), ``noise`` and ``noise_seed``. Saved in every checkpoint."""
-        return dict(timestep=int(self.timestep), prompt=self.prompt, noise=self.noise,
-                    noise_seed=int(self.noise_seed))
+        regime = dict(timestep=int(self.timestep), prompt=self.prompt, noise=self.noise,
+                      noise_seed=int(self.noise_seed))
+        if self.condition != 'prompt':  # (older checkpoints recorded one pass, no key)
+            regime['condition'] = self.condition
+        return regime
 
     @property
     def out_channels(self) -> list[int]:
         """Channels per pyramid level, fine to coarse (feed them to the neck)."""
-        return [lvl.channels for lvl in self.levels]
+        k = 2 if self.condition == 'uncond+cond' else 1
+        return [k * lvl.channels for lvl in self.levels]
 
     @property
     def strides(self) -> list[int]:
@@ -172,10 +187,15 @@ class LDMBackbone(BaseModule):
                     raise ValueError(f'LDMBackbone got {len(prompts)} prompts for '
                                      f'{z0.shape[0]} images: give one per image.')
                 ctx = torch.cat([ldm.prompt_embedding(p or '') for p in prompts])
+            b = z0.shape[0]
+            if self.condition == 'uncond+cond':  # one batched pass, as CFG runs it
+                zt, ctx = torch.cat([zt, zt]), torch.cat([ldm.prompt_embedding('', b), ctx])
             self.taps.clear()
             ldm.unet_forward(zt, self.timestep, ctx)
             feats = self.taps.pyramid(tuple(image_size))
             self.taps.clear()  # do not hold the block outputs until the next call
+            if self.condition == 'uncond+cond':
+                feats = [torch.cat([f[:b], f[b:]], dim=1) for f in feats]
         return tuple(f.to(dtype or torch.float32) for f in feats)
 
     # ---------------------------------------------------- checkpoint identity
