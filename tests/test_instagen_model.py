@@ -19,7 +19,7 @@ def tiny_instagen_cfg():
     """The toy head config on the `tiny` LDM preset (random weights, 64 px features)."""
     cfg = Config.fromfile(TOY_HEAD)
     cfg.model.backbone.ldm = dict(preset='tiny')
-    cfg.model.neck.in_channels = [64, 96, 96, 192]
+    cfg.model.neck.in_channels = [128, 192, 192, 384]  # [uncond || cond] of the tiny taps
     cfg.model.encoder.num_layers = 1
     cfg.model.decoder.num_layers = 1
     cfg.model.num_queries = 30
@@ -60,7 +60,9 @@ def test_text_encoder_is_the_ldms_and_per_category(model):
     n_sq = len(enc.tokenizer('square', add_special_tokens=False).input_ids)
     assert torch.allclose(a['embedded'][0, i_sq_a:i_sq_a + n_sq], b['embedded'][0, 1:1 + n_sq],
                           atol=1e-5), 'a category\'s embedding must not depend on its place'
-    assert a['masks'].shape == (1, len(tok), len(tok)) and a['text_token_mask'].all()
+    assert a['masks'].shape == (1, len(tok), len(tok))
+    special = torch.tensor([t in enc.special_ids for t in tok])  # official: names only
+    assert torch.equal(a['text_token_mask'][0], ~special)
     assert not a['masks'][0, 1, i_sq_a], 'sub-sentences must not attend to each other'
 
 
@@ -98,7 +100,8 @@ def test_open_vocabulary_predicts_with_another_class_list(model):
     for names in (('star', 'cross'), ('hexagon', 'star', 'cross', 'a red ball')):
         res = model.predict(x, samples(names, n=1))[0].pred_instances
         assert len(res) > 0 and int(res.labels.max()) < len(names)
-    other = model.predict_latents(torch.randn(2, 4, 16, 16), ['star', 'cross'])
+    other = model.predict_latents(torch.randn(2, 4, 16, 16), ['star', 'cross'],
+                                  prompts=['a photo of a star', 'a photo of a cross'])
     assert len(other) == 2 and all(int(r.labels.max()) < 2 for r in other)
 
 
@@ -110,12 +113,12 @@ def test_class_list_with_an_empty_or_repeated_name_is_refused(model):
         with pytest.raises(ValueError, match=msg):
             model.predict(x, samples(names, n=1))
         with pytest.raises(ValueError, match=msg):
-            model.predict_latents(torch.randn(1, 4, 16, 16), list(names))
+            model.predict_latents(torch.randn(1, 4, 16, 16), list(names), prompts=['a star'])
 
 
 def test_image_feature_prompt_conditions_the_t1_pass_on_each_images_prompt():
-    """feature_prompt='image' (the official code's prompt-conditioned features): the feature
-    pass reads each sample's `prompt`; the default keeps the empty prompt."""
+    """feature_prompt='image' (the official code's prompt-conditioned features, the default):
+    the feature pass reads each sample's `prompt` (the cond half of [uncond || cond])."""
     cfg = tiny_instagen_cfg()
     cfg.model.feature_prompt = 'image'
     torch.manual_seed(0)

@@ -39,7 +39,7 @@ def tiny_head(tmp_path_factory):
         f.write('\n'.join([
             f'_base_ = {INSTAGEN_SYNTH!r}',
             'model = dict(num_queries=30, backbone=dict(ldm=dict(_delete_=True, preset="tiny")),',
-            '             neck=dict(in_channels=[64, 96, 96, 192]),',
+            '             neck=dict(in_channels=[128, 192, 192, 384]),',
             '             encoder=dict(num_layers=1), decoder=dict(num_layers=1))',
             f'synthesis = dict(categories=["circle", {NEVER_SEEN!r}], num_inference_steps=4,',
             '                 batch_size=2, score_thr=0.0,',
@@ -187,7 +187,7 @@ PHASE1 = osp.join(REPO, 'configs', 'instagen',
                   'instagen_toy-ldm_2000it_toy-shapes-base-triplets.py')
 PHASE2 = osp.join(REPO, 'configs', 'instagen', 'instagen-selftrain_toy-ldm_2000it_toy-shapes.py')
 TINY_HEAD = ('dict(num_queries=30, backbone=dict(ldm=dict(_delete_=True, preset="tiny")), '
-             'neck=dict(in_channels=[64, 96, 96, 192]), encoder=dict(num_layers=1), '
+             'neck=dict(in_channels=[128, 192, 192, 384]), encoder=dict(num_layers=1), '
              'decoder=dict(num_layers=1))')
 
 

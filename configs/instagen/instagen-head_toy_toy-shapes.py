@@ -4,7 +4,8 @@
 #
 # | hyper-parameter     | paper (instagen_sd14)  | toy                          |
 # | LDM                 | SD 1.4                 | embedded:toy                 |
-# | taps (ch)           | 960/1600/1920/3840     | 160/192/224/384              |
+# | taps (ch)           | 2 x 960/1600/1920/3840 | 2 x 160/192/224/384          |
+# | class embedding     | "a photograph of a {c}"| "a photo of a {c}" (its own grammar) |
 # | enhancer / decoder  | 6 / 6 layers           | 2 / 2 layers                 |
 # | queries             | 900                    | 100                          |
 # | FFN width           | 2048                   | 512                          |
@@ -13,7 +14,8 @@ _base_ = '../_base_/models/instagen_sd14.py'
 model = dict(
     num_queries=100,
     backbone=dict(ldm=dict(_delete_=True, pretrained='embedded:toy', dtype='fp32')),
-    neck=dict(in_channels=[160, 192, 224, 384]),
+    neck=dict(in_channels=[2 * c for c in (160, 192, 224, 384)]),
+    language_model=dict(name_template='a photo of a {}'),
     encoder=dict(num_layers=2, layer_cfg=dict(ffn_cfg=dict(feedforward_channels=512)),
                  text_layer_cfg=dict(ffn_cfg=dict(feedforward_channels=512)),
                  fusion_layer_cfg=dict(embed_dim=512)),

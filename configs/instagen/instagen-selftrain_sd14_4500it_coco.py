@@ -36,13 +36,16 @@ branch_meta_keys = _base_.grounding_meta_keys + ('homography_matrix', )
 sup_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='MultiBranch', branch_field=['sup', 'unsup_teacher', 'unsup_student'],
          sup=dict(type='PackDetInputs', meta_keys=branch_meta_keys))
 ]
 unsup_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadEmptyAnnotations'),
+    # the novel image's base-detector boxes, if it has them (official); then its prompt's text
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),
     dict(type='Resize', scale=(512, 512), keep_ratio=True),  # records the homography matrix
     dict(type='MultiBranch', branch_field=['sup', 'unsup_teacher', 'unsup_student'],
          unsup_teacher=dict(type='PackDetInputs', meta_keys=branch_meta_keys),

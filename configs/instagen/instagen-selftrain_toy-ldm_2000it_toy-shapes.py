@@ -48,6 +48,7 @@ branch_meta_keys = _base_.grounding_meta_keys + ('homography_matrix', )
 sup_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),
     dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='MultiBranch', branch_field=['sup', 'unsup_teacher', 'unsup_student'],
@@ -55,7 +56,9 @@ sup_pipeline = [
 ]
 unsup_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadEmptyAnnotations'),
+    # the novel image's base-detector boxes, if it has them (official); then its prompt's text
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),
     dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='MultiBranch', branch_field=['sup', 'unsup_teacher', 'unsup_student'],
          unsup_teacher=dict(type='PackDetInputs', meta_keys=branch_meta_keys),

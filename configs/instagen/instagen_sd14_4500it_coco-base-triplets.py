@@ -1,5 +1,6 @@
-# InstaGen phase 1 on COCO (paper setting): the grounding head on SD 1.4 (fine-tuned on COCO-base
-# crops: instagen-finetune_sd14_10k-it_coco-base.py) trained on base triplets, 1000 synthetic
+# InstaGen phase 1 on COCO (paper setting): the grounding head on the original SD 1.4's features
+# (official; the images come from SD 1.4 fine-tuned on COCO-base crops,
+# instagen-finetune_sd14_10k-it_coco-base.py) trained on base triplets, 1000 synthetic
 # images per base category per epoch (48k), 6 epochs at batch 64 = 4500 iterations; validated
 # on COCO val2017 with the 65 OV-COCO names as text (base / novel AP50).
 #   bash tools/dist_train.sh configs/instagen/instagen_sd14_4500it_coco-base-triplets.py 8
@@ -15,15 +16,16 @@ _base_ = [
 ]
 
 finetuned_ldm = 'work_dirs/instagen-finetune_sd14_10k-it_coco-base/diffusers'
-model = dict(backbone=dict(ldm=dict(pretrained=finetuned_ldm)),
-             bbox_head=dict(num_classes=len(_base_.coco_base_classes)))
+# the head reads the original SD 1.4 (the base model's ldm); the fine-tuned one only draws
+model = dict(bbox_head=dict(num_classes=len(_base_.coco_base_classes)))
 
 grounding_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                       'flip_direction', 'text', 'custom_entities',
+                       'flip_direction', 'text', 'custom_entities', 'category_names',
                        'prompt')  # a synthesized image's prompt (InstaGen feature_prompt)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),  # text = the prompt's classes (official)
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs', meta_keys=grounding_meta_keys)
 ]

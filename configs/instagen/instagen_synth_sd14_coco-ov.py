@@ -8,4 +8,6 @@ _base_ = [
     './instagen_sd14_4500it_coco-base-triplets.py', '../_base_/synthesis/instagen.py'
 ]
 
-synthesis = dict(categories=list(_base_.coco_ov_classes), num_images=3000 * 65)
+# the fine-tuned SD 1.4 draws; the head reads the original SD 1.4 (official)
+synthesis = dict(categories=list(_base_.coco_ov_classes), num_images=3000 * 65,
+                 generator=dict(pretrained=_base_.finetuned_ldm, dtype='fp16'))

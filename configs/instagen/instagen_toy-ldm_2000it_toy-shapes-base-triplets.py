@@ -6,7 +6,7 @@
 #
 # | hyper-parameter | paper (COCO, SD 1.4)          | toy                                  |
 # | data            | base triplets, alpha 0.8      | base triplets, alpha 0.8             |
-# | text            | category names                | the dataset's class list             |
+# | text            | the prompt's classes          | the prompt's classes                 |
 # | optimizer       | AdamW 1e-4, batch 64          | AdamW 1e-4, batch 8, grad clip 0.1   |
 # | schedule        | 6 epochs (supervised phase)   | 2000 iterations, x0.1 at 1800         |
 _base_ = [
@@ -16,11 +16,12 @@ _base_ = [
 
 triplets_root = 'data/toy_shapes_base_triplets/'
 grounding_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                       'flip_direction', 'text', 'custom_entities',
+                       'flip_direction', 'text', 'custom_entities', 'category_names',
                        'prompt')  # a synthesized image's prompt (InstaGen feature_prompt)
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PromptClassesText'),  # text = the prompt's classes (official)
     dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs', meta_keys=grounding_meta_keys)

@@ -58,8 +58,9 @@ def build_head(args):
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(osp.join(osp.dirname(config_dir()), HEAD_CONFIGS[args.head]))
     cfg.model.backbone.ldm = dict(preset=args.preset, dtype=args.dtype, seed=args.seed)
+    k = 2 if cfg.model.backbone.get('condition') == 'uncond+cond' else 1  # [uncond || cond]
     cfg.model.neck.in_channels = [
-        lvl.channels for lvl in tap_layout(get_preset(args.preset)['unet'], ALL_BLOCKS, 8)]
+        k * lvl.channels for lvl in tap_layout(get_preset(args.preset)['unet'], ALL_BLOCKS, 8)]
     torch.manual_seed(args.seed)
     detector = MODELS.build(cfg.model)
     detector.init_weights()

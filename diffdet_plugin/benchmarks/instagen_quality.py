@@ -153,8 +153,7 @@ def instagen_protocol(args, root: str) -> dict:
 
     # 4. phase 1: the head on the triplets
     def head():
-        cfg = _cfg('head')
-        cfg.model.backbone.ldm = dict(pretrained=ldm)
+        cfg = _cfg('head')  # the head reads the original LDM (official); ldm only draws
         if args.ig_feature_prompt:
             cfg.model.feature_prompt = args.ig_feature_prompt
         cfg.train_dataloader.dataset.data_root = trip['dir'] + '/'
@@ -169,7 +168,8 @@ def instagen_protocol(args, root: str) -> dict:
     def synthesize(name, ckpt, categories, num, **overrides):
         def fn():
             cfg = _cfg('synth')
-            cfg.model.backbone.ldm = dict(pretrained=ldm)
+            if ldm != 'embedded:toy':  # the fine-tuned LDM draws, the head reads the original
+                cfg.synthesis.generator = dict(pretrained=ldm)
             if args.ig_feature_prompt:
                 cfg.model.feature_prompt = args.ig_feature_prompt
             cfg.synthesis.update(categories=list(categories), **overrides)
@@ -189,7 +189,6 @@ def instagen_protocol(args, root: str) -> dict:
 
     def selftrain():
         cfg = _cfg('selftrain')
-        cfg.model.detector.backbone.ldm = dict(pretrained=ldm)
         if args.ig_feature_prompt:
             cfg.model.detector.feature_prompt = args.ig_feature_prompt
         sup, unsup = cfg.train_dataloader.dataset.datasets
@@ -220,7 +219,7 @@ def instagen_protocol(args, root: str) -> dict:
         beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
         heads = dict(sup=head_rec['checkpoint'], self=self_rec['checkpoint'])
         return novel_grounding(load_judge(args.judge, root),
-                               _head_for(ldm, args.ig_feature_prompt), heads, novel['dir'], beta)
+                               _head_for(args.ig_feature_prompt), heads, novel['dir'], beta)
     diagnosis = step('novel_grounding', grounding)
 
     # 9. the downstream detector per arm and seed (configs/instagen/downstream/*toy-shapes-base*)
@@ -242,11 +241,10 @@ def instagen_protocol(args, root: str) -> dict:
                 novel_grounding=diagnosis, runs=runs)
 
 
-def _head_for(ldm: str, feature_prompt: str | None = None):
-    """The toy InstaGen detector (the synthesis config's model) on the LDM ``ldm``."""
+def _head_for(feature_prompt: str | None = None):
+    """The toy InstaGen detector (the synthesis config's model, on the original LDM)."""
     from mmdet.registry import MODELS
     cfg = _cfg('synth')
-    cfg.model.backbone.ldm = dict(pretrained=ldm)
     if feature_prompt:
         cfg.model.feature_prompt = feature_prompt
     return MODELS.build(cfg.model).eval()

@@ -242,6 +242,14 @@ class SyntheticCocoDataset(CocoDataset):
                   f'encode_ratio_range, {stats["dropped_low_score_boxes"]} boxes below '
                   f'min_score, {stats["dropped_negatives"]} negatives, '
                   f'{stats["dropped_max_images"]} over max_images)', logger='current')
+        if images and not data_list:
+            raise ValueError(
+                f'SyntheticCocoDataset {path}: none of its {len(images)} images is left after '
+                f'the filters (min_score={self.min_score}: {stats["dropped_low_score_boxes"]} '
+                f'boxes below it; keep_negatives={self.keep_negatives}: '
+                f'{stats["dropped_negatives"]} images without a box dropped; '
+                f'encode_ratio_range={self.encode_ratio_range}). Lower min_score (the labeller\'s '
+                'threshold already applied at synthesis), or set keep_negatives=True.')
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> dict:

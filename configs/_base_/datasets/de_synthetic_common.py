@@ -11,7 +11,7 @@ synthetic_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_fa
                        'flip_direction', 'ref_image_id', 'ref_file_name', 'prompt',
                        'negative_prompt', 'seed', 'encode_ratio', 'denoising_steps',
                        'guidance_scale', 'num_inference_steps', 'scheduler', 'ldm',
-                       'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256')
+                       'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256', 'category_names')
 
 coco_metainfo = dict(classes=(
     'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',

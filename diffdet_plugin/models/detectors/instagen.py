@@ -22,6 +22,8 @@ prediction, denoising queries and data contract (``data_sample.text`` = class na
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -94,10 +96,24 @@ class InstaGen(GroundingDINO):
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
         self._prompts = self.image_prompts(batch_data_samples)
+        fewest = min(len(s.metainfo.get('text') or ()) or 1 for s in batch_data_samples)
         try:
-            return super().predict(batch_inputs, batch_data_samples, rescale)
+            with self._max_per_img_at_most(self.num_queries * fewest):
+                return super().predict(batch_inputs, batch_data_samples, rescale)
         finally:
             self._prompts = None
+
+    @contextlib.contextmanager
+    def _max_per_img_at_most(self, limit: int):
+        """The head takes the top ``max_per_img`` of num_queries × #classes scores: with a
+        short per-image text (the prompt's 1–2 classes) there may be fewer."""
+        head_cfg = self.bbox_head.test_cfg
+        wanted = head_cfg.get('max_per_img', self.num_queries)
+        head_cfg['max_per_img'] = min(wanted, limit)
+        try:
+            yield
+        finally:
+            head_cfg['max_per_img'] = wanted
 
     def _init_layers(self) -> None:
         """GroundingDINO's layers; the text encoder is attached to the backbone's LDM.
@@ -166,15 +182,9 @@ class InstaGen(GroundingDINO):
             sample.token_positive_map = label_to_token
         img_feats = self.neck(feats) if self.with_neck else feats
         head_inputs = self.forward_transformer(img_feats, text_dict, data_samples)
-        # the head takes the top max_per_img of num_queries x len(class_names) scores
-        head_cfg = self.bbox_head.test_cfg
-        wanted = head_cfg.get('max_per_img', self.num_queries)
-        head_cfg['max_per_img'] = min(wanted, self.num_queries * len(class_names))
-        try:
+        with self._max_per_img_at_most(self.num_queries * len(class_names)):
             return self.bbox_head.predict(**head_inputs, rescale=False,
                                           batch_data_samples=data_samples)
-        finally:
-            head_cfg['max_per_img'] = wanted
 
     @torch.no_grad()
     def predict_latents(self, latents: torch.Tensor, class_names, image_size=None,
