@@ -267,6 +267,9 @@ def test_a_fine_tuned_generator_draws_and_the_heads_own_ldm_labels(tiny_head, tm
     assert info['ldm_fingerprint'] != info['head_ldm_fingerprint']
     out.run(progress=False)
     assert len(read_json(osp.join(str(tmp_path / 'gen'), 'annotations.json'))['images']) == 2
+    # run() checks the folder itself: another drawing LDM cannot continue it
+    with pytest.raises(RuntimeError, match='another class list, LDM'):
+        InstaGenSynthesizer(det, syn, str(tmp_path / 'gen')).run(progress=False)
     with pytest.raises(ValueError, match='another VAE'):
         InstaGenSynthesizer(det, syn, str(tmp_path / 'bad'),
                             generator=FrozenLDM.from_preset('tiny', seed=1))

@@ -181,6 +181,7 @@ class BaseSynthesizer(ABC):
                                    'with these.')
         if self.rank == 0:
             atomic_write_json(path, settings, indent=2)
+        self._resume_checked = True
 
     def _info_with_earlier_settings(self) -> dict:
         """:attr:`info`; for a run continued with other settings (``--resume``) it also
@@ -204,10 +205,18 @@ class BaseSynthesizer(ABC):
             earlier.append(prev)
         return dict(info, earlier_synthesis=earlier) if earlier else info
 
-    def run(self, num_images: int | None = None, progress: bool = True) -> dict:
-        """Synthesize (resuming whatever is already in ``out_dir``); rank 0 merges."""
+    def run(self, num_images: int | None = None, progress: bool = True,
+            resume: bool = False) -> dict:
+        """Synthesize (resuming whatever is already in ``out_dir``); rank 0 merges.
+
+        Unless the caller already ran :meth:`check_resume` (as ``tools/synthesize.py`` does
+        with the config file's own dict), it runs here first with :attr:`cfg`'s settings: no
+        caller can continue a folder made with another LDM, labeller or class list.
+        """
         t0 = time.time()
         num_images = self.cfg.num_images if num_images is None else num_images
+        if not getattr(self, '_resume_checked', False):
+            self.check_resume(self.run_settings(num_images, self.cfg.to_dict()), resume)
         info = self._info_with_earlier_settings()
         if self.rank == 0:
             atomic_write_json(osp.join(self.out_dir, 'info.json'), info, indent=2)
