@@ -15,10 +15,10 @@ GT = [[0, 0, 10, 10]]
 KNOWN = ('circle', 'square')
 
 
-def _assign(pred_box, score=0.9, pred_name='circle', gt_name='circle', known=KNOWN):
+def _assign(pred_box, score=0.9, pred_name='circle', gt_name='circle', known=KNOWN, **kw):
     return assign_attributes(np.array(GT, dtype=np.float32), [gt_name],
                              np.array([pred_box], dtype=np.float32), np.array([score]),
-                             [pred_name], known, score_thr=0.3, iou_thr=0.5)[0]
+                             [pred_name], known, score_thr=0.3, iou_thr=0.5, **kw)[0]
 
 
 def test_iou_threshold_is_strict():
@@ -31,7 +31,10 @@ def test_score_threshold_and_category():
     assert _assign(GT[0], score=0.31) == 'easy'
     assert _assign(GT[0], score=0.29) == 'hard'  # under γ: ignored
     assert _assign(GT[0], score=0.3) == 'hard'  # exactly γ: ignored
-    assert _assign(GT[0], pred_name='square') == 'hard'  # another category: ignored
+    # eq. 2: any kept prediction over the box makes it easy; the stricter rule wants its own
+    assert _assign(GT[0], pred_name='square') == 'easy'
+    assert _assign(GT[0], pred_name='square', same_category=True) == 'hard'
+    assert _assign(GT[0], pred_name='circle', same_category=True) == 'easy'
     assert _assign(GT[0], gt_name='star') == 'background'  # the detector does not know it
 
 

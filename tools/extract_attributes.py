@@ -7,7 +7,8 @@ dataset ``easy`` / ``hard`` (or ``background``) for a detector.
     torchrun --nproc_per_node 8 tools/extract_attributes.py ... --launcher pytorch
 
 A prediction counts iff its score > ``--score-thr`` (γ); an object is easy iff a counted
-prediction of its category (matched by name) has IoU > ``--iou-thr`` (β) with it
+prediction (of any category, the paper's eq. 2; ``--same-category``: of its own, matched by
+name) has IoU > ``--iou-thr`` (β) with it
 (diffdet_plugin/attributes/perception_attributes.py). Each rank appends its images to
 ``<out>.rank{r}.jsonl``: running the same command again after an interruption continues where
 it stopped; rank 0 merges the shards into ``--out``.
@@ -37,8 +38,11 @@ def parse_args():
     p.add_argument('--score-thr', type=float, default=0.3,
                    help='γ: predictions with score > γ count (default 0.3)')
     p.add_argument('--iou-thr', type=float, default=0.5,
-                   help='β: an object is easy iff a counted prediction of its category has '
-                   'IoU > β with it (default 0.5)')
+                   help='β: an object is easy iff a counted prediction has IoU > β with it '
+                   '(default 0.5)')
+    p.add_argument('--same-category', action='store_true',
+                   help='only a prediction of the object\'s own category makes it easy (stricter '
+                   'than the paper\'s eq. 2, which takes any)')
     p.add_argument('--batch-size', type=int, default=8, help='images per detector call')
     p.add_argument('--device', default=None, help='cuda / cpu (default: cuda if available)')
     p.add_argument('--no-resume', action='store_true',
@@ -58,6 +62,7 @@ def main():
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     result = extract_attributes(args.config, args.checkpoint, args.ann_file, args.img_dir,
                                 args.out, score_thr=args.score_thr, iou_thr=args.iou_thr,
+                                same_category=args.same_category,
                                 batch_size=args.batch_size, device=device, rank=rank,
                                 world_size=world, resume=not args.no_resume)
     if rank == 0:

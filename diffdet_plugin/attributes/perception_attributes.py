@@ -4,12 +4,14 @@ DetDiffusion conditions its layout-to-image model on a per-object attribute that
 the object is for a detector. The paper's recipe, for a trained detector and a real dataset:
 
 1. run the detector on every image and keep the predictions whose score is above γ;
-2. a ground-truth object is ``easy`` when a kept prediction of its category overlaps it with
-   IoU above β, otherwise ``hard``.
+2. a ground-truth object is ``easy`` when a kept prediction overlaps it with IoU above β,
+   otherwise ``hard`` (eq. 2 asks for any kept prediction, whatever its category).
 
 Here both thresholds are **strict**: a prediction is kept iff ``score > score_thr`` (γ,
-default 0.3) and a ground-truth box is easy iff some kept prediction of the same category has
-``IoU > iou_thr`` (β, default 0.5); a score or an IoU exactly at the threshold does not count.
+default 0.3) and a ground-truth box is easy iff some kept prediction has ``IoU > iou_thr``
+(β, default 0.5); a score or an IoU exactly at the threshold does not count. γ and β are ours
+(the paper gives none). ``same_category=True`` is a stricter rule (an earlier default here):
+only a kept prediction of the object's own category makes it easy.
 Categories are matched **by name** between the dataset (its COCO ``categories``) and the
 detector (``model.dataset_meta['classes']``), so any mmdet detector works on any COCO
 dataset. Ground-truth objects whose category the detector does not know get ``background``.
@@ -23,7 +25,7 @@ The attribute file (JSON, written by :func:`extract_attributes`, read by
      "ann_file": <abs path>, "ann_file_sha256": ..., "num_annotations": N (all of ann_file),
      "detector": {"config": <path>, "config_sha256": ..., "checkpoint": <path>,
                   "checkpoint_sha256": ..., "classes": [...]},
-     "score_thr": γ, "iou_thr": β, "counts": {"easy": n, "hard": n, "background": n},
+     "score_thr": γ, "iou_thr": β, "same_category": bool, "counts": {"easy": n, "hard": n, "background": n},
      "skipped": [{"ann_id": ..., "reason": ...}, ...]}
 
 Every annotation id of ``ann_file`` is either in ``attributes`` or in ``skipped``.
@@ -59,7 +61,7 @@ def _as_boxes(boxes):
 
 def assign_attributes(gt_bboxes, gt_names: Sequence[str], pred_bboxes, pred_scores,
                       pred_names: Sequence[str], known_names, score_thr: float = 0.3,
-                      iou_thr: float = 0.5) -> list[str]:
+                      iou_thr: float = 0.5, same_category: bool = False) -> list[str]:
     """The perception-aware attribute of each ground-truth object of one image.
 
     Args:
@@ -70,8 +72,9 @@ def assign_attributes(gt_bboxes, gt_names: Sequence[str], pred_bboxes, pred_scor
         pred_names: M category names of the predictions (the detector's class names).
         known_names: the category names the detector knows (its ``dataset_meta['classes']``).
         score_thr: γ; a prediction counts iff ``score > score_thr`` (strict).
-        iou_thr: β; a ground truth is easy iff a counted prediction of the same category has
-            ``IoU > iou_thr`` (strict).
+        iou_thr: β; a ground truth is easy iff a counted prediction has ``IoU > iou_thr``
+            (strict): any category (the paper's eq. 2), or only its own with
+            ``same_category=True``.
 
     Returns:
         N strings from :data:`ATTRIBUTES`: ``background`` for a category not in
@@ -94,7 +97,9 @@ def assign_attributes(gt_bboxes, gt_names: Sequence[str], pred_bboxes, pred_scor
     ious = bbox_overlaps(gt, pred).numpy() if len(pred) else np.zeros((len(gt), 0))
     same = np.asarray(gt_names, dtype=object)[:, None] == np.asarray(pred_names,
                                                                     dtype=object)[None, :]
-    counted = same & (scores > score_thr)[None, :] & (ious > iou_thr)
+    counted = (scores > score_thr)[None, :] & (ious > iou_thr)
+    if same_category:
+        counted &= same
     easy = counted.reshape(len(gt), -1).any(axis=1)
     return [('background' if name not in known else 'easy' if e else 'hard')
             for name, e in zip(gt_names, easy)]
@@ -203,7 +208,8 @@ def _read_shard(path: str) -> tuple[dict | None, list[dict]]:
     return header, records
 
 
-def _image_record(img, anns, cat_names, det, classes, score_thr, iou_thr, error=None):
+def _image_record(img, anns, cat_names, det, classes, score_thr, iou_thr, same_category,
+                  error=None):
     """One image's shard line: the attributes of its non-crowd annotations and the skipped ones
     with their reasons (``error``: why the image could not be read; then ``det`` is None)."""
     rec = dict(image_id=img['id'], file_name=img['file_name'], attributes={}, skipped=[])
@@ -223,7 +229,8 @@ def _image_record(img, anns, cat_names, det, classes, score_thr, iou_thr, error=
                   dtype=np.float64).reshape(-1, 4)
     names = [classes[int(i)] for i in det['labels']]
     attrs = assign_attributes(gt, [cat_names[a['category_id']] for a in usable], det['bboxes'],
-                              det['scores'], names, classes, score_thr, iou_thr)
+                              det['scores'], names, classes, score_thr, iou_thr,
+                              same_category)
     rec['attributes'] = {str(a['id']): v for a, v in zip(usable, attrs)}
     return rec
 
@@ -243,14 +250,16 @@ def _load_rgb(path: str):
 def _same_settings(done: dict, settings: dict) -> bool:
     det = done.get('detector') or {}
     return (done.get('ann_file_sha256'), det.get('checkpoint_sha256'), det.get('config_sha256'),
-            done.get('score_thr'), done.get('iou_thr')) == (
+            done.get('score_thr'), done.get('iou_thr'),
+            done.get('same_category', True)) == (  # files without it used the strict rule
                 settings['ann_file_sha256'], settings['checkpoint_sha256'],
-                settings['config_sha256'], settings['score_thr'], settings['iou_thr'])
+                settings['config_sha256'], settings['score_thr'], settings['iou_thr'],
+                settings['same_category'])
 
 
 def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir: str,
                        out_file: str, score_thr: float = 0.3, iou_thr: float = 0.5,
-                       batch_size: int = 8, device: str = 'cpu', rank: int = 0,
+                       same_category: bool = False, batch_size: int = 8, device: str = 'cpu', rank: int = 0,
                        world_size: int = 1, resume: bool = True) -> dict:
     """Label every object of a COCO dataset ``easy`` / ``hard`` / ``background`` for a detector.
 
@@ -261,7 +270,8 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
             category names.
         ann_file: COCO instances file; ``img_dir``: its images (``file_name`` relative to it).
         out_file: the attribute file (format in the module doc).
-        score_thr: γ (strict ``>``); ``iou_thr``: β (strict ``>``).
+        score_thr: γ (strict ``>``); ``iou_thr``: β (strict ``>``); ``same_category``: only a
+            prediction of the object's own category makes it easy (default: any, eq. 2).
         batch_size: images per detector call (and per flush of the shard).
         rank, world_size: image ``i`` (in image-id order) is labelled by rank
             ``i % world_size``, which appends one line per image to
@@ -290,7 +300,8 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
     cfg, config_name, config_sha = _config_identity(detector_config)
     settings = dict(ann_file_sha256=file_sha256(ann_file),
                     checkpoint_sha256=file_sha256(checkpoint), config_sha256=config_sha,
-                    score_thr=float(score_thr), iou_thr=float(iou_thr), world_size=world_size)
+                    score_thr=float(score_thr), iou_thr=float(iou_thr),
+                    same_category=bool(same_category), world_size=world_size)
 
     if resume and osp.isfile(out_file):
         with open(out_file) as f:
@@ -352,7 +363,7 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
             for im, (pic, error) in zip(batch, loaded):
                 rec = _image_record(im, anns_of.get(im['id'], []), cat_names,
                                     next(dets) if pic is not None else None, classes,
-                                    score_thr, iou_thr, error)
+                                    score_thr, iou_thr, same_category, error)
                 f.write(json.dumps(rec) + '\n')
                 if bar is not None:
                     bar.update()
@@ -407,7 +418,8 @@ def _merge(out_file, images, coco, ann_file, settings, config_name, checkpoint, 
                                 checkpoint=osp.abspath(checkpoint),
                                 checkpoint_sha256=settings['checkpoint_sha256'],
                                 classes=list(classes)),
-                  score_thr=settings['score_thr'], iou_thr=settings['iou_thr'], counts=counts,
+                  score_thr=settings['score_thr'], iou_thr=settings['iou_thr'],
+                  same_category=settings['same_category'], counts=counts,
                   skipped=skipped)
     atomic_write_json(out_file, result)
     for s in shards:
