@@ -25,7 +25,8 @@ The attribute file (JSON, written by :func:`extract_attributes`, read by
      "ann_file": <abs path>, "ann_file_sha256": ..., "num_annotations": N (all of ann_file),
      "detector": {"config": <path>, "config_sha256": ..., "checkpoint": <path>,
                   "checkpoint_sha256": ..., "classes": [...]},
-     "score_thr": γ, "iou_thr": β, "same_category": bool, "counts": {"easy": n, "hard": n, "background": n},
+     "score_thr": γ, "iou_thr": β, "same_category": bool,
+     "counts": {"easy": n, "hard": n, "background": n},
      "skipped": [{"ann_id": ..., "reason": ...}, ...]}
 
 Every annotation id of ``ann_file`` is either in ``attributes`` or in ``skipped``.
@@ -259,7 +260,8 @@ def _same_settings(done: dict, settings: dict) -> bool:
 
 def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir: str,
                        out_file: str, score_thr: float = 0.3, iou_thr: float = 0.5,
-                       same_category: bool = False, batch_size: int = 8, device: str = 'cpu', rank: int = 0,
+                       same_category: bool = False, batch_size: int = 8, device: str = 'cpu',
+                       rank: int = 0,
                        world_size: int = 1, resume: bool = True) -> dict:
     """Label every object of a COCO dataset ``easy`` / ``hard`` / ``background`` for a detector.
 
