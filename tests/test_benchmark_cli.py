@@ -388,7 +388,8 @@ def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     _in_process('fidelity', '--data-root', toy_data, '--split', 'test', '--num-images', '4',
                 '--ratios', '0.3', '0.9', '--steps', '3', '--judge', judge, '--score-thr', '0.0',
-                '--ldm', 'a=embedded:toy', '--ldm', 'b=embedded:toy', '--out-dir', str(out))
+                '--ldm', 'a=embedded:toy', '--ldm', 'b=embedded:toy', '--out-dir', str(out),
+                '--colourless', '--gate', '1')
     data = json.loads((out / 'fidelity.json').read_text())
     assert data['num_images'] == 4 and data['args']['split'] == 'test'
     assert set(data['ldms']) == {'a', 'b'}
@@ -402,6 +403,11 @@ def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch
     assert (out / 'text_to_image_a.png').is_file()
     md = (out / 'fidelity.md').read_text()
     assert '| a (`embedded:toy`) |' in md and 'img2img fidelity r=0.3' in md
+    # colourless captions, per-class recall and the generator gate, each reported
+    assert a['text_to_image_colourless']['num_expected'] == t2i['num_expected']
+    assert set(t2i['per_class_recall']) <= set(a['generator_gate']['recall'])
+    assert len(a['generator_gate']['recall']) == 6 and a['generator_gate']['per_class'] == 1
+    assert 'Generator gate' in md and 'recall per class' in md
 
 
 @pytest.mark.parametrize('arm,check', [

@@ -120,3 +120,12 @@ def test_score_threshold_calibration_picks_the_lowest_precise_threshold():
     res = calibrate_score_threshold(refs, preds, target_precision=0.99)
     assert res['threshold'] == 0.41 and res['precision'] == 1.0 and res['recall'] == 1.0
     assert calibrate_score_threshold(refs, preds, grid=[0.1, 0.2])['threshold'] is None
+
+
+def test_generator_gate_refuses_a_novel_class_the_ldm_cannot_draw():
+    from diffdet_plugin.evaluation.fidelity import check_generator_gate
+    recall = dict(circle=0.98, cross=0.84, triangle=0.55, hexagon=0.18)
+    assert check_generator_gate(recall, ['cross']) == []
+    with pytest.raises(ValueError, match=r"novel classes \['triangle', 'hexagon'\].*circle 0.98"):
+        check_generator_gate(recall, ['triangle', 'hexagon'])
+    assert check_generator_gate(recall, ['hexagon'], force=True) == ['hexagon']

@@ -130,6 +130,16 @@ def markdown(result: dict) -> str:
             cells.append(f"{_fmt(plain['precision'])} / {_fmt(plain['recall'])}" if plain
                          else 'n/a')
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    gates = {n: r['generator_gate'] for n, r in result['ldms'].items() if r.get('generator_gate')}
+    if gates:
+        classes = list(next(iter(gates.values()))['recall'])
+        n = next(iter(gates.values()))['per_class']
+        lines += ['', f'Generator gate: recall of the prompted class from {n} single-object '
+                  'prompts per class ("a photo of a {colour} {class}"):', '',
+                  '| LDM | ' + ' | '.join(classes) + ' |', '| --- |' + ' --- |' * len(classes)]
+        for name, g in gates.items():
+            cells = ' | '.join(_fmt(g['recall'][c]) for c in classes)
+            lines.append(f'| {name} | {cells} |')
     if result.get('synthesis'):
         lines += ['', '| synthesis run | images | label precision | label recall | label mAP |',
                   '| --- | --- | --- | --- | --- |']
@@ -272,8 +282,8 @@ def run(args, parser=None) -> dict:
               f"{real['mAP']:.3f} on {len(split['images'])} images")
     result = dict(bench='fidelity', args=dict(
         split=args.split, num_images=args.num_images, ratios=args.ratios, steps=args.steps,
-        colourless=args.colourless, guidance=args.guidance, score_thr=args.score_thr,
-        seed=args.seed,
+        colourless=args.colourless, gate=args.gate, guidance=args.guidance,
+        score_thr=args.score_thr, seed=args.seed,
         layout_detector=args.layout_detector, layout_checkpoint=args.layout_checkpoint,
         max_layout_images=args.max_layout_images, fid_reference=args.fid_reference,
         inception=args.inception, fid_max_images=args.fid_max_images, device=args.device),
@@ -305,6 +315,15 @@ def run(args, parser=None) -> dict:
                                          args.guidance, args.score_thr, args.batch_size,
                                          progress=bar_progress(n))
             rec['text_to_image_colourless'] = {k: v for k, v in res.items() if k != 'images'}
+        if args.gate:
+            from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
+            from ..evaluation.fidelity import generator_gate
+            print(f'\n[fidelity] {name}: generator gate, {args.gate} single-object prompts '
+                  'per class')
+            rec['generator_gate'] = generator_gate(
+                ldm, judge, TOY_SHAPES_CLASSES, args.gate, args.seed, args.steps, args.guidance,
+                args.score_thr, args.batch_size,
+                progress=bar_progress(args.gate * len(TOY_SHAPES_CLASSES)))
         for r in args.ratios:
             print(f'\n[fidelity] {name}: img2img at encode ratio {r}')
             res = img2img_fidelity(ldm, judge, split, r, real['mAP'], args.seed, args.steps,
@@ -419,6 +438,9 @@ def add_parser(subparsers):
     p.add_argument('--colourless', action='store_true',
                    help='also grade text-to-image on the same captions without colours '
                    '("a photo of a circle and two squares"), reported separately')
+    p.add_argument('--gate', type=int, default=0, metavar='N',
+                   help='also the generator gate: per-class recall from N single-object '
+                   'prompts per class, "a photo of a {colour} {class}" (InstaGen, issue #20)')
     p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
     p.add_argument('--guidance', type=float, default=5.0, help='classifier-free guidance scale')
     p.add_argument('--score-thr', type=float, default=0.5, help='judge score threshold')
