@@ -280,7 +280,7 @@ def _found(det: dict, names: list[str], boxes, iou_thr: float = 0.5) -> bool:
 
 def markdown(p: dict) -> str:
     """The two DetDiffusion tables: fidelity per ablation row, trainability per strategy."""
-    from .experiment import summarize
+    from .experiment import summarize, summary_table
     lines = []
     if 'probes' in p:
         a, b = p['probes']['a'], p['probes']['b']
@@ -312,12 +312,6 @@ def markdown(p: dict) -> str:
                      f"{f.get('mAP', float('nan')):.3f} | "
                      f"{f.get('mAP_50', float('nan')):.3f} | {f.get('images')} |")
     lines += ['', '**detdiffusion: trainability** (toy FCOS on 10 % real + generated images '
-              'of the same layouts; test bbox mAP)', '',
-              '| arm | test bbox mAP (mean ± std) | seeds | Δ vs real10 | > 2 s.e.? |',
-              '| --- | --- | --- | --- | --- |']
-    for r in summarize(p['runs'], base='real10'):
-        m = 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
-        d = f"{r['delta']:+.3f}" if 'delta' in r else '–'
-        s = ('yes' if r['significant'] else 'no') if 'significant' in r else '–'
-        lines.append(f"| {r['arm']} | {m} | {r['n']} | {d} | {s} |")
+              'of the same layouts; test bbox mAP)', '']
+    lines += summary_table(summarize(p['runs'], base='real10'), base='real10')
     return '\n'.join(lines + [''])

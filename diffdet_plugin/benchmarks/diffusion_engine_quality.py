@@ -360,6 +360,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
 
 def markdown(name: str, p: dict) -> str:
     """One protocol's table: mean ± std per arm, Δ to ``real`` and whether it is > 2 s.e."""
+    from .experiment import summary_table
     adapter = p['adapter'].get('test', {})
     syn = p.get('synthesis') or {}
     lines = [f"**{name}** ({p['real_images']} real images; adapter test mAP "
@@ -367,14 +368,7 @@ def markdown(name: str, p: dict) -> str:
              f"{syn.get('images', 0)} synthetic images kept of {syn.get('items', 0)}, "
              f"{syn.get('boxes', 0)} boxes"
              + (f"; pseudo-labelled real: {p['pseudo']['images']}" if p.get('pseudo') else '')
-             + ')', '',
-             '| arm | test bbox mAP (mean ± std) | seeds | Δ vs real | > 2 s.e.? |',
-             '| --- | --- | --- | --- | --- |']
-    for r in p['summary']:
-        m = 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
-        d = f"{r['delta']:+.3f}" if 'delta' in r else '–'
-        s = ('yes' if r['significant'] else 'no') if 'significant' in r else '–'
-        lines.append(f"| {r['arm']} | {m} | {r['n']} | {d} | {s} |")
+             + ')', ''] + summary_table(p['summary'])
     study = p.get('label_study')
     if study:
         lines += ['', f"label study: the same {study['images']} images (identical: "

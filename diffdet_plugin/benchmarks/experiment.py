@@ -145,3 +145,26 @@ def summarize(runs: dict, key: str = 'coco/bbox_mAP', base: str = 'real') -> lis
                        significant=abs(mean - base_mean) > 2 * se)
         rows.append(row)
     return rows
+
+
+def fmt_mean_std(r: dict) -> str:
+    """A :func:`summarize` row's ``mean ± std`` (``n/a`` when no seed has a number)."""
+    return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
+
+
+def fmt_delta(r: dict) -> tuple[str, str]:
+    """A :func:`summarize` row's Δ to the baseline and whether it exceeds 2 s.e. (``–``: the
+    baseline itself, or too few seeds)."""
+    d = f"{r['delta']:+.3f}" if 'delta' in r else '–'
+    s = ('yes' if r['significant'] else 'no') if 'significant' in r else '–'
+    return d, s
+
+
+def summary_table(rows: list[dict], metric: str = 'test bbox mAP', base: str = 'real') -> list:
+    """The one mean ± std table of every protocol: arm, metric, seeds, Δ, > 2 s.e.?"""
+    lines = [f'| arm | {metric} (mean ± std) | seeds | Δ vs {base} | > 2 s.e.? |',
+             '| --- | --- | --- | --- | --- |']
+    for r in rows:
+        d, s = fmt_delta(r)
+        lines.append(f"| {r['arm']} | {fmt_mean_std(r)} | {r['n']} | {d} | {s} |")
+    return lines

@@ -310,7 +310,7 @@ def _judge_path() -> str:
 
 def markdown(p: dict) -> str:
     """The InstaGen table: base / novel AP50 per arm (mean ± std over seeds)."""
-    from .experiment import summarize
+    from .experiment import fmt_delta, fmt_mean_std, summarize
 
     def ap50(rec, split):  # OVCocoMetric's keys, prefixed by the evaluator ('coco/')
         return rec['test'].get(f'coco/{split}_ap50', float('nan'))
@@ -325,12 +325,8 @@ def markdown(p: dict) -> str:
     base = {r['arm']: r for r in summarize(p['runs'], key='coco/base_ap50', base='real-base')}
     for arm in p['runs']:
         n, b = novel[arm], base[arm]
-
-        def fmt(r):
-            return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"
-        d = f"{n['delta']:+.3f}" if 'delta' in n else '–'
-        s = ('yes' if n['significant'] else 'no') if 'significant' in n else '–'
-        lines.append(f"| {arm} | {fmt(n)} | {fmt(b)} | {n['n']} | {d} | {s} |")
+        d, s = fmt_delta(n)
+        lines.append(f"| {arm} | {fmt_mean_std(n)} | {fmt_mean_std(b)} | {n['n']} | {d} | {s} |")
     if p.get('novel_grounding'):
         lines += ['', 'Novel prompts (unlabelled novel-image run): how often the judge finds the '
                   'prompted class, and each head\'s best score for the name where the judge '
