@@ -111,7 +111,7 @@ def test_per_class_recall_and_colourless_captions_parse():
 
 
 def test_score_threshold_calibration_picks_the_lowest_precise_threshold():
-    from diffdet_plugin.evaluation.fidelity import calibrate_score_threshold
+    from diffdet_plugin.evaluation.calibration import calibrate_score_threshold
     box = [10., 10, 50, 50]
     refs = [dict(bboxes=np.array([box]), labels=np.array([0]))] * 4
     # per image: the right box (score 0.6 - 0.9) and a false one at score 0.4
@@ -123,7 +123,7 @@ def test_score_threshold_calibration_picks_the_lowest_precise_threshold():
 
 
 def test_generator_gate_refuses_a_novel_class_the_ldm_cannot_draw():
-    from diffdet_plugin.evaluation.fidelity import check_generator_gate
+    from diffdet_plugin.evaluation.calibration import check_generator_gate
     recall = dict(circle=0.98, cross=0.84, triangle=0.55, hexagon=0.18)
     assert check_generator_gate(recall, ['cross']) == []
     with pytest.raises(ValueError, match=r"novel classes \['triangle', 'hexagon'\].*circle 0.98"):

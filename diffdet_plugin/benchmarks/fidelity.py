@@ -317,7 +317,7 @@ def run(args, parser=None) -> dict:
             rec['text_to_image_colourless'] = {k: v for k, v in res.items() if k != 'images'}
         if args.gate:
             from ..datasets.toy_shapes import TOY_SHAPES_CLASSES
-            from ..evaluation.fidelity import generator_gate
+            from ..evaluation.calibration import generator_gate
             print(f'\n[fidelity] {name}: generator gate, {args.gate} single-object prompts '
                   'per class')
             rec['generator_gate'] = generator_gate(

@@ -105,7 +105,8 @@ def instagen_protocol(args, root: str) -> dict:
     def calibrate_alpha():
         import numpy as np
 
-        from ..evaluation.fidelity import calibrate_score_threshold, load_split
+        from ..evaluation.calibration import calibrate_score_threshold
+        from ..evaluation.fidelity import load_split
         det = load_judge(judge['config'], root)
         val = load_split(root, 'val')
         base = [classes.index(c) for c in det.classes]

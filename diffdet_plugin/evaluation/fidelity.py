@@ -133,31 +133,6 @@ def box_precision_recall(refs: list[dict], preds: list[dict], iou_thr: float = 0
                 tp=int(tp), num_pred=int(n_pred), num_ref=int(n_ref))
 
 
-def calibrate_score_threshold(refs: list[dict], preds: list[dict], target_precision: float = 0.99,
-                              iou_thr: float = 0.5, grid=None) -> dict:
-    """The lowest score threshold at which a labeller's boxes reach ``target_precision``
-    against the references (same class, IoU ≥ ``iou_thr``): how InstaGen's α is chosen for a
-    labelling detector whose scores are not Mask R-CNN's (an FCOS score is class ×
-    centerness). ``preds`` carry ``scores``; ``grid``: thresholds to try (default 0.05–0.95
-    by 0.01). Returns ``threshold`` (None when none reaches the target) with its precision and
-    recall, and the curve."""
-    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid)
-    curve = []
-    for thr in grid:
-        kept = []
-        for p in preds:
-            keep = np.asarray(p['scores']) >= thr
-            kept.append(dict(bboxes=np.asarray(p['bboxes']).reshape(-1, 4)[keep],
-                             labels=np.asarray(p['labels'])[keep],
-                             scores=np.asarray(p['scores'])[keep]))
-        pr = box_precision_recall(refs, kept, iou_thr)
-        curve.append(dict(threshold=float(thr), precision=pr['precision'], recall=pr['recall'],
-                          boxes=pr['num_pred']))
-    ok = [c for c in curve if c['boxes'] and c['precision'] >= target_precision]
-    best = ok[0] if ok else dict(threshold=None, precision=None, recall=None)
-    return dict(best, target_precision=target_precision, iou_thr=iou_thr, curve=curve)
-
-
 # ---------------------------------------------------------------------------
 # measures that run models
 # ---------------------------------------------------------------------------
@@ -236,38 +211,6 @@ def text_to_image_fidelity(ldm, judge, captions, seed: int = 0, steps: int = 30,
     expected = [parse_caption(c) for c in captions]
     detected = [class_counts(d['labels'], judge.classes) for d in dets]
     return dict(multiset_precision_recall(expected, detected), images=gen)
-
-
-def generator_gate(ldm, judge, classes, per_class: int = 64, seed: int = 0, steps: int = 30,
-                   guidance: float = 5.0, score_thr: float = 0.5, batch_size: int = 16,
-                   progress=None) -> dict:
-    """Does the LDM draw each class when asked? Per-class text-to-image recall from
-    single-object prompts in the LDM's own grammar, ``"a photo of a {colour} {class}"`` (the
-    colours cycle), ``per_class`` images each, graded by the judge (issue #20's gate: a novel
-    class the generator cannot draw cannot be learnt from its images, whatever the labeller).
-
-    Returns ``{'recall': {class: r}, 'per_class': n, 'prompts': [...first few]}``.
-    """
-    from ..datasets.toy_shapes import TOY_SHAPES_COLORS, caption_for
-    colours = list(TOY_SHAPES_COLORS)
-    captions = [caption_for([dict(color=colours[i % len(colours)], category=c)])
-                for c in classes for i in range(per_class)]
-    res = text_to_image_fidelity(ldm, judge, captions, seed, steps, guidance, score_thr,
-                                 batch_size, progress)
-    return dict(recall={c: res['per_class_recall'].get(c, 0.0) for c in classes},
-                precision=res['precision'], per_class=per_class, prompts=captions[::per_class])
-
-
-def check_generator_gate(recall: dict, novel, threshold: float = 0.7, force: bool = False):
-    """Refuse novel classes the generator does not draw (recall < ``threshold``) unless
-    ``force``; the message gives every class's recall."""
-    failing = [c for c in novel if recall.get(c, 0.0) < threshold]
-    if failing and not force:
-        table = ', '.join(f'{c} {r:.2f}' for c, r in sorted(recall.items(), key=lambda x: -x[1]))
-        raise ValueError(f'generator gate: the LDM draws the novel classes {failing} with '
-                         f'text-to-image recall below {threshold} (per class: {table}). Pick '
-                         'novel classes that pass, or force the gate.')
-    return failing
 
 
 def img2img_fidelity(ldm, judge, split: dict, ratio: float, real_map: float, seed: int = 0,
