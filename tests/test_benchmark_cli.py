@@ -199,7 +199,8 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
     records = sorted([*work.glob('*.json'), *work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    assert len(records) == 1 + 3 + 5  # adapter; synthesis, label study, pseudo; 5 runs
+    # the LDM stamp; adapter; synthesis, label study, pseudo; 5 runs
+    assert len(records) == 1 + 1 + 3 + 5 and (work / 'ldm.json').is_file()
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     _in_process(*args)

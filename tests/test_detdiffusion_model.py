@@ -185,8 +185,11 @@ def test_generation_strategies_write_the_layouts_and_resume(trained_l2i, toy_dat
     reseeded = str(tmp_path / 'reseeded')
     DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', num_images=2), reseeded).run(
         progress=False)
+    with pytest.raises(RuntimeError, match='other settings'):  # run() checks the folder
+        DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', seed=5), reseeded).run(
+            progress=False)
     DetDiffusionSynthesizer(ldm, dict(base, strategy='hard', seed=5), reseeded).run(
-        progress=False)
+        progress=False, resume=True)  # as tools/synthesize.py --resume
     info = read_json(osp.join(reseeded, 'annotations.json'))['info']
     assert info['synthesis']['seed'] == 5
     assert [b['seed'] for b in info['earlier_synthesis']] == [0]

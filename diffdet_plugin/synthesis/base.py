@@ -216,7 +216,10 @@ class BaseSynthesizer(ABC):
         t0 = time.time()
         num_images = self.cfg.num_images if num_images is None else num_images
         if not getattr(self, '_resume_checked', False):
-            self.check_resume(self.run_settings(num_images, self.cfg.to_dict()), resume)
+            # (without num_images: a larger count continues the same run)
+            settings = self.run_settings(None, self.cfg.to_dict())
+            settings.pop('num_images', None)
+            self.check_resume(settings, resume)
         info = self._info_with_earlier_settings()
         if self.rank == 0:
             atomic_write_json(osp.join(self.out_dir, 'info.json'), info, indent=2)
