@@ -147,12 +147,21 @@ def set_iterations(cfg, iters: int) -> None:
     cfg.default_hooks.checkpoint.interval = iters
 
 
+def dataset_sources(ds) -> list:
+    """The source dataset configs of a train dataset config: ``[ds]`` for a plain dataset,
+    ``datasets`` of a ``ConcatDataset``, ``[real, synthetic]`` of a ``RealSyntheticDataset``."""
+    if ds.get('type') == 'RealSyntheticDataset':
+        return [ds.real, ds.synthetic]
+    return list(ds.get('datasets', [ds]))
+
+
 def set_coco_data_root(cfg, data_root: str, train_ann_file: str | None = None) -> None:
     """Point a config's real COCO datasets and its CocoMetric at ``data_root``.
 
     Every ``CocoDataset`` in the train/val/test dataloaders (also inside a
-    ``ConcatDataset``) gets ``data_root``; each evaluator reads its own annotation file
-    (``annotations/instances_val.json``, ``instances_test.json``) there.
+    ``ConcatDataset`` or ``RealSyntheticDataset``) gets ``data_root``; each evaluator reads
+    its own annotation file (``annotations/instances_val.json``, ``instances_test.json``)
+    there.
     ``train_ann_file`` (e.g. a subset) replaces the annotation file of the first, real,
     training dataset.
     """
@@ -163,12 +172,12 @@ def set_coco_data_root(cfg, data_root: str, train_ann_file: str | None = None) -
         if cfg.get(split) is None:
             continue
         ds = cfg[split].dataset
-        for d in ds.get('datasets', [ds]):
-            if d.type == 'CocoDataset':
+        sources = dataset_sources(ds)
+        for d in sources:
+            if d.get('type') == 'CocoDataset':
                 d.data_root = root
         if split == 'train_dataloader' and train_ann_file:
-            real = ds.datasets[0] if 'datasets' in ds else ds
-            real.ann_file = osp.abspath(train_ann_file)
+            sources[0].ann_file = osp.abspath(train_ann_file)
     for ev in ('val_evaluator', 'test_evaluator'):
         if cfg.get(ev) is not None:
             name = osp.basename(cfg[ev].get('ann_file') or 'instances_val.json')

@@ -424,7 +424,7 @@ def test_quality_arms_use_their_configs(toy_data, tmp_path, arm, check):
     cfg = detector_config(toy_data, osp.join(toy_data, 'annotations', 'instances_train.json'),
                           str(tmp_path), arm=arm)
     assert check(cfg)
-    assert cfg.train_dataloader.dataset.datasets[1].data_root == str(tmp_path) + '/'
+    assert cfg.train_dataloader.dataset.synthetic.data_root == str(tmp_path) + '/'
 
 
 def test_records_are_keyed_by_the_ldm_and_never_mix(tmp_path):

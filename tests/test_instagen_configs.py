@@ -21,7 +21,7 @@ def test_every_instagen_config_parses_and_variants_extend_their_base():
     for f in glob.glob(osp.join(INSTAGEN, 'downstream', '*-10pct-instagen.py')) + glob.glob(
             osp.join(INSTAGEN, 'downstream', '*-base-instagen.py')):
         cfg, base = Config.fromfile(f), Config.fromfile(f.replace('-instagen.py', '.py'))
-        real, syn = cfg.train_dataloader.dataset.datasets
+        real, syn = cfg.train_dataloader.dataset.real, cfg.train_dataloader.dataset.synthetic
         assert real.ann_file == base.train_dataloader.dataset.ann_file
         assert syn.type == 'SyntheticCocoDataset' and cfg.train_cfg == base.train_cfg
         assert cfg.optim_wrapper == base.optim_wrapper
@@ -41,11 +41,13 @@ def test_open_vocabulary_configs_train_on_base_and_report_novel():
     # label in training (real base-only file, synthetic data) and in testing
     ov = tuple(c for c in CocoDataset.METAINFO['classes'] if c in meta['classes'])
     assert tuple(meta['classes']) == ov
-    real, syn = Config.fromfile(osp.join(
+    from diffdet_plugin.datasets import RealSyntheticDataset
+    mixed = Config.fromfile(osp.join(
         INSTAGEN, 'downstream', 'faster-rcnn_r50_fpn_1x_coco-base-instagen.py')
-    ).train_dataloader.dataset.datasets
-    assert tuple(real.metainfo['classes']) == tuple(syn.metainfo['classes']) == ov
-    assert real.ann_file.endswith('_ov-base.json')  # novel boxes removed, all images kept
+    ).train_dataloader.dataset
+    real, syn = RealSyntheticDataset.source_configs(mixed.real, mixed.synthetic)
+    assert tuple(real['metainfo']['classes']) == tuple(syn['metainfo']['classes']) == ov
+    assert real['ann_file'].endswith('_ov-base.json')  # novel boxes removed, all images kept
     head = Config.fromfile(osp.join(INSTAGEN, 'instagen_sd14_4500it_coco-base-triplets.py'))
     assert tuple(head.val_dataloader.dataset.metainfo['classes']) == ov
     assert head.model.num_queries == 900 and head.model.encoder.num_layers == 6
@@ -84,7 +86,9 @@ def test_toy_open_vocabulary_detector_gives_a_name_one_label(toy_data, tmp_path)
     assert counts['novel_boxes_removed'] > 0
     cfg = Config.fromfile(osp.join(
         INSTAGEN, 'downstream', 'fcos_r18-half_fpn_1500it_toy-shapes-base-instagen.py'))
-    real_cfg, syn_cfg = cfg.train_dataloader.dataset.datasets
+    from diffdet_plugin.datasets import RealSyntheticDataset
+    real_cfg, syn_cfg = RealSyntheticDataset.source_configs(cfg.train_dataloader.dataset.real,
+                                                            cfg.train_dataloader.dataset.synthetic)
     real = DATASETS.build(dict(real_cfg, data_root=toy_data + '/', ann_file=out))
     test = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=toy_data + '/'))
     labels = {real.metainfo['classes'][i['bbox_label']] for k in range(len(real))
@@ -95,6 +99,6 @@ def test_toy_open_vocabulary_detector_gives_a_name_one_label(toy_data, tmp_path)
             names = {c['id']: c['name'] for c in json.load(f)['categories']}
         assert all(ds.metainfo['classes'][lab] == names[cid] for cid, lab in ds.cat2label.items())
     assert tuple(real.metainfo['classes']) == tuple(test.metainfo['classes']) == tuple(
-        syn_cfg.metainfo['classes'])
+        syn_cfg['metainfo']['classes'])
     with pytest.raises(ValueError, match='both base and novel'):
         base_only_annotations(out, str(tmp_path / 'x.json'), base, ('star', ))

@@ -198,8 +198,8 @@ def toy_de_options(real_root, synthetic_root):
     """--cfg-options pointing the tiny downstream configs at tmp data folders."""
     real, syn = real_root.rstrip('/') + '/', synthetic_root.rstrip('/') + '/'
     return [
-        f'train_dataloader.dataset.datasets.0.data_root={real}',
-        f'train_dataloader.dataset.datasets.1.data_root={syn}',
+        f'train_dataloader.dataset.real.data_root={real}',
+        f'train_dataloader.dataset.synthetic.data_root={syn}',
         f'val_dataloader.dataset.data_root={real}',
         f'test_dataloader.dataset.data_root={real}',
         f'val_evaluator.ann_file={real}annotations/instances_val.json',
@@ -229,7 +229,7 @@ def test_multi_source_sampler_ratio(small_real, synthetic, ratio):
         f'train_dataloader.sampler.batch_size={batch}'])
     cfg.train_dataloader.sampler.source_ratio = ratio
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
-    # the shared metainfo made ConcatDataset accept both sources
+    # the shared metainfo made RealSyntheticDataset (a ConcatDataset) accept both sources
     assert [len(d) for d in loader.dataset.datasets] == [8, 5]  # 6 written, 1 negative
     expect_syn = batch * ratio[1] // sum(ratio)
     n_batches = 0
@@ -337,7 +337,7 @@ def test_full_scale_config_mixes_real_and_synthetic(config, small_real, syntheti
     cfg = Config.fromfile(osp.join(REPO, config))
     loader_cfg = cfg.train_dataloader
     loader_cfg.num_workers, loader_cfg.persistent_workers = 0, False
-    real, syn = loader_cfg.dataset.datasets
+    real, syn = loader_cfg.dataset.real, loader_cfg.dataset.synthetic
     if 'voc' in config:
         voc_root, syn_root = _fake_voc(str(tmp_path), synthetic[0])
         for d in real.datasets:
@@ -362,13 +362,16 @@ def test_config_parses_and_builds_model(config):
     assert cfg.custom_imports['imports'] == ['diffdet_plugin']
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     loader = cfg.train_dataloader
-    if loader.dataset.type == 'ConcatDataset' and loader.sampler.type == 'MultiSourceSampler':
+    if loader.dataset.type == 'RealSyntheticDataset':
+        from diffdet_plugin.datasets import RealSyntheticDataset
+        real, syn = RealSyntheticDataset.source_configs(loader.dataset.real.to_dict(),
+                                                        loader.dataset.synthetic.to_dict())
+        assert syn['type'] == 'SyntheticCocoDataset'
+        assert tuple(syn['pipeline'][-1]['meta_keys']) == cfg.synthetic_meta_keys
+    if loader.sampler.type == 'MultiSourceSampler':
+        assert loader.dataset.type == 'RealSyntheticDataset'
         assert loader.batch_sampler is None
         assert loader.sampler.batch_size == loader.batch_size
-        types = [d.type for d in loader.dataset.datasets]
-        assert types[-1] == 'SyntheticCocoDataset'
-        syn = loader.dataset.datasets[-1]
-        assert syn.pipeline[-1].meta_keys == cfg.synthetic_meta_keys
     model = MODELS.build(cfg.model)
     assert model is not None
 
@@ -428,3 +431,30 @@ def test_browse_dataset_writes_synthetic_images(small_real, synthetic, tmp_path)
     assert len(files) == 4 and files[0] == '0_000000000001.jpg', files
     assert Image.open(osp.join(out_dir, files[0])).size == (128, 128)
     assert "prompt='a photo of shapes #1'" in out
+
+
+def test_real_synthetic_dataset_completes_the_synthetic_source():
+    """The synthetic source takes the real one's classes, backend and train pipeline (packing
+    the provenance keys); a wrapped real source lends its first leaf's; bad input is named."""
+    from diffdet_plugin.datasets import SYNTHETIC_META_KEYS, RealSyntheticDataset
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackDetInputs', meta_keys=('img_id',))]
+    leaf = dict(type='CocoDataset', metainfo=dict(classes=('a', 'b')), pipeline=pipeline,
+                backend_args=None)
+    for real in (leaf, dict(type='ConcatDataset', datasets=[leaf, leaf])):
+        _, syn = RealSyntheticDataset.source_configs(real, dict(data_root='d/', min_score=0.3))
+        assert syn['type'] == 'SyntheticCocoDataset' and syn['min_score'] == 0.3
+        assert syn['metainfo'] == leaf['metainfo'] and 'backend_args' in syn
+        assert syn['pipeline'][0] == pipeline[0]
+        assert syn['pipeline'][-1]['meta_keys'] == ('img_id', *[
+            k for k in SYNTHETIC_META_KEYS if k != 'img_id'])
+    assert pipeline[-1]['meta_keys'] == ('img_id',)  # the real pipeline is not touched
+    # an explicit synthetic pipeline / metainfo wins
+    _, syn = RealSyntheticDataset.source_configs(
+        leaf, dict(data_root='d/', pipeline=[], metainfo=dict(classes=('c',))))
+    assert syn['pipeline'] == [] and syn['metainfo'] == dict(classes=('c',))
+    with pytest.raises(ValueError, match='needs data_root'):
+        RealSyntheticDataset.source_configs(leaf, dict(ann_file='a.json'))
+    with pytest.raises(ValueError, match='no PackDetInputs'):
+        RealSyntheticDataset.source_configs(dict(leaf, pipeline=[]), dict(data_root='d/'))
+    with pytest.raises(TypeError, match='two dataset configs'):
+        RealSyntheticDataset.source_configs(leaf, 'data/x')

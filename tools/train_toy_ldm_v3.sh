@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Train the toy LDM v3 (configs/toy_ldm/ldm-v3_toy_4000it_toy-shapes.py) in resumable parts,
+# Train the toy LDM v3 (configs/toy_ldm/ldm-v3_toy_3000it_toy-shapes.py) in resumable parts,
 # grade it on val against the shipped model, and ship it only when it is better.
 #   bash tools/train_toy_ldm_v3.sh            # run or continue; safe to interrupt any time
-# * The resumable state lives outside the work tree: $DIFFDET_RUNS/ldm-v3_toy_4000it_toy-shapes
+# * The resumable state lives outside the work tree: $DIFFDET_RUNS/ldm-v3_toy_3000it_toy-shapes
 #   (default ~/.cache/diffdet_plugin/runs), so a later session on the same machine continues it
 #   (mmengine --resume, checkpoints every 500 iterations).
 # * When that state is gone, training starts again from the last exported weights: the shipped
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-CFG=configs/toy_ldm/ldm-v3_toy_4000it_toy-shapes.py
+CFG=configs/toy_ldm/ldm-v3_toy_3000it_toy-shapes.py
 NAME=$(basename "$CFG" .py)
 STATE=${DIFFDET_RUNS:-$HOME/.cache/diffdet_plugin/runs}/$NAME
 mkdir -p "$STATE"

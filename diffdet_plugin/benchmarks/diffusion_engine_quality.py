@@ -88,7 +88,7 @@ def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
     cfg = Config.fromfile(osp.join(config_dir(), _DOWNSTREAM + suffix + '.py'))
     set_coco_data_root(cfg, root, real_ann)
     if synth_dir is not None:
-        syn_ds = cfg.train_dataloader.dataset.datasets[1]
+        syn_ds = cfg.train_dataloader.dataset.synthetic
         syn_ds.data_root = osp.abspath(synth_dir) + '/'
         if synth_ann:
             syn_ds.ann_file = synth_ann
@@ -341,7 +341,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         if 'pseudo' in spec:
             cfg = detector_config(root, ann, root, osp.abspath(pseudo['ann_file']), arm,
                                   min_score=args.delta)
-            cfg.train_dataloader.dataset.datasets[1].data_prefix = dict(img='train/')
+            cfg.train_dataloader.dataset.synthetic.data_prefix = dict(img='train/')
             return cfg
         if 'scale' not in spec:
             return detector_config(root, ann)

@@ -233,7 +233,7 @@ def instagen_protocol(args, root: str) -> dict:
         cfg = _cfg('downstream' if arm == 'real-base' else 'downstream_instagen')
         set_coco_data_root(cfg, root, base_ann)
         if arm != 'real-base':
-            cfg.train_dataloader.dataset.datasets[1].data_root = data[arm]['dir'] + '/'
+            cfg.train_dataloader.dataset.synthetic.data_root = data[arm]['dir'] + '/'
         return cfg
     runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure)
     return dict(split=split, judge=judge, alpha=dict(alpha_rec, used=alpha), ldm=ldm,

@@ -58,8 +58,8 @@ def _train_dataset_cfg(cfg):
     ds = cfg.train_dataloader.dataset
     while 'dataset' in ds and ds.get('type') in ('RepeatDataset', 'ClassBalancedDataset'):
         ds = ds.dataset
-    if 'datasets' in ds:
-        raise ValueError('a judge trains on one real dataset; got a ConcatDataset')
+    if 'datasets' in ds or ds.get('type') == 'RealSyntheticDataset':
+        raise ValueError(f'a judge trains on one real dataset; got a {ds.get("type")}')
     return ds
 
 

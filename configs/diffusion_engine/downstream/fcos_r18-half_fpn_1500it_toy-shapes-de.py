@@ -15,13 +15,9 @@ _base_ = ['./fcos_r18-half_fpn_1500it_toy-shapes.py',
 
 synthetic_data_root = 'data/toy_shapes_de/'
 
-synthetic_train_dataset = dict(
-    **_base_.synthetic_dataset_defaults, data_root=synthetic_data_root, metainfo=_base_.metainfo,
-    pipeline=_base_.train_pipeline[:-1] + [
-        dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
-    backend_args=_base_.backend_args)
 # concatenated, as the official code: every real and synthetic image equally likely (the
-# base's InfiniteSampler); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
+# base's InfiniteSampler); the synthetic source takes the real one's classes and train pipeline
+# (RealSyntheticDataset); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
 train_dataloader = dict(
-    dataset=dict(_delete_=True, type='ConcatDataset',
-                 datasets=[_base_.real_train_dataset, synthetic_train_dataset]))
+    dataset=dict(_delete_=True, type='RealSyntheticDataset', real=_base_.real_train_dataset,
+                 synthetic=dict(_base_.synthetic_dataset_defaults, data_root=synthetic_data_root)))

@@ -2,7 +2,5 @@
 # 100 % -instagen config with the 50 % subset as its real source.
 _base_ = './faster-rcnn_r50_fpn_1x_coco-100pct-instagen.py'
 
-real_train_dataset = dict(_base_.real_train_dataset,
-                          ann_file='semi_anns/instances_train2017.1@50.json')
 train_dataloader = dict(
-    dataset=dict(datasets=[real_train_dataset, _base_.synthetic_train_dataset]))
+    dataset=dict(real=dict(ann_file='semi_anns/instances_train2017.1@50.json')))

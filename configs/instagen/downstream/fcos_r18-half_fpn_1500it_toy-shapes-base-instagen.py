@@ -11,15 +11,10 @@ _base_ = ['./fcos_r18-half_fpn_1500it_toy-shapes-base.py',
 synthetic_data_root = 'data/toy_shapes_instagen/'
 
 # min_score: none here, the synthesis already kept the head's boxes over beta (0.4)
-synthetic_train_dataset = dict(
-    **dict(_base_.synthetic_dataset_defaults, min_score=None), data_root=synthetic_data_root,
-    metainfo=dict(classes=_base_.toy_ov_classes),
-    pipeline=_base_.train_pipeline[:-1] + [
-        dict(type='PackDetInputs', meta_keys=_base_.synthetic_meta_keys)],
-    backend_args=_base_.backend_args)
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
                  source_ratio=_base_.source_ratio),
     batch_sampler=None,
-    dataset=dict(_delete_=True, type='ConcatDataset',
-                 datasets=[_base_.real_train_dataset, synthetic_train_dataset]))
+    dataset=dict(_delete_=True, type='RealSyntheticDataset', real=_base_.real_train_dataset,
+                 synthetic=dict(_base_.synthetic_dataset_defaults, data_root=synthetic_data_root,
+                                min_score=None)))
