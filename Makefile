@@ -75,8 +75,9 @@ judge: install $(TOY_DATA)/annotations/instances_train.json
 		--checkpoint work_dirs/$(JUDGE_CFG)/iter_3000.pth
 
 # Stage 1 (VAE), stage 1b (decoder fine-tuning on the fixed encoder), stage 2 (UNet + text
-# encoder), then an fp16 export into the package (stage 2's model with stage 1b's decoder) and
-# the model card's sample grid. Times on 2 CPU cores: docs/toy_ldm.md.
+# encoder), an fp16 export into the package (stage 2's model with stage 1b's decoder), stage 3
+# (v3: stage 2 continued in two parts, graded on val, exported only if better on every measure)
+# and the model card's sample grid. Times on 2 CPU cores: docs/toy_ldm.md.
 DEC_CFG := vae-decoder_toy_2500it_toy-shapes
 toy-ldm: install $(TOY_DATA)/annotations/instances_train.json
 	$(PY) tools/train.py configs/toy_ldm/$(VAE_CFG).py
@@ -84,8 +85,9 @@ toy-ldm: install $(TOY_DATA)/annotations/instances_train.json
 	$(PY) tools/train.py configs/toy_ldm/$(LDM_CFG).py
 	$(PY) tools/export_ldm.py work_dirs/$(LDM_CFG)/diffusers $(TOY_LDM) --dtype fp16 --max-mb 25 \
 		--vae-decoder work_dirs/$(DEC_CFG)/diffusers
+	DIFFDET_RUNS=work_dirs/toy_ldm_v3 PY=$(PY) bash tools/train_toy_ldm_v3.sh
 	$(PY) tools/sample_ldm.py embedded:toy --out docs/toy_ldm_samples.png --num 16 \
-		--captions $(TOY_DATA)/annotations/captions_val.json
+		--captions $(TOY_DATA)/annotations/captions_test.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -39,6 +39,31 @@ def allow_mmengine_checkpoints() -> None:
     torch.serialization.add_safe_globals(allowed)
 
 
+def add_runner_args(parser, cfg_options_help: str = 'override config settings, key=value'):
+    """The arguments mmdet's tools/train.py and tools/test.py share: --cfg-options,
+    --launcher, --local-rank."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def load_cfg(args):
+    """mmdet's train / test preamble: dynamo cache limit, checkpoint loading allowed, the
+    config file with ``--cfg-options`` merged, then :func:`setup_cfg`."""
+    from mmengine.config import Config
+
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+    setup_cache_size_limit_of_dynamo()
+    allow_mmengine_checkpoints()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return setup_cfg(cfg, args)
+
+
 def setup_cfg(cfg, args):
     """Apply mmdet's standard command-line overrides to a Config."""
     if getattr(args, 'work_dir', None):

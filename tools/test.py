@@ -7,13 +7,10 @@ import os.path as osp
 import sys
 
 import diffdet_plugin  # noqa: F401
-from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
-                                         set_local_rank, setup_cfg)
-from mmengine.config import Config, DictAction
+from diffdet_plugin.runner_utils import (add_runner_args, finish_distributed, load_cfg,
+                                         set_local_rank)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
-
-from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 
 def parse_args():
@@ -25,11 +22,7 @@ def parse_args():
     parser.add_argument('--show-dir', help='save images with predictions into this folder '
                         '(inside the work dir)')
     parser.add_argument('--amp', action='store_true')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser)
     args = parser.parse_args()
     set_local_rank(args)
     return args
@@ -37,12 +30,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    setup_cache_size_limit_of_dynamo()
-    allow_mmengine_checkpoints()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_cfg(cfg, args)
+    cfg = load_cfg(args)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.visualization

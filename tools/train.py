@@ -10,13 +10,10 @@ import argparse
 import sys
 
 import diffdet_plugin  # noqa: F401  (registers components and the config package)
-from diffdet_plugin.runner_utils import (allow_mmengine_checkpoints, finish_distributed,
-                                         set_local_rank, setup_cfg)
-from mmengine.config import Config, DictAction
+from diffdet_plugin.runner_utils import (add_runner_args, finish_distributed, load_cfg,
+                                         set_local_rank)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
-
-from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 
 def parse_args():
@@ -29,12 +26,8 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest one '
                         'in the work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. model.backbone.ldm.'
-                        'pretrained=stabilityai/stable-diffusion-2-base)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser, 'override config settings, key=value (e.g. model.backbone.ldm.'
+                    'pretrained=stabilityai/stable-diffusion-2-base)')
     args = parser.parse_args()
     set_local_rank(args)
     return args
@@ -42,12 +35,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    setup_cache_size_limit_of_dynamo()
-    allow_mmengine_checkpoints()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_cfg(cfg, args)
+    cfg = load_cfg(args)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise KeyError(f'{args.config} has no auto_scale_lr.base_batch_size: add '

@@ -14,15 +14,13 @@
 #
 # Train: bash tools/dist_train.sh \
 #     configs/diffusion_engine/downstream/faster-rcnn_r50_fpn_270k_coco.py 8
-_base_ = './faster-rcnn_r50_fpn_90k_coco.py'
-
-max_iters = 270000
-train_cfg = dict(max_iters=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[210000, 250000], gamma=0.1)
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    '../../_base_/datasets/coco_detection.py',
+    '../../_base_/schedules/sgd_270k.py',  # with mmdet's default runtime
 ]
+custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+
 optim_wrapper = dict(optimizer=dict(lr=0.04))
 train_batch_size = 6  # per GPU; 8 GPUs -> 48
 train_dataloader = dict(batch_size=train_batch_size)
