@@ -43,6 +43,22 @@ def fidelity_measures(rec: dict) -> dict:
     return out
 
 
+def strip_source_paths(folder: str, src: str) -> None:
+    """diffusers records each component's load path (``_name_or_path``) in its config.json: an
+    export keeps it only when relative (a recipe's work_dirs path), not a machine's own path."""
+    for name in os.listdir(folder):
+        cfg = osp.join(folder, name, 'config.json')
+        if not osp.isfile(cfg):
+            continue
+        with open(cfg) as f:
+            data = json.load(f)
+        if osp.isabs(str(data.get('_name_or_path', ''))):
+            data['_name_or_path'] = name
+            with open(cfg, 'w') as f:
+                json.dump(data, f, indent=2, sort_keys=True)
+                f.write('\n')
+
+
 def check_not_worse(src: str, out: str, report: str | None):
     """Refuse to replace the model at ``out`` by ``src`` unless the fidelity report (val)
     shows ``src`` at least as good on every measure both rows have."""
@@ -116,6 +132,7 @@ def main():
     tmp = args.out.rstrip('/') + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
     ldm.save_pretrained(tmp)
+    strip_source_paths(tmp, args.src)
     size = folder_mb(tmp)
     if args.max_mb is not None and size > args.max_mb:
         shutil.rmtree(tmp)
