@@ -39,15 +39,20 @@ def allow_mmengine_checkpoints() -> None:
     torch.serialization.add_safe_globals(allowed)
 
 
-def add_runner_args(parser, cfg_options_help: str = 'override config settings, key=value'):
-    """The arguments mmdet's tools/train.py and tools/test.py share: --cfg-options,
-    --launcher, --local-rank."""
+def parse_runner_args(parser, work_dir_help: str,
+                      cfg_options_help: str = 'override config settings, key=value'):
+    """Add the arguments mmdet's tools/train.py and tools/test.py share (--work-dir, --amp,
+    --cfg-options, --launcher, --local-rank), parse, and export LOCAL_RANK as they do."""
     from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    return parser
+    args = parser.parse_args()
+    set_local_rank(args)
+    return args
 
 
 def load_cfg(args):

@@ -7,8 +7,7 @@ import os.path as osp
 import sys
 
 import diffdet_plugin  # noqa: F401
-from diffdet_plugin.runner_utils import (add_runner_args, finish_distributed, load_cfg,
-                                         set_local_rank)
+from diffdet_plugin.runner_utils import finish_distributed, load_cfg, parse_runner_args
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -17,15 +16,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file')
     parser.add_argument('--show-dir', help='save images with predictions into this folder '
                         '(inside the work dir)')
-    parser.add_argument('--amp', action='store_true')
-    add_runner_args(parser)
-    args = parser.parse_args()
-    set_local_rank(args)
-    return args
+    return parse_runner_args(parser, 'the dir to save the evaluation metrics')
 
 
 def main():

@@ -10,8 +10,7 @@ import argparse
 import sys
 
 import diffdet_plugin  # noqa: F401  (registers components and the config package)
-from diffdet_plugin.runner_utils import (add_runner_args, finish_distributed, load_cfg,
-                                         set_local_rank)
+from diffdet_plugin.runner_utils import finish_distributed, load_cfg, parse_runner_args
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -19,18 +18,14 @@ from mmengine.runner import Runner
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest one '
                         'in the work dir')
-    add_runner_args(parser, 'override config settings, key=value (e.g. model.backbone.ldm.'
-                    'pretrained=stabilityai/stable-diffusion-2-base)')
-    args = parser.parse_args()
-    set_local_rank(args)
-    return args
+    return parse_runner_args(
+        parser, 'the dir to save logs and models', 'override config settings, key=value (e.g. '
+        'model.backbone.ldm.pretrained=stabilityai/stable-diffusion-2-base)')
 
 
 def main():

@@ -34,6 +34,10 @@ Every annotation id of ``ann_file`` is either in ``attributes`` or in ``skipped`
     python tools/extract_attributes.py DETECTOR_CONFIG CHECKPOINT \
         --ann-file data/coco/annotations/instances_train2017.json \
         --img-dir data/coco/train2017 --out data/coco/pa_attributes_train2017.json
+
+Above 400 lines because the assignment rule, its resumable per-rank shards and their merge
+share one record format; the shard handling moves to the shared sharded-job engine when that
+lands (issue #22, item 3).
 """
 from __future__ import annotations
 

@@ -122,30 +122,8 @@ def add_parser(subparsers):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     p.add_argument('--det-iters', type=int, default=1500)
     de.add_arguments(p)
-    ig = p.add_argument_group('instagen protocol')
-    ig.add_argument('--ig-judge', default=None,
-                    help='config of the base-class detector (default: the base-4 judge)')
-    ig.add_argument('--ig-alpha', type=float, default=None,
-                    help='score threshold of the base triplets (default: calibrated on real '
-                    'val, the lowest at which the base judge is 99 %% precise; recorded)')
-    ig.add_argument('--ig-beta', type=float, default=None,
-                    help='score threshold of the pseudo-labels and the InstaGen data '
-                    '(default: the configs\' 0.4)')
-    ig.add_argument('--ig-steps', type=int, default=None,
-                    help='denoising steps of every synthesis (default: the configs\' 30)')
-    ig.add_argument('--ig-finetune-iters', type=int, default=500,
-                    help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
-    ig.add_argument('--ig-feature-prompt', choices=('empty', 'image'), default=None,
-                    help="the heads' t = 1 feature pass: the empty prompt, or each image's "
-                    'generation prompt (InstaGen.feature_prompt; default: the configs\' value)')
-    ig.add_argument('--ig-triplets', type=int, default=1500, help='base triplet images')
-    ig.add_argument('--ig-head-iters', type=int, default=1500, help='phase-1 iterations')
-    ig.add_argument('--ig-novel-images', type=int, default=500,
-                    help='unlabelled novel-class images for self-training')
-    ig.add_argument('--ig-selftrain-iters', type=int, default=1000, help='phase-2 iterations')
-    ig.add_argument('--ig-per-class', type=int, default=100,
-                    help='InstaGen images per class for the downstream detector')
-    from . import detdiffusion_quality
+    from . import detdiffusion_quality, instagen_quality
+    instagen_quality.add_arguments(p)
     detdiffusion_quality.add_arguments(p)
     p.add_argument('--work-dir', default='work_dirs/bench_quality/{ldm}',
                    help='records folder; {ldm} becomes ldm-<fingerprint> of the toy LDM, so a '

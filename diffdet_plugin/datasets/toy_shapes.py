@@ -13,6 +13,9 @@ Typical use::
 
     from diffdet_plugin.datasets.toy_shapes import generate_toy_shapes
     info = generate_toy_shapes('data/toy_shapes', num_train=2000, num_val=200)
+
+Above 400 lines because it is the whole procedural domain (render a scene, caption it, write
+COCO) behind one seed stream per image: the one place that defines what a toy scene is.
 """
 import os
 import os.path as osp

@@ -151,21 +151,16 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
         """The adapter of ``cfg.model`` with ``checkpoint`` (strict), its classes checked."""
-        import os.path as osp
-
         from mmengine.runner import load_checkpoint
-
-        from mmdet.registry import MODELS
-        syn_cfg = DiffusionEngineConfig.from_dict(synthesis)
-        if not checkpoint or not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'--checkpoint {checkpoint} does not exist: give a trained '
-                                    'adapter (tools/train.py writes work_dirs/<config>/'
-                                    'iter_*.pth).')
-        # refuse a mismatching adapter before any work: LDM (checked while loading), classes
-        detector = MODELS.build(cfg.model)
         from mmengine.runner.checkpoint import _load_checkpoint
 
-        from ..utils.checkpoints import check_checkpoint_kind
+        from mmdet.registry import MODELS
+
+        from ..utils.checkpoints import check_checkpoint_kind, require_checkpoint
+        syn_cfg = DiffusionEngineConfig.from_dict(synthesis)
+        require_checkpoint(checkpoint, 'adapter')
+        # refuse a mismatching adapter before any work: LDM (checked while loading), classes
+        detector = MODELS.build(cfg.model)
         state = _load_checkpoint(checkpoint, map_location='cpu')
         check_checkpoint_kind(state.get('state_dict', state), detector, checkpoint,
                               'a Detection-Adapter', 'Give the iter_*.pth of the adapter config '

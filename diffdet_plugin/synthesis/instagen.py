@@ -18,7 +18,6 @@ encoder like any other.
 """
 from __future__ import annotations
 
-import os.path as osp
 from dataclasses import dataclass
 
 import torch
@@ -107,11 +106,10 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
         from mmdet.registry import MODELS
+
+        from ..utils.checkpoints import require_checkpoint
         syn_cfg = InstaGenConfig.from_dict(synthesis)
-        if not checkpoint or not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'--checkpoint {checkpoint} does not exist: give a trained '
-                                    'InstaGen head (tools/train.py writes work_dirs/<config>/'
-                                    'iter_*.pth).')
+        require_checkpoint(checkpoint, 'InstaGen head')
         detector = MODELS.build(cfg.model)
         load_head_checkpoint(detector, checkpoint)
         generator = None

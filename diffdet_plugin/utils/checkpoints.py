@@ -1,7 +1,16 @@
 """Is this checkpoint the kind a labeller loads? One clear refusal instead of a key dump."""
 from __future__ import annotations
 
+import os.path as osp
 from collections import Counter
+
+
+def require_checkpoint(checkpoint, kind: str) -> None:
+    """One ``FileNotFoundError`` when a labeller's ``--checkpoint`` is missing, naming what to
+    give (``kind``, e.g. ``'adapter'``) and where tools/train.py writes it."""
+    if not checkpoint or not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'--checkpoint {checkpoint} does not exist: give a trained '
+                                f'{kind} (tools/train.py writes work_dirs/<config>/iter_*.pth).')
 
 
 def _prefixes(keys, depth: int = 2, top: int = 4) -> str:
