@@ -94,14 +94,11 @@ print('ITER', runner.iter)
     assert 'ITER 3' in proc.stdout and 'resumed' in (proc.stdout + proc.stderr).lower()
 
 
-def test_shipped_judge_is_current(tmp_path_factory):
+def test_shipped_judge_is_current(standard_toy_data):
     """The weights in the package were trained by today's judge config on today's standard
     toy data: a changed recipe or domain makes their key stale (then load_judge retrains)."""
     import json
-
-    from diffdet_plugin.datasets.toy_shapes import ensure_toy_shapes
-    root = str(tmp_path_factory.mktemp('standard_toy'))
-    ensure_toy_shapes(root)
+    root = standard_toy_data
     shipped = osp.join(judge_lib.ASSET_DIR, 'fcos_r18-half_fpn_3000it_toy-shapes.json')
     with open(shipped) as f:
         meta = json.load(f)

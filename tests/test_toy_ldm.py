@@ -66,10 +66,12 @@ def test_unknown_embedded_name_is_a_clear_error():
 
 
 def test_demo_steps_run_in_a_fast_configuration(toy_data, tmp_path):
-    """tools/demo.py on the embedded LDM: adapter, CocoMetric, synthesis, contact sheet."""
+    """tools/demo.py --train-adapter on the embedded LDM: adapter, CocoMetric, synthesis,
+    contact sheet (the shipped adapter's path: tests/test_shipped_adapter.py)."""
     out = tmp_path / 'demo'
-    proc = run_tool([python(), 'tools/demo.py', '--data-root', toy_data, '--iters', '4',
-                     '--num-synth', '8', '--score-thr', '0.0', '--work-dir', str(out)])
+    proc = run_tool([python(), 'tools/demo.py', '--data-root', toy_data, '--train-adapter',
+                     '--iters', '4', '--num-synth', '8', '--score-thr', '0.0',
+                     '--work-dir', str(out)])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out / 'summary.json') as f:
         summary = json.load(f)

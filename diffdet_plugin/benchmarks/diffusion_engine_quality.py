@@ -9,10 +9,11 @@ procedural toy-shapes domain, end to end on one machine, with the embedded toy L
 
 As in the paper, **one** Detection-Adapter labels both: the one trained on 100 % of toy train
 (the paper's COCO adapter labels VOC-12 sparse too; ``--adapter-data protocol`` trains one per
-protocol on that protocol's data instead, beyond the paper). It labels in its own feature
-regime (``synthesis.label_features='adapter'``). Images without a box ≥ δ are dropped and
-real and synthetic sets are **concatenated** (every image equally likely), as the official
-code does. One synthesis run per protocol makes max-scale × n_real images from the
+protocol on that protocol's data instead, beyond the paper); when the package ships that
+adapter for this recipe, data and LDM (``make adapter``), it is used as is. It labels in its
+own feature regime (``synthesis.label_features='adapter'``). Images without a box ≥ δ are
+dropped and real and synthetic sets are **concatenated** (every image equally likely), as the
+official code does. One synthesis run per protocol makes max-scale × n_real images from the
 protocol's references (round 0 cycles through them, so the first k·n_real images hold each
 reference about k times): the scaling arms are nested prefixes of it.
 
@@ -41,7 +42,7 @@ import json
 import os.path as osp
 import time
 
-from ..utils.fileio import atomic_write_json
+from .diffusion_engine_controls import label_study, pseudo_label_real
 from .experiment import detector_runs, record, summarize, train_and_test, write_subset
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py'
@@ -122,90 +123,6 @@ def check_arm_sizes(arms, n_real: int, synthesized: int | None, unlabelled_real:
                 '--sparse-fraction or drop the arm.')
 
 
-def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str,
-                      exclude_ids: set, num: int, out_ann: str, score_thr: float,
-                      seed: int = 0) -> dict:
-    """The control ``real+pseudo``: the adapter (a plain detector at its training regime) on
-    ``num`` real train images outside ``exclude_ids``; boxes ≥ ``score_thr``, images without
-    one dropped (as DE's synthesis). Writes a COCO file whose images are the real files."""
-    import random
-
-    import numpy as np
-    from PIL import Image
-
-    from mmdet.apis import init_detector
-
-    from ..evaluation.judge import detect_rgb
-    with open(train_ann) as f:
-        coco = json.load(f)
-    pool = sorted((im for im in coco['images'] if im['id'] not in exclude_ids),
-                  key=lambda i: i['id'])
-    if num > len(pool):
-        raise ValueError(f'{num} unlabelled real images asked, {len(pool)} exist')
-    chosen = sorted(random.Random(seed).sample(pool, num), key=lambda i: i['id'])
-    model = init_detector(adapter_cfg, checkpoint, device='cpu')
-    images, anns = [], []
-    for i in range(0, len(chosen), 64):
-        chunk = chosen[i:i + 64]
-        arrays = [np.asarray(Image.open(osp.join(img_dir, im['file_name'])).convert('RGB'))
-                  for im in chunk]
-        for im, det in zip(chunk, detect_rgb(model, arrays, score_thr)):
-            if len(det['bboxes']) == 0:
-                continue
-            images.append(dict(im))
-            for b, s, lab in zip(det['bboxes'].tolist(), det['scores'].tolist(),
-                                 det['labels'].tolist()):
-                x1, y1, x2, y2 = b
-                anns.append(dict(id=len(anns) + 1, image_id=im['id'], category_id=int(lab) + 1,
-                                 bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1),
-                                 iscrowd=0, score=float(s)))
-    cats = [dict(id=i + 1, name=n) for i, n in enumerate(adapter_cfg.metainfo['classes'])]
-    out_ann = osp.abspath(out_ann)  # the dataset joins a relative path to its data_root
-    atomic_write_json(out_ann, dict(images=images, annotations=anns, categories=cats))
-    return dict(ann_file=out_ann, unlabelled=num, images=len(images), boxes=len(anns),
-                dropped_negatives=num - len(images))
-
-
-#: the label study's regimes: synthesis overrides (same seeds and settings: the same images)
-LABEL_REGIMES = {
-    'final_call': dict(label_features='final_call', allow_regime_mismatch=True),
-    'adapter': dict(label_features='adapter'),
-    'decoded': dict(label_features='decoded'),
-}
-
-
-def label_study(model, classes, ckpt: str, ann: str, root: str, out: str, num: int, judge,
-                synthesis: dict) -> dict:
-    """The same ``num`` images labelled three ways (:data:`LABEL_REGIMES`), each run's labels
-    graded by the judge (precision / recall at IoU 0.5, mAP; negatives kept so every regime
-    labels every image). The runs share seeds, so their images are identical; the record says
-    whether they are (file bytes)."""
-    import hashlib
-
-    from ..config_package import config_dir
-    from ..evaluation.fidelity import label_fidelity
-    from ..synthesis import synthesize_with_config
-    rows, digests = {}, {}
-    for name, overrides in LABEL_REGIMES.items():
-        d = osp.join(out, name)
-        t0 = time.time()
-        summary = synthesize_with_config(
-            model, classes, osp.join(config_dir(), SYNTH_CONFIG), d, num, ckpt,
-            reference=dict(ann_file=ann, img_dir=root + 'train/',
-                           caption_file=root + 'annotations/captions_train.json'),
-            keep_negatives=True, **synthesis, **overrides)
-        seconds = round(time.time() - t0, 1)
-        res = label_fidelity(judge, d)
-        rows[name] = dict(res, dir=d, boxes=summary['boxes'], seconds=seconds)
-        with open(osp.join(d, 'annotations.json')) as f:
-            names = sorted(im['file_name'] for im in json.load(f)['images'])
-        digests[name] = hashlib.sha256(b''.join(
-            open(osp.join(d, 'images', n), 'rb').read() for n in names)).hexdigest()
-        print(f"[quality/label-study] {name}: P {res['precision']:.3f} R {res['recall']:.3f} "
-              f"mAP {res['mAP']:.3f}")
-    return dict(images=num, regimes=rows, same_images=len(set(digests.values())) == 1)
-
-
 def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) -> tuple:
     """The recorded adapter (train it if absent): (record, config, checkpoint)."""
     from mmengine.config import Config
@@ -216,12 +133,14 @@ def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) 
     cfg = Config.fromfile(osp.join(
         config_dir(), PROTOCOL_ADAPTER_CONFIGS[name] if own else ADAPTER_CONFIG))
     set_coco_data_root(cfg, root, ann if own else root + 'annotations/instances_train.json')
-    iters = args.adapter_iters or cfg.train_cfg.max_iters
-    set_iterations(cfg, iters)
     adir = osp.join(work, name) if own else args.work_dir
-    ckpt = osp.join(adir, 'adapter', f'iter_{iters}.pth')
     path = osp.join(adir, 'adapter.json')
     rec = record(path)
+    if rec is None and not own and args.adapter_iters is None:
+        rec = _shipped_adapter(cfg, fingerprint, path)
+    iters = args.adapter_iters or cfg.train_cfg.max_iters
+    set_iterations(cfg, iters)
+    ckpt = osp.join(adir, 'adapter', f'iter_{iters}.pth')
     if rec is None:
         print(f'[quality/{name}] training the Detection-Adapter ({iters} it) into {adir}')
         t0 = time.time()
@@ -231,6 +150,25 @@ def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) 
                                 seconds=round(time.time() - t0, 1)))
     check_ldm(rec, fingerprint, path)
     return rec, cfg, rec['checkpoint']
+
+
+def _shipped_adapter(cfg, fingerprint: str, path: str) -> dict | None:
+    """Record the adapter shipped in the package (``make adapter``) when it is this recipe's
+    on this data and LDM, instead of training the same one again; None otherwise."""
+    from ..shipped_weights import shipped_adapter
+    try:
+        ckpt, meta = shipped_adapter(cfg, ADAPTER_CONFIG)
+    except FileNotFoundError as e:
+        print(f'[quality] training the adapter: {e}')
+        return None
+    if (meta.get('ldm') or {}).get('fingerprint') != fingerprint:
+        print(f"[quality] training the adapter: the shipped one was trained on the LDM "
+              f"{meta.get('ldm')}, not {fingerprint}")
+        return None
+    print(f'[quality] the Detection-Adapter shipped in the package: {ckpt}')
+    return record(path, dict(checkpoint=ckpt, iters=meta.get('iterations'),
+                             test=meta.get('test_metrics'), data='full', source='package',
+                             ldm_fingerprint=fingerprint, seconds=0.0))
 
 
 def check_ldm(rec: dict, fingerprint: str, path: str):
@@ -313,7 +251,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
             load_checkpoint(model, ckpt, map_location='cpu')
             study = record(study_path, dict(label_study(
                 model, cfg.metainfo['classes'], ckpt, ann, root, osp.join(work, 'label_study'),
-                args.label_study_images, load_judge(args.judge, root), dict(
+                SYNTH_CONFIG, args.label_study_images, load_judge(args.judge, root), dict(
                     encode_ratio=tuple(args.encode_ratio) if args.encode_ratio else None,
                     score_thr=args.delta)), ldm_fingerprint=fingerprint))
             del model
@@ -391,7 +329,9 @@ def add_arguments(p):
                    help='full (the paper: one adapter on 100 %% of toy train labels both '
                    'protocols) or protocol (an adapter on each protocol\'s own data)')
     g.add_argument('--adapter-iters', type=int, default=None,
-                   help='Detection-Adapter iterations (default: its config\'s)')
+                   help='Detection-Adapter iterations (default: its config\'s; then the '
+                   'full-data adapter shipped in the package is used when it was made by this '
+                   'recipe on this data and LDM, instead of training it again)')
     g.add_argument('--sparse-fraction', type=float, default=PROTOCOLS['sparse'],
                    help='the real fraction of the data-sparse protocol')
     g.add_argument('--synth-per-real', type=int, default=None,

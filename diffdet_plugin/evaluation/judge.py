@@ -22,79 +22,24 @@ judge:
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 import os.path as osp
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..config_package import PACKAGE_DIR, config_dir
 from ..runner_utils import set_coco_data_root
+from ..shipped_weights import (ASSETS_DIR, cache_key, cache_root, data_fingerprint,  # noqa: F401
+                               export_slim, read_meta)
+from ..shipped_weights import resolve_config as _resolve
 
 DEFAULT_JUDGE = 'judge/fcos_r18-half_fpn_3000it_toy-shapes.py'
-ASSET_DIR = osp.join(PACKAGE_DIR, 'assets', 'judge')
-
-
-def cache_root() -> str:
-    return os.environ.get('DIFFDET_CACHE', osp.join(osp.expanduser('~'), '.cache',
-                                                    'diffdet_plugin'))
+ASSET_DIR = osp.join(ASSETS_DIR, 'judge')
 
 
 def resolve_config(config: str | None) -> str:
     """A judge config path: an existing file, or a path relative to the shipped configs."""
-    config = config or DEFAULT_JUDGE
-    if osp.isfile(config):
-        return config
-    path = osp.join(config_dir(), config)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'judge config {config!r} not found (neither a file nor under '
-                                f'{config_dir()}); e.g. {DEFAULT_JUDGE}')
-    return path
-
-
-def _train_dataset_cfg(cfg):
-    ds = cfg.train_dataloader.dataset
-    while 'dataset' in ds and ds.get('type') in ('RepeatDataset', 'ClassBalancedDataset'):
-        ds = ds.dataset
-    if 'datasets' in ds or ds.get('type') == 'RealSyntheticDataset':
-        raise ValueError(f'a judge trains on one real dataset; got a {ds.get("type")}')
-    return ds
-
-
-def data_fingerprint(cfg) -> str:
-    """SHA-256 of the training annotation file and every training image it lists."""
-    ds = _train_dataset_cfg(cfg)
-    ann = osp.join(ds.get('data_root', ''), ds.ann_file)
-    img_dir = osp.join(ds.get('data_root', ''), ds.get('data_prefix', {}).get('img', ''))
-    if not osp.isfile(ann):
-        raise FileNotFoundError(
-            f'judge training data missing: {ann!r}. Make the toy data with '
-            f'`python tools/make_toy_data.py --out {ds.get("data_root", "data/toy_shapes")}`.')
-    h = hashlib.sha256()
-    with open(ann, 'rb') as f:
-        h.update(f.read())
-    with open(ann) as f:
-        names = sorted(i['file_name'] for i in json.load(f)['images'])
-    for name in names:
-        with open(osp.join(img_dir, name), 'rb') as f:
-            h.update(f.read())
-    return h.hexdigest()
-
-
-def cache_key(cfg) -> str:
-    """SHA-256 over the resolved config (keys sorted; without its data root and run paths)
-    + the training data."""
-    c = copy.deepcopy(cfg)
-    set_coco_data_root(c, 'DATA_ROOT')
-    d = c.to_dict()
-    for k in ('work_dir', 'launcher', 'resume', 'load_from', 'experiment_name'):
-        d.pop(k, None)
-    # canonical: the same settings give the same key however the config file is laid out
-    h = hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode())
-    h.update(data_fingerprint(cfg).encode())
-    return h.hexdigest()
+    return _resolve(config or DEFAULT_JUDGE, 'judge config')
 
 
 @dataclass
@@ -145,27 +90,11 @@ def _load_cfg(config: str | None, data_root: str):
 
 def export_judge(checkpoint: str, out: str, key: str, cfg) -> str:
     """Write a slim fp16 copy of a judge checkpoint (model weights + meta) and its key."""
-    import torch
-    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    sd = state.get('state_dict', state)
-    slim = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
-    classes = tuple(cfg.get('metainfo', {}).get('classes', ()))
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = out + '.tmp'
-    torch.save(dict(state_dict=slim, meta=dict(dataset_meta=dict(classes=classes))), tmp)
-    os.replace(tmp, out)
-    with open(osp.splitext(out)[0] + '.json', 'w') as f:
-        json.dump(dict(key=key, classes=list(classes), source_checkpoint=osp.basename(checkpoint)),
-                  f, indent=2)
-    return out
+    return export_slim(checkpoint, out, key, cfg.get('metainfo', {}).get('classes', ()))
 
 
 def _key_of(path: str) -> str | None:
-    meta = osp.splitext(path)[0] + '.json'
-    if osp.isfile(path) and osp.isfile(meta):
-        with open(meta) as f:
-            return json.load(f).get('key')
-    return None
+    return (read_meta(path) or {}).get('key')
 
 
 def find_judge(cfg, config: str | None = None) -> tuple[str | None, str, str]:
