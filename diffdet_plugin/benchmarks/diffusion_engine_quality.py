@@ -132,7 +132,7 @@ def _adapter(args, root: str, work: str, name: str, ann: str, fingerprint: str) 
     own = args.adapter_data == 'protocol'
     cfg = Config.fromfile(osp.join(
         config_dir(), PROTOCOL_ADAPTER_CONFIGS[name] if own else ADAPTER_CONFIG))
-    set_coco_data_root(cfg, root, ann if own else root + 'annotations/instances_train.json')
+    set_coco_data_root(cfg, root, ann if own else None)  # not own: toy train, as shipped
     adir = osp.join(work, name) if own else args.work_dir
     path = osp.join(adir, 'adapter.json')
     rec = record(path)
