@@ -204,17 +204,16 @@ def test_generation_refuses_an_ldm_without_location_tokens(toy_data, tmp_path):
 
 
 
-def test_probe_a_fails_at_scale_1_and_passes_at_the_word_row_scale(toy_data):
+def test_probe_a_passes_at_the_word_row_scale(toy_data):
     """Probe A at test size (4 layouts at 64², 120 iterations; the protocol's is 8 at 128², 240
-    iterations, docs/benchmarks.md): the location-token gap is 10× larger with rows at the
-    word rows' norm than with the raw sine-cosine table (measured on LDM v3: 0.041 vs 0.001;
-    v3 starts using the tokens later than v2, whose gap was 0.033 vs 0.003 at 60 iterations,
-    and about 0 at 60 iterations on v3)."""
+    iterations, docs/benchmarks.md): with location-token rows at the word rows' norm
+    (``location_token_scale='auto'``) the overfit model uses them, gap >= 0.02 (measured on LDM
+    v3: 0.041). The control, the raw sine-cosine table (scale 1: gap 0.001 in the same test),
+    is the probe's in ``tools/benchmark.py quality --protocols detdiffusion --dd-probes-only``;
+    v3 starts using the tokens later than v2 (v2: 0.033 vs 0.003 at 60 iterations)."""
     from diffdet_plugin.benchmarks.detdiffusion_quality import _probe_model
     from diffdet_plugin.evaluation.layout_probe import location_token_gap, overfit_layouts
-    gaps = {}
-    for scale in ('auto', 1.0):
-        model, _, images, samples = _probe_model(toy_data + '/', scale, 4, image_size=(64, 64))
-        overfit_layouts(model, images, samples, 120)
-        gaps[scale] = location_token_gap(model, images, [s['prompt'] for s in samples])['gap']
-    assert gaps['auto'] >= 0.02 and gaps[1.0] <= 0.01, gaps
+    model, _, images, samples = _probe_model(toy_data + '/', 'auto', 4, image_size=(64, 64))
+    overfit_layouts(model, images, samples, 120)
+    gap = location_token_gap(model, images, [s['prompt'] for s in samples])['gap']
+    assert gap >= 0.02, gap

@@ -54,6 +54,14 @@ def test_open_vocabulary_configs_train_on_base_and_report_novel():
     assert head.model.decoder.num_layers == 6 and head.test_evaluator.type == 'OVCocoMetric'
     st = Config.fromfile(osp.join(INSTAGEN, 'instagen-selftrain_sd14_4500it_coco.py'))
     assert st.model.semi_train_cfg.cls_pseudo_thr == 0.4
+    # the noisy student: 0.1 on every attention and FFN of the enhancer and decoder
+    from diffdet_plugin.models.detectors.instagen_self_training import with_dropout
+    noisy = with_dropout(st.model.detector, st.model.student_dropout)
+    assert st.model.student_dropout == 0.1
+    for layer in (noisy.encoder.layer_cfg, noisy.encoder.text_layer_cfg, noisy.decoder.layer_cfg):
+        assert layer.ffn_cfg.ffn_drop == layer.self_attn_cfg.dropout == 0.1
+    assert noisy.decoder.layer_cfg.cross_attn_cfg.dropout == 0.1
+    assert noisy.decoder.layer_cfg.cross_attn_text_cfg.dropout == 0.1
     assert [h.type for h in st.custom_hooks] == ['CheckOpenVocabularySplitHook', 'MeanTeacherHook']
     assert st.custom_hooks[1].momentum == 0.001  # EMA 0.999
     assert tuple(base.custom_hooks[0].novel_classes) == tuple(meta['novel_classes'])

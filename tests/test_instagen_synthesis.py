@@ -60,11 +60,11 @@ def synthesize(cfg_path, ckpt, out, num_images, *extra):
 
 def test_instagen_synthesis_labels_a_name_the_head_never_saw_and_resumes(tiny_head, tmp_path):
     cfg_path, ckpt = tiny_head
-    full = str(tmp_path / 'full')
-    ok(synthesize(cfg_path, ckpt, full, 4))
-    coco = read_json(osp.join(full, 'annotations.json'))
+    ref = str(tmp_path / 'ref')  # uninterrupted: the reference of the kill -9 run below
+    ok(synthesize(cfg_path, ckpt, ref, 12))
+    coco = read_json(osp.join(ref, 'annotations.json'))
     assert [c['name'] for c in coco['categories']] == ['circle', NEVER_SEEN]
-    assert len(coco['images']) == 4
+    assert len(coco['images']) == 12
     by_image = {}
     for a in coco['annotations']:
         by_image.setdefault(a['image_id'], set()).add(a['category_id'])
@@ -81,8 +81,6 @@ def test_instagen_synthesis_labels_a_name_the_head_never_saw_and_resumes(tiny_he
 
     # killed (SIGKILL) after its first shard, then the same command again: the same data as an
     # uninterrupted run, no duplicates
-    ref = str(tmp_path / 'ref')
-    ok(synthesize(cfg_path, ckpt, ref, 12))
     part = str(tmp_path / 'part')
     cmd = [python(), 'tools/synthesize.py', cfg_path, '--checkpoint', ckpt, '--out', part,
            '--num-images', '12']

@@ -20,29 +20,13 @@
 _base_ = './instagen_toy-ldm_2000it_toy-shapes-base-triplets.py'
 
 novel_images_root = 'data/toy_shapes_novel_images/'
-student_dropout = 0.1
-detector = _base_.model
-detector.encoder.layer_cfg.self_attn_cfg.dropout = student_dropout
-detector.encoder.layer_cfg.ffn_cfg.ffn_drop = student_dropout
-detector.encoder.text_layer_cfg.self_attn_cfg.dropout = student_dropout
-detector.encoder.text_layer_cfg.ffn_cfg.ffn_drop = student_dropout
-detector.decoder.layer_cfg.self_attn_cfg.dropout = student_dropout
-detector.decoder.layer_cfg.cross_attn_text_cfg.dropout = student_dropout
-detector.decoder.layer_cfg.cross_attn_cfg.dropout = student_dropout
-detector.decoder.layer_cfg.ffn_cfg.ffn_drop = student_dropout
-
 model = dict(
-    _delete_=True,
-    type='InstaGenSelfTraining',
-    detector=detector,
-    data_preprocessor=dict(type='MultiBranchDataPreprocessor',
-                           data_preprocessor=detector.data_preprocessor),
-    # official novel-image rules: targets = the image's base boxes + teacher novel boxes > beta;
-    # images with no novel pseudo-box dropped; loss x sqrt(kept / total)
-    semi_train_cfg=dict(freeze_teacher=True, sup_weight=1.0, unsup_weight=1.0,
-                        cls_pseudo_thr=0.4, min_pseudo_bbox_wh=(1e-2, 1e-2),
-                        novel_classes=_base_.toy_novel_classes, drop_empty_novel=True),
-    semi_test_cfg=dict(predict_on='teacher'))
+    _delete_=True, type='InstaGenSelfTraining', detector=_base_.model,
+    student_dropout=0.1,  # the noisy student: every enhancer and decoder layer
+    # official novel-image rules: base boxes + teacher novel boxes > beta, images with no
+    # novel pseudo-box dropped, loss x sqrt(kept / total); the teacher predicts at test time
+    semi_train_cfg=dict(cls_pseudo_thr=0.4, novel_classes=_base_.toy_novel_classes,
+                        drop_empty_novel=True))
 
 branch_meta_keys = _base_.grounding_meta_keys + ('homography_matrix', )
 sup_pipeline = [

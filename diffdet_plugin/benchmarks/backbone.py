@@ -26,7 +26,7 @@ import time
 import torch
 
 from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, summarize,
+                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
                       synchronize, time_fn)
 
 BACKBONE_VARIANTS = ('plugin', 'stock')
@@ -149,10 +149,8 @@ def bench_backbone(args, parser):
     env, results, info, mem_note = measured
     ratio = results['plugin']['items_per_s'] / results['stock']['items_per_s']
     notes = [f'ratio plugin/stock (images/s): {ratio:.3f}', mem_note,
-             f"model build {info['build_s']} s; "
-             f"VAE+UNet params {info['vae_unet_params'] / 1e6:.1f} M; "
-             f"features {info['feature_shapes']}; "
-             f"load average at end {env['load_avg_1_5_15_end']}"]
+             run_note(info, env, f"VAE+UNet params {info['vae_unet_params'] / 1e6:.1f} M",
+                      f"features {info['feature_shapes']}")]
     report(args, 'backbone', RECORDED_ARGS, notes, env=env, results=results,
            ratio_plugin_over_stock=ratio, memory_note=mem_note, info=info)
 

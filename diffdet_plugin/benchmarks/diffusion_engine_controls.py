@@ -25,6 +25,7 @@ def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str
     from mmdet.apis import init_detector
 
     from ..evaluation.judge import detect_rgb
+    from ..synthesis.coco_writer import annotation_records
     with open(train_ann) as f:
         coco = json.load(f)
     pool = sorted((im for im in coco['images'] if im['id'] not in exclude_ids),
@@ -42,12 +43,9 @@ def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str
             if len(det['bboxes']) == 0:
                 continue
             images.append(dict(im))
-            for b, s, lab in zip(det['bboxes'].tolist(), det['scores'].tolist(),
-                                 det['labels'].tolist()):
-                x1, y1, x2, y2 = b
-                anns.append(dict(id=len(anns) + 1, image_id=im['id'], category_id=int(lab) + 1,
-                                 bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1),
-                                 iscrowd=0, score=float(s)))
+            for a in annotation_records(im['id'], det['bboxes'], det['scores'], det['labels']):
+                a.pop('rank_in_image')
+                anns.append(dict(id=len(anns) + 1, **a))
     cats = [dict(id=i + 1, name=n) for i, n in enumerate(adapter_cfg.metainfo['classes'])]
     out_ann = osp.abspath(out_ann)  # the dataset joins a relative path to its data_root
     atomic_write_json(out_ann, dict(images=images, annotations=anns, categories=cats))
@@ -70,11 +68,10 @@ def label_study(model, classes, ckpt: str, ann: str, root: str, out: str, synth_
     graded by the judge (precision / recall at IoU 0.5, mAP; negatives kept so every regime
     labels every image). The runs share seeds, so their images are identical; the record says
     whether they are (file bytes)."""
-    import hashlib
-
     from ..config_package import config_dir
     from ..evaluation.fidelity import label_fidelity
     from ..synthesis import synthesize_with_config
+    from ..synthesis.coco_reader import SynthesisRun
     rows, digests = {}, {}
     for name, overrides in LABEL_REGIMES.items():
         d = osp.join(out, name)
@@ -87,10 +84,7 @@ def label_study(model, classes, ckpt: str, ann: str, root: str, out: str, synth_
         seconds = round(time.time() - t0, 1)
         res = label_fidelity(judge, d)
         rows[name] = dict(res, dir=d, boxes=summary['boxes'], seconds=seconds)
-        with open(osp.join(d, 'annotations.json')) as f:
-            names = sorted(im['file_name'] for im in json.load(f)['images'])
-        digests[name] = hashlib.sha256(b''.join(
-            open(osp.join(d, 'images', n), 'rb').read() for n in names)).hexdigest()
+        digests[name] = SynthesisRun(d).images_sha256()
         print(f"[quality/label-study] {name}: P {res['precision']:.3f} R {res['recall']:.3f} "
               f"mAP {res['mAP']:.3f}")
     return dict(images=num, regimes=rows, same_images=len(set(digests.values())) == 1)

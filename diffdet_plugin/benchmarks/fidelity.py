@@ -41,7 +41,7 @@ import os.path as osp
 import time
 
 from .fidelity_report import markdown
-from .harness import write_report
+from .harness import finish_report
 
 
 def _named(value: str, default_name: str) -> tuple[str, str]:
@@ -71,11 +71,12 @@ def _layout_runs(values) -> list[tuple[str, str]]:
 def _check_layout_args(args, fail) -> list[tuple[str, str]]:
     """Validate the layout-run / detector / FID options before any long work."""
     from ..evaluation.fid import image_paths, inception_help
+    from ..synthesis.coco_reader import SynthesisRun
     layout_runs = _layout_runs(args.layout_run)
     for name, d in layout_runs:
-        if not osp.isfile(osp.join(d, 'annotations.json')):
-            fail(f'--layout-run {name}={d}: no annotations.json there; give the --out folder of '
-                 "tools/synthesize.py with synthesis.mode='detdiffusion'")
+        if not SynthesisRun.is_run(d):
+            fail(f'--layout-run {name}={d}: no annotations.json and images/ there; give the --out '
+                 "folder of tools/synthesize.py with synthesis.mode='detdiffusion'")
     if bool(args.layout_detector) != bool(args.layout_checkpoint):
         fail('--layout-detector CONFIG and --layout-checkpoint CKPT go together (any mmdet '
              'detector; without both, the judge scores the layout runs)')
@@ -107,10 +108,9 @@ def _check_layout_args(args, fail) -> list[tuple[str, str]]:
 
 def _check_layout_classes(layout_runs, classes, detector_name, fail):
     """Every layout run shares at least one category (by name) with the detector."""
-    import json
+    from ..synthesis.coco_reader import SynthesisRun
     for name, d in layout_runs:
-        with open(osp.join(d, 'annotations.json')) as f:
-            cats = [c['name'] for c in json.load(f)['categories']]
+        cats = list(SynthesisRun(d).classes)
         if not set(cats) & set(classes):
             fail(f'--layout-run {name}={d}: none of its categories {cats} is a class of the '
                  f'detector {detector_name} {list(classes)} (matched by name)')
@@ -127,6 +127,7 @@ def run(args, parser=None) -> dict:
                                        label_fidelity, layout_score, load_split,
                                        text_to_image_fidelity)
     from ..ldm import FrozenLDM, LDMLoadError
+    from ..synthesis.coco_reader import SynthesisRun
     from ..synthesis.contact_sheet import draw_detection_grid
     from ..utils.fileio import file_sha256
 
@@ -148,9 +149,9 @@ def run(args, parser=None) -> dict:
     ldms = [_named(v, f'ldm{i}') for i, v in enumerate(args.ldm or default)]
     syn_dirs = [_named(v, f'run{i}') for i, v in enumerate(args.synthesis or [])]
     for name, d in syn_dirs:
-        if not osp.isfile(osp.join(d, 'annotations.json')):
-            fail(f'--synthesis {name}={d}: no annotations.json there; give the --out folder of '
-                 'tools/synthesize.py')
+        if not SynthesisRun.is_run(d):
+            fail(f'--synthesis {name}={d}: no annotations.json and images/ there; give the --out '
+                 'folder of tools/synthesize.py')
     use_judge = bool(ldms or syn_dirs or (layout_runs and not args.layout_detector))
     os.makedirs(args.out_dir, exist_ok=True)
     inception = layout_det = None
@@ -298,12 +299,7 @@ def run(args, parser=None) -> dict:
             print(f"\n[fidelity] layout run {name}: mAP {rec['mAP']:.3f} mAP_50 "
                   f"{rec['mAP_50']:.3f} mAP_75 {rec['mAP_75']:.3f}{fid_msg} "
                   f"({rec['images']} images, {len(rec['classes_scored'])} classes scored)")
-    result['wall_time_s'] = round(time.time() - t0, 1)
-    md = markdown(result)
-    print('\n' + md)
-    write_report(osp.join(args.out_dir, 'fidelity.json'), result, md)
-    print(f'written to {args.out_dir}/fidelity.json and fidelity.md ({result["wall_time_s"]} s)')
-    return result
+    return finish_report(osp.join(args.out_dir, 'fidelity.json'), result, markdown(result), t0)
 
 
 def add_parser(subparsers):

@@ -187,7 +187,8 @@ def strip_flag(argv: list[str], flag: str) -> list[str]:
 
 
 def measure_variants(args, variants, run_variants, header: list[str], weights: str):
-    """Time ``variants``: in this process on CUDA, one child process each on CPU.
+    """Time ``variants``: in this process on CUDA (or with ``--in-process``), one child
+    process each on CPU.
 
     ``run_variants(args, variants)`` → (per-variant results, info) with the
     per-variant part of the info under ``info['variants']``; ``header``: lines
@@ -211,6 +212,12 @@ def measure_variants(args, variants, run_variants, header: list[str], weights: s
     if args.device == 'cuda':
         results, info = run_variants(args, variants)
         mem_note = CUDA_MEMORY_NOTE
+    elif args.in_process:
+        results, info = run_variants(args, variants)
+        for r in results.values():
+            r['rss_after_build_bytes'] = info['rss_after_build_bytes']
+        mem_note = ('peak memory on CPU (--in-process): the peak RSS of this one process, which '
+                    'ran every variant in turn, so only the first variant\'s figure is its own')
     else:
         results, info = {}, None
         base = strip_flag(args.argv, '--json')
@@ -279,9 +286,26 @@ def write_report(json_path: str, result: dict, markdown: str | None = None) -> s
     return md_path
 
 
+def finish_report(json_path: str, result: dict, markdown: str, t0: float) -> dict:
+    """Close a report: record its wall time since ``t0`` (``time.time()``), print the
+    markdown, write both files (``write_report``) and say where. Returns ``result``."""
+    result['wall_time_s'] = round(time.time() - t0, 1)
+    print('\n' + markdown)
+    write_report(json_path, result, markdown)
+    print(f'written to {json_path} and its .md (wall time of this invocation '
+          f'{result["wall_time_s"]} s)')
+    return result
+
+
 def write_json(path: str, data: dict):
     write_report(path, data)
     print(f'wrote {path}')
+
+
+def run_note(info: dict, env: dict, *facts: str) -> str:
+    """The closing note line of a timing benchmark: model build time, ``facts``, load."""
+    return '; '.join((f"model build {info['build_s']} s", *facts,
+                      f"load average at end {env['load_avg_1_5_15_end']}"))
 
 
 def report(args, bench: str, recorded_args, notes: list[str], what: dict | None = None,
@@ -317,6 +341,9 @@ def add_common_args(p: argparse.ArgumentParser, variants, unit: str = 'calls',
     p.add_argument('--threads', type=int, default=None,
                    help='torch.set_num_threads (default: torch\'s own choice)')
     p.add_argument('--json', metavar='OUT.json', help='also write the numbers to this file')
+    p.add_argument('--in-process', action='store_true',
+                   help='on CPU, time every variant in this process instead of one child '
+                   'process each (faster to start; the peak-memory figures then mix variants)')
     p.add_argument('--variant', choices=variants, help=argparse.SUPPRESS)
 
 

@@ -30,7 +30,7 @@ import torch
 
 from ..config_package import config_dir
 from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, summarize,
+                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
                       synchronize, time_fn)
 from .synthesize import UNetCallCounter
 
@@ -182,9 +182,8 @@ def bench_instagen(args, parser):
         'instagen also JPEG-encodes and writes every image and a shard record; '
         'generate_then_detect VAE-encodes the decoded images again before the t = 1 pass',
         mem_note,
-        f"model build {info['build_s']} s; LDM params {info['ldm_params'] / 1e6:.1f} M; head "
-        f"params {info['head_params'] / 1e6:.1f} M; load average at end "
-        f"{env['load_avg_1_5_15_end']}"]
+        run_note(info, env, f"LDM params {info['ldm_params'] / 1e6:.1f} M",
+                 f"head params {info['head_params'] / 1e6:.1f} M")]
     report(args, 'instagen', RECORDED_ARGS, notes, VARIANT_HELP, env=env, results=results,
            ratios=ratios, memory_note=mem_note, info=info)
 

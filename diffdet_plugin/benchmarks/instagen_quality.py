@@ -297,11 +297,12 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
     import numpy as np
     import torch
 
-    from ..evaluation.fidelity import read_synthesis_run
+    from ..synthesis.coco_reader import SynthesisRun
     from ..synthesis.instagen import load_head_checkpoint
-    run = read_synthesis_run(run_dir)
-    records = sorted(run['coco']['images'], key=lambda im: im['id'])
-    found = judge.detect(run['images'], score_thr=score_thr)
+    run = SynthesisRun(run_dir)
+    records = run.image_records()
+    images, _ = run.read()
+    found = judge.detect(images, score_thr=score_thr)
     ldm = detector.backbone.ldm
     out = {}
     for name in dict.fromkeys(n for im in records for n in im['category_names']):
@@ -311,7 +312,7 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
         rec = dict(images=len(idx), judge_finds_it=round(float(drawn.mean()), 3))
         batches = []  # (latents, prompts), encoded once for every head
         for j in range(0, len(idx), batch_size):
-            x = torch.from_numpy(np.stack([run['images'][i] for i in idx[j:j + batch_size]]))
+            x = torch.from_numpy(np.stack([images[i] for i in idx[j:j + batch_size]]))
             batches.append((ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1),
                             [records[i]['prompt'] for i in idx[j:j + batch_size]]))
         for head, ckpt in heads.items():

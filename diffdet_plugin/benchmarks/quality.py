@@ -24,7 +24,6 @@ a records folder stamped with another LDM is refused (:func:`.experiment.ldm_wor
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import time
 
@@ -33,7 +32,7 @@ from . import diffusion_engine_quality as de
 from .diffusion_engine_quality import detector_config  # noqa: F401  (DetDiffusion's arms)
 from .experiment import (detector_runs, record, recorded_step, summarize,  # noqa: F401
                          train_and_test, write_subset)
-from .harness import write_report
+from .harness import finish_report
 
 PROTOCOLS = dict(de.PROTOCOLS)  # + 'instagen', 'detdiffusion', run on request
 
@@ -97,14 +96,8 @@ def run(args, parser=None) -> dict:
         p = de.protocol(args, name, root, fingerprint)
         result['protocols'][name] = p
         md_parts.append(de.markdown(name, p))
-    result['wall_time_s'] = round(time.time() - t0, 1)
-    md = '\n'.join(md_parts)
-    print('\n' + md)
-    os.makedirs(args.work_dir, exist_ok=True)
-    out = args.json or osp.join(args.work_dir, 'quality.json')
-    write_report(out, result, md)
-    print(f'written to {out} (wall time of this invocation {result["wall_time_s"]} s)')
-    return result
+    return finish_report(args.json or osp.join(args.work_dir, 'quality.json'), result,
+                         '\n'.join(md_parts), t0)
 
 
 def add_parser(subparsers):

@@ -30,7 +30,7 @@ import torch
 
 from ..config_package import config_dir
 from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, summarize,
+                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
                       synchronize, time_fn)
 
 SYNTH_VARIANTS = ('engine', 'engine_no_labels', 'diffusers')
@@ -280,11 +280,12 @@ def bench_synthesize(args, parser):
         'image and a shard record per batch (part of what the engine does); diffusers returns '
         'PIL images in memory',
         mem_note,
-        f"model build {info['build_s']} s; LDM params {info['ldm_params'] / 1e6:.1f} M; "
-        f"adapter params (without the LDM) {info['adapter_params_without_ldm'] / 1e6:.1f} M; "
-        f"{info['unet_calls_per_batch']} UNet calls of batch {info['unet_batch']} per batch; "
-        f"engine kept {eng.get('boxes_written')} boxes (score >= {args.score_thr}, random "
-        f"head); load average at end {env['load_avg_1_5_15_end']}"]
+        run_note(info, env, f"LDM params {info['ldm_params'] / 1e6:.1f} M",
+                 f"adapter params (without the LDM) "
+                 f"{info['adapter_params_without_ldm'] / 1e6:.1f} M",
+                 f"{info['unet_calls_per_batch']} UNet calls of batch {info['unet_batch']} per "
+                 f"batch", f"engine kept {eng.get('boxes_written')} boxes (score >= "
+                 f"{args.score_thr}, random head)")]
     report(args, 'synthesize', RECORDED_ARGS, notes, SYNTH_VARIANT_HELP, env=env, results=results,
            ratios=ratios, memory_note=mem_note, info=info)
 

@@ -197,14 +197,12 @@ def image_paths(path: str, max_images: int | None = None) -> list[str]:
 
     The first ``max_images`` (None: all).
     """
-    import json
     if not osp.isdir(path):
         raise FileNotFoundError(f'{path!r} is not a folder of images')
-    ann = osp.join(path, 'annotations.json')
-    if osp.isfile(ann) and osp.isdir(osp.join(path, 'images')):
-        with open(ann) as f:
-            recs = sorted(json.load(f)['images'], key=lambda r: r['id'])
-        paths = [osp.join(path, 'images', r['file_name']) for r in recs]
+    from ..synthesis.coco_reader import SynthesisRun
+    if SynthesisRun.is_run(path):
+        run = SynthesisRun(path)
+        paths = [run.image_path(r) for r in run.image_records()]
     else:
         paths = sorted(osp.join(root, n) for root, _, names in os.walk(path) for n in names
                        if n.lower().endswith(IMAGE_EXTENSIONS))

@@ -230,47 +230,16 @@ def layout_fidelity(judge, images, gts, real_map: float) -> dict:
     return dict(m, fidelity=m['mAP'] / real_map if real_map > 0 else float('nan'))
 
 
-def read_synthesis_run(synthesis_dir: str, max_images: int | None = None) -> dict:
-    """A tools/synthesize.py output folder → ``coco`` (the annotation file), ``classes``,
-    ``images`` (RGB uint8 arrays, by image id) and ``labels`` (per image: ``bboxes`` xyxy,
-    ``labels`` class indices, ``scores``)."""
-    import json
-    import os.path as osp
-
-    from PIL import Image
-    ann = osp.join(synthesis_dir, 'annotations.json')
-    if not osp.isfile(ann):
-        raise FileNotFoundError(f'{ann!r} does not exist: give the output folder of '
-                                'tools/synthesize.py (it holds annotations.json and images/).')
-    with open(ann) as f:
-        coco = json.load(f)
-    cats = sorted(coco['categories'], key=lambda c: c['id'])
-    cat_index = {c['id']: i for i, c in enumerate(cats)}
-    by_img = {}
-    for a in coco['annotations']:
-        by_img.setdefault(a['image_id'], []).append(a)
-    out = dict(coco=coco, classes=tuple(c['name'] for c in cats), images=[], labels=[])
-    for im in sorted(coco['images'], key=lambda i: i['id'])[:max_images]:
-        with Image.open(osp.join(synthesis_dir, 'images', im['file_name'])) as pil:
-            out['images'].append(np.asarray(pil.convert('RGB')))
-        anns = by_img.get(im['id'], [])
-        out['labels'].append(dict(
-            bboxes=np.array([[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)],
-                            np.float32).reshape(-1, 4),
-            labels=np.array([cat_index[a['category_id']] for a in anns], np.int64),
-            scores=np.array([a.get('score', 1.0) for a in anns], np.float32)))
-    return out
-
-
 def label_fidelity(judge, synthesis_dir: str, score_thr: float = 0.5,
                    max_images: int | None = None) -> dict:
     """A synthesis run's labels vs. the judge's detections on its images (see module doc)."""
-    run = read_synthesis_run(synthesis_dir, max_images)
-    if run['classes'] != tuple(judge.classes):
-        raise ValueError(f'{synthesis_dir}/annotations.json: categories {list(run["classes"])} '
-                         f'differ from the judge\'s classes {list(judge.classes)}; use a judge '
-                         'config with the same metainfo')
-    arrays, labels = run['images'], run['labels']
+    from ..synthesis.coco_reader import SynthesisRun
+    run = SynthesisRun(synthesis_dir)
+    if run.classes != tuple(judge.classes):
+        raise ValueError(f'{run.ann_file}: categories {list(run.classes)} differ from the '
+                         f'judge\'s classes {list(judge.classes)}; use a judge config with the '
+                         'same metainfo')
+    arrays, labels = run.read(max_images)
     refs = judge.detect(arrays, score_thr=score_thr)
     pr = box_precision_recall(refs, labels)
     m = coco_map(refs, labels, len(judge.classes), arrays[0].shape[:2] if arrays else (128, 128))
@@ -326,20 +295,15 @@ def layout_score(run_dir: str, detector, classes=None, max_images: int | None = 
         ``images``, ``boxes`` (ground-truth boxes scored), ``detections``,
         ``classes_scored``, ``classes_unscored``.
     """
-    import json
-    import os.path as osp
 
     import torch
-    from PIL import Image
 
     from mmdet.evaluation import CocoMetric
-    ann = osp.join(run_dir, 'annotations.json')
-    if not osp.isfile(ann):
-        raise FileNotFoundError(f'{ann!r} does not exist: give the output folder of '
-                                'tools/synthesize.py (it holds annotations.json and images/).')
+
+    from ..synthesis.coco_reader import SynthesisRun
+    run = SynthesisRun(run_dir)
+    ann, coco = run.ann_file, run.coco
     classes = tuple(classes) if classes is not None else detector_classes(detector)
-    with open(ann) as f:
-        coco = json.load(f)
     det_index = {name: i for i, name in reversed(list(enumerate(classes)))}
     scored, seen = [], set()
     for c in coco['categories']:  # file order, each name once
@@ -354,7 +318,7 @@ def layout_score(run_dir: str, detector, classes=None, max_images: int | None = 
     to_scored = np.full(len(classes), -1, np.int64)
     for j, c in enumerate(scored):
         to_scored[det_index[c['name']]] = j
-    images = sorted(coco['images'], key=lambda r: r['id'])[:max_images]
+    images = run.image_records(max_images)
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' loading messages
         metric = CocoMetric(ann_file=ann, metric='bbox')
     metric.dataset_meta = dict(classes=tuple(c['name'] for c in scored))
@@ -364,10 +328,7 @@ def layout_score(run_dir: str, detector, classes=None, max_images: int | None = 
     num_dets = 0
     for i in range(0, len(images), batch_size):
         recs = images[i:i + batch_size]
-        arrays = []
-        for r in recs:
-            with Image.open(osp.join(run_dir, 'images', r['file_name'])) as pil:
-                arrays.append(np.asarray(pil.convert('RGB')))
+        arrays = [run.rgb(r) for r in recs]
         samples = []
         for r, arr, d in zip(recs, arrays, detect(arrays)):
             lab = to_scored[np.asarray(d['labels'], np.int64)]

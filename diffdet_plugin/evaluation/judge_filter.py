@@ -13,13 +13,14 @@ def judged_subset(judge, synth_dir: str, out_ann: str, score_thr: float = 0.5) -
     """Keep the synthetic images of ``synth_dir`` whose labels agree with the judge: every
     label box matches a judge box (score ≥ ``score_thr``) of the same class at IoU ≥ 0.5 and
     vice versa. Writes the kept images' COCO file to ``out_ann``; returns the counts."""
-    from .fidelity import box_precision_recall, read_synthesis_run
-    run = read_synthesis_run(synth_dir)
-    coco = run['coco']
-    refs = judge.detect(run['images'], score_thr=score_thr)
+    from ..synthesis.coco_reader import SynthesisRun
+    from .fidelity import box_precision_recall
+    run = SynthesisRun(synth_dir)
+    coco = run.coco
+    images, labels_per_image = run.read()
+    refs = judge.detect(images, score_thr=score_thr)
     kept = set()
-    for im, ref, labels in zip(sorted(coco['images'], key=lambda i: i['id']), refs,
-                               run['labels']):
+    for im, ref, labels in zip(run.image_records(), refs, labels_per_image):
         pr = box_precision_recall([ref], [labels])
         if pr['tp'] == pr['num_pred'] == pr['num_ref']:
             kept.add(im['id'])

@@ -62,6 +62,26 @@ TOY_WORDS = tuple(
     'circle circles square squares triangle triangles star stars hexagon hexagons '
     'cross crosses red green blue yellow purple orange'.split())
 
+def _small_preset(description: str, unet_channels, unet_groups, vae_channels, vae_groups,
+                  text_width, text_ffn, text_layers, text_heads, **extra) -> dict:
+    """An SD-shaped small preset at 128 px (latents 16 x 16): one layer per block, 4-dim
+    attention heads, the byte-level vocabulary of ldm/tokenizer.py (256 bytes, 256 word-final
+    bytes, BOS, EOS = padding; merged word ids follow) and DDPM's epsilon schedule."""
+    return dict(
+        description=description, resolution=128,
+        unet=dict(_SD_UNET, block_out_channels=unet_channels, layers_per_block=1,
+                  norm_num_groups=unet_groups, sample_size=16, cross_attention_dim=text_width,
+                  attention_head_dim=4),
+        vae=dict(_SD_VAE, block_out_channels=vae_channels, layers_per_block=1,
+                 norm_num_groups=vae_groups, sample_size=128),
+        text_encoder=dict(_CLIP_L, vocab_size=514, bos_token_id=512, eos_token_id=513,
+                          pad_token_id=513, hidden_size=text_width, intermediate_size=text_ffn,
+                          num_hidden_layers=text_layers, num_attention_heads=text_heads,
+                          projection_dim=text_width),
+        **extra,
+        scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon', **_SD_SCHEDULE))
+
+
 PRESETS: dict[str, dict] = {
     'sd15': dict(
         description='Stable Diffusion 1.5 architecture (860M UNet, CLIP ViT-L/14)',
@@ -90,33 +110,15 @@ PRESETS: dict[str, dict] = {
         text_encoder=_OPENCLIP_H,
         scheduler=dict(_class_name='DDIMScheduler', prediction_type='v_prediction',
                        **_SD_SCHEDULE)),
-    'tiny': dict(
-        description='SD-shaped toy model (a few MB) for tests and demos',
-        resolution=128,
-        unet=dict(_SD_UNET, block_out_channels=[32, 32, 64, 64], layers_per_block=1,
-                  norm_num_groups=8, sample_size=16, cross_attention_dim=32,
-                  attention_head_dim=4),
-        vae=dict(_SD_VAE, block_out_channels=[16, 32, 32, 32], layers_per_block=1,
-                 norm_num_groups=8, sample_size=128),
-        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=32, intermediate_size=64,
-                          num_hidden_layers=2, num_attention_heads=2, projection_dim=32,
-                          bos_token_id=512, eos_token_id=513, pad_token_id=513),
-        scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
-                       **_SD_SCHEDULE)),
-    'toy': dict(
-        description='the embedded toy-domain model (trained by configs/toy_ldm/)',
-        resolution=128,
-        unet=dict(_SD_UNET, block_out_channels=[64, 96, 128, 128], layers_per_block=1,
-                  norm_num_groups=32, sample_size=16, cross_attention_dim=128,
-                  attention_head_dim=4),
-        vae=dict(_SD_VAE, block_out_channels=[32, 64, 96, 96], layers_per_block=1,
-                 norm_num_groups=16, sample_size=128),
-        text_encoder=dict(_CLIP_L, vocab_size=514, hidden_size=128, intermediate_size=512,
-                          num_hidden_layers=4, num_attention_heads=4, projection_dim=128,
-                          bos_token_id=512, eos_token_id=513, pad_token_id=513),
-        tokenizer_words=TOY_WORDS,
-        scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon',
-                       **_SD_SCHEDULE)),
+    'tiny': _small_preset('SD-shaped toy model (a few MB) for tests and demos',
+                          unet_channels=[32, 32, 64, 64], unet_groups=8,
+                          vae_channels=[16, 32, 32, 32], vae_groups=8,
+                          text_width=32, text_ffn=64, text_layers=2, text_heads=2),
+    'toy': _small_preset('the embedded toy-domain model (trained by configs/toy_ldm/)',
+                         unet_channels=[64, 96, 128, 128], unet_groups=32,
+                         vae_channels=[32, 64, 96, 96], vae_groups=16,
+                         text_width=128, text_ffn=512, text_layers=4, text_heads=4,
+                         tokenizer_words=TOY_WORDS),
 }
 
 

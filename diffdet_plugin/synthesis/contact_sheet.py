@@ -1,7 +1,6 @@
 """A contact sheet of synthesized images with their boxes (mmdet's DetLocalVisualizer)."""
 from __future__ import annotations
 
-import json
 import os.path as osp
 
 import numpy as np
@@ -13,30 +12,14 @@ def write_contact_sheet(out_dir: str, num_images: int = 16, cols: int = 4,
 
     Returns the PNG path (``DIR/contact_sheet.png`` by default).
     """
-    from PIL import Image
-    ann_file = ann_file or osp.join(out_dir, 'annotations.json')
+    from .coco_reader import SynthesisRun
+    run = SynthesisRun(out_dir, ann_file)
     out_file = out_file or osp.join(out_dir, 'contact_sheet.png')
-    with open(ann_file) as f:
-        coco = json.load(f)
-    classes = [c['name'] for c in sorted(coco['categories'], key=lambda c: c['id'])]
-    by_image: dict[int, list] = {}
-    for a in coco['annotations']:
-        by_image.setdefault(a['image_id'], []).append(a)
-    images = sorted(coco['images'], key=lambda i: i['id'])[:num_images]
-    if not images:
+    records = run.image_records(num_images)
+    if not records:
         return ''
-    arrays, dets = [], []
-    for img in images:
-        arrays.append(np.asarray(Image.open(osp.join(out_dir, 'images', img['file_name']))
-                                 .convert('RGB')))
-        anns = by_image.get(img['id'], [])
-        dets.append(dict(
-            bboxes=np.array([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                              a['bbox'][1] + a['bbox'][3]] for a in anns],
-                            np.float32).reshape(-1, 4),
-            labels=np.array([a['category_id'] - 1 for a in anns], np.int64),
-            scores=np.array([a.get('score', 1.0) for a in anns], np.float32)))
-    return draw_detection_grid(arrays, dets, classes, out_file, cols)
+    return draw_detection_grid([run.rgb(r) for r in records], [run.boxes(r) for r in records],
+                               run.classes, out_file, cols)
 
 
 def draw_detection_grid(images, dets, classes, out_file: str, cols: int = 4) -> str:

@@ -51,3 +51,6 @@ synthetic_dataset_defaults = dict(
 # (-de-1to1, -de-3to1) set real : synthetic here (both > 0: mmdet's MultiSourceSampler cannot
 # fill a source with 0 samples per batch); the sampler's batch_size must equal the dataloader's
 source_ratio = [1, 1]
+# real and synthetic images 1 : 1 in every batch (InstaGen's mixing): a train loader takes it as
+# sampler=dict(real_synthetic_sampler, batch_size=<its batch size>), batch_sampler=None
+real_synthetic_sampler = dict(_delete_=True, type='MultiSourceSampler', source_ratio=source_ratio)

@@ -20,24 +20,19 @@
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../../_base_/datasets/voc0712_detection.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../_base_/schedules/sgd_90k.py',
 ]
 custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
 
 model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))
 
+# mmdet's VOC 18k schedule on the 90k base: shorter, lr 0.01, 100 warm-up iterations
 max_iters = 18000
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=3000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=3000)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
          milestones=[12000, 16000], gamma=0.1)
 ]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=3000))
-log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+default_hooks = dict(checkpoint=dict(interval=3000))

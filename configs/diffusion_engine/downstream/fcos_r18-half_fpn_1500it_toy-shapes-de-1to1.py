@@ -9,6 +9,5 @@
 _base_ = ['./fcos_r18-half_fpn_1500it_toy-shapes-de.py']
 
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
+    sampler=dict(_base_.real_synthetic_sampler, batch_size=_base_.train_batch_size),
     batch_sampler=None)

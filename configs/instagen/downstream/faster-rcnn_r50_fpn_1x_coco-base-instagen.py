@@ -7,8 +7,7 @@ _base_ = './faster-rcnn_r50_fpn_1x_coco-base.py'
 synthetic_data_root = 'data/coco_instagen/'
 
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
+    sampler=dict(_base_.real_synthetic_sampler, batch_size=_base_.train_batch_size),
     batch_sampler=None,
     dataset=dict(_delete_=True, type='RealSyntheticDataset', real=_base_.real_train_dataset,
                  synthetic=dict(_base_.synthetic_dataset_defaults, data_root=synthetic_data_root)))

@@ -15,7 +15,7 @@
 # The base-only training file (novel objects stay in the images as unlabelled background):
 #   python tools/make_ov_base_annotations.py data/coco/annotations/instances_train2017.json \
 #       configs/_base_/datasets/coco_ov_split.py
-_base_ = ['../../diffusion_engine/downstream/faster-rcnn_r50_fpn_90k_coco.py',
+_base_ = ['./faster-rcnn_r50_fpn_1x_coco-100pct.py',  # the detector and InstaGen's 1x schedule
           '../../_base_/datasets/coco_ov_split.py']
 
 # One label space for every dataset: the 65 names in COCO id order (coco_ov_split.py says why).
@@ -33,11 +33,3 @@ test_evaluator = val_evaluator
 # the base / novel lists must not overlap (checked before anything trains)
 custom_hooks = [dict(type='CheckOpenVocabularySplitHook', base_classes=_base_.coco_base_classes,
                      novel_classes=_base_.coco_novel_classes)]
-
-max_iters = 90000
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[60000, 82500], gamma=0.1)
-]
-optim_wrapper = dict(optimizer=dict(lr=0.01))

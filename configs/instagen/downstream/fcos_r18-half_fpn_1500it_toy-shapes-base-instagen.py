@@ -12,8 +12,7 @@ synthetic_data_root = 'data/toy_shapes_instagen/'
 
 # min_score: none here, the synthesis already kept the head's boxes over beta (0.4)
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='MultiSourceSampler', batch_size=_base_.train_batch_size,
-                 source_ratio=_base_.source_ratio),
+    sampler=dict(_base_.real_synthetic_sampler, batch_size=_base_.train_batch_size),
     batch_sampler=None,
     dataset=dict(_delete_=True, type='RealSyntheticDataset', real=_base_.real_train_dataset,
                  synthetic=dict(_base_.synthetic_dataset_defaults, data_root=synthetic_data_root,

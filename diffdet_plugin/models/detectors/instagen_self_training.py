@@ -40,27 +40,56 @@ from mmdet.models.utils import filter_gt_instances, rename_loss_dict, reweight_l
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_project
 
+# (layer config, attention configs in it) that take the noisy student's dropout
+_DROPOUT_SITES = {
+    ('encoder', 'layer_cfg'): ('self_attn_cfg', ),
+    ('encoder', 'text_layer_cfg'): ('self_attn_cfg', ),
+    ('decoder', 'layer_cfg'): ('self_attn_cfg', 'cross_attn_text_cfg', 'cross_attn_cfg'),
+}
+
+
+def with_dropout(detector: dict, p: float) -> dict:
+    """A copy of the ``InstaGen`` config ``detector`` with dropout ``p`` on each attention
+    (``dropout``) and FFN (``ffn_drop``) of its enhancer and decoder layers."""
+    detector = copy.deepcopy(detector)
+    for (part, layer), attns in _DROPOUT_SITES.items():
+        layer_cfg = detector[part][layer]
+        for attn in attns:
+            layer_cfg[attn]['dropout'] = p
+        layer_cfg['ffn_cfg']['ffn_drop'] = p
+    return detector
+
 
 @MODELS.register_module()
 class InstaGenSelfTraining(SemiBaseDetector):
     """Teacher-student InstaGen (see the module docstring).
 
     Args:
-        detector (dict): the student, an ``InstaGen`` config (with dropout > 0 in its
-            enhancer and decoder layers for the paper's noisy student).
-        semi_train_cfg (dict): ``cls_pseudo_thr`` (β, paper 0.4), ``sup_weight``,
-            ``unsup_weight``, ``min_pseudo_bbox_wh``, ``freeze_teacher``, and the official
-            novel-image rules: ``novel_classes`` (names; without them mmdet's behaviour:
-            every teacher box, no image dropped), ``drop_empty_novel`` (default True).
-        semi_test_cfg (dict): ``predict_on`` ('teacher' or 'student').
-        data_preprocessor (dict): a ``MultiBranchDataPreprocessor``.
+        detector (dict): the student, an ``InstaGen`` config.
+        student_dropout (float): the paper's noisy student: this dropout probability is set
+            on every attention and FFN of the student's feature enhancer (image and text
+            layers) and decoder (self-, text- and image cross-attention); the teacher, a copy,
+            predicts in eval mode, so without dropout. 0 keeps ``detector`` as it is.
+        semi_train_cfg (dict): ``cls_pseudo_thr`` (β, paper 0.4), and mmdet's
+            ``sup_weight``, ``unsup_weight``, ``min_pseudo_bbox_wh``, ``freeze_teacher``
+            (defaults 1, 1, (1e-2, 1e-2), True), and the official novel-image rules:
+            ``novel_classes`` (names; without them mmdet's behaviour: every teacher box, no
+            image dropped), ``drop_empty_novel`` (default True).
+        semi_test_cfg (dict): ``predict_on`` ('teacher', mmdet's default, or 'student').
+        data_preprocessor (dict): a ``MultiBranchDataPreprocessor``; default: one around
+            ``detector``'s own data preprocessor.
     """
 
-    def __init__(self, detector: dict, semi_train_cfg: dict | None = None,
-                 semi_test_cfg: dict | None = None, data_preprocessor: dict | None = None,
-                 init_cfg=None) -> None:
+    def __init__(self, detector: dict, student_dropout: float = 0.,
+                 semi_train_cfg: dict | None = None, semi_test_cfg: dict | None = None,
+                 data_preprocessor: dict | None = None, init_cfg=None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='MultiBranchDataPreprocessor',
+                                     data_preprocessor=detector['data_preprocessor'])
         # SemiBaseDetector.__init__ would build the detector twice (two LDMs in memory)
         BaseDetector.__init__(self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if student_dropout:
+            detector = with_dropout(detector, student_dropout)
         self.student = MODELS.build(detector)
         self.teacher = copy.deepcopy(self.student)
         self.semi_train_cfg = semi_train_cfg or {}
