@@ -18,8 +18,7 @@
 # |                   | horizontal flip 0.5                                     | GeoDiff.   |
 # | optimizer         | AdamW 1e-4, cosine, 3000 warm-up steps, 60 epochs        | paper      |
 # | batch             | 32 (4 x 8 GPUs), fp16                                    | paper      |
-_base_ = ['mmdet::_base_/default_runtime.py']
-custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+_base_ = ['../_base_/schedules/adamw_generative.py']
 
 data_root = 'data/coco/'
 grid = (32, 32)
@@ -30,26 +29,19 @@ model = dict(type='LayoutLDM', ldm=ldm,
              trainable=('unet', 'text_encoder'), empty_prompt_prob=0.1,
              data_preprocessor=dict(type='BaseDataPreprocessor'))
 train_dataloader = dict(
-    batch_size=4, num_workers=4, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
+    batch_size=4, num_workers=4, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='LayoutCaptionDataset', data_root=data_root,
                  ann_file='annotations/instances_train2017.json', img_dir='train2017/',
                  image_size=(256, 256), grid=grid, tokenizer=ldm, attributes_file=None,
                  min_area_frac=0.02, shuffle_objects=True, hflip_prob=0.5))
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
 
 max_epochs = 60
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16',
-                     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-2),
-                     clip_grad=dict(max_norm=1.0))
+optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16', optimizer=dict(lr=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=3000),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
          convert_to_iter_based=True, eta_min=0.0)
 ]
-default_hooks = dict(checkpoint=dict(by_epoch=True, interval=5, max_keep_ckpts=1),
-                     logger=dict(interval=50))
+default_hooks = dict(checkpoint=dict(by_epoch=True, interval=5, max_keep_ckpts=1))
 custom_hooks = [dict(type='SaveDiffusersHook', interval=0)]

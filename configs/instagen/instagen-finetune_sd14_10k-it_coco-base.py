@@ -14,8 +14,7 @@
 # | prompt          | "a photograph of [c1] and [c2] ..."                   | paper        |
 # | trainable       | UNet                                                  | ours         |
 # | optimizer       | AdamW 1e-5, batch 8 x 8 GPUs, 10k iterations, fp16    | ours (docs)  |
-_base_ = ['mmdet::_base_/default_runtime.py', '../_base_/datasets/coco_ov_split.py']
-custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+_base_ = ['../_base_/schedules/adamw_generative.py', '../_base_/datasets/coco_ov_split.py']
 
 data_root = 'data/coco/'
 model = dict(type='LatentDiffusionTrainer',
@@ -23,24 +22,17 @@ model = dict(type='LatentDiffusionTrainer',
              trainable=('unet', ), empty_prompt_prob=0.1,
              data_preprocessor=dict(type='BaseDataPreprocessor'))
 train_dataloader = dict(
-    batch_size=8, num_workers=4, persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
+    batch_size=8, num_workers=4, sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CropCaptionDataset', data_root=data_root,
                  ann_file='annotations/instances_train2017.json', img_dir='train2017/',
                  classes=_base_.coco_base_classes, image_size=512, crop_scale=(0.3, 1.0),
                  min_visible=0.5, prompt_template='a photograph of {}', name_format='{}',
                  name_joiner=' and ', hflip_prob=0.5))
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
 
 max_iters = 10000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16',
-                     optimizer=dict(type='AdamW', lr=1e-5, weight_decay=1e-2),
-                     clip_grad=dict(max_norm=1.0))
+optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16', optimizer=dict(lr=1e-5))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=1),
-                     logger=dict(interval=50))
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=1))
 custom_hooks = [dict(type='SaveDiffusersHook', interval=2000)]
 log_processor = dict(by_epoch=False)

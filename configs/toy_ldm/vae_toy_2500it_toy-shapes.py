@@ -9,33 +9,26 @@
 # | loss            | L1 reconstruction + 1e-6 KL            |
 # | optimizer       | AdamW, lr 1e-3, cosine to 1e-5         |
 # | batch, iters    | 16 random 64 px crops of the 128 px scenes, 2500 |
-_base_ = 'mmdet::_base_/default_runtime.py'
-custom_imports = dict(imports=['diffdet_plugin'], allow_failed_imports=False)
+_base_ = '../_base_/schedules/adamw_generative.py'
 
 data_root = 'data/toy_shapes/'
 model = dict(type='AutoencoderTrainer', ldm=dict(preset='toy', seed=0), kl_weight=1e-6,
              data_preprocessor=dict(type='BaseDataPreprocessor'))
 
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
+    batch_size=16, num_workers=2, sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CaptionImageDataset', data_root=data_root,
                  ann_file='annotations/instances_train.json', img_dir='train/',
                  caption_file='annotations/captions_train.json', image_size=128,
                  hflip_prob=0.5, crop_size=64))
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
 
 max_iters = 2500
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0),
-                     clip_grad=dict(max_norm=1.0))
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters, eta_min=1e-5)
 ]
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1),
-                     logger=dict(interval=50))
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1))
 custom_hooks = [dict(type='SaveDiffusersHook', interval=500)]
 log_processor = dict(by_epoch=False)
