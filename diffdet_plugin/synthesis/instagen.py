@@ -132,9 +132,7 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
     def label(self, latents, images, sources):
         det = self.detector
         size = tuple(images.shape[-2:])
-        feats = det.backbone.latent_features(
-            latents, size, prompts=det.feature_condition([src.prompt for src in sources]))
-        feats = tuple(f.to(det.query_embedding.weight) for f in feats)
+        feats = det.latent_feats(latents, size, [src.prompt for src in sources])
         out = [None] * len(sources)
         groups: dict[tuple, list[int]] = {}
         for j, src in enumerate(sources):

@@ -187,19 +187,26 @@ class InstaGen(GroundingDINO):
                                           batch_data_samples=data_samples)
 
     @torch.no_grad()
+    def image_size(self, latents: torch.Tensor) -> tuple:
+        """(H, W) of the images behind latents (B, 4, h, w): the latent size × the VAE stride."""
+        stride = self.backbone.ldm.latent_stride
+        return latents.shape[-2] * stride, latents.shape[-1] * stride
+
+    def latent_feats(self, latents: torch.Tensor, image_size, prompts=None) -> tuple:
+        """The head's pyramid for generated images from their final latents z0 (B, 4, h, w),
+        no VAE round trip: the UNet once at t = 1 on z0 (``LDMBackbone.latent_features``;
+        with ``feature_prompt='image'`` conditioned on ``prompts``, the generation prompts),
+        in the head's dtype."""
+        feats = self.backbone.latent_features(latents, tuple(image_size),
+                                              prompts=self.feature_condition(prompts))
+        return tuple(f.to(self.query_embedding.weight) for f in feats)
+
     def predict_latents(self, latents: torch.Tensor, class_names, image_size=None,
                         prompts=None):
-        """Label generated images from their final latents z0 (B, 4, h, w), no VAE round trip.
-
-        The UNet runs once at t = 1 on z0 (``LDMBackbone.latent_features``; with
-        ``feature_prompt='image'`` conditioned on ``prompts``, the images' generation prompts),
-        then the head grounds ``class_names``. ``image_size`` (H, W) defaults to the latent
-        size × the VAE stride.
-        """
-        stride = self.backbone.ldm.latent_stride
-        size = tuple(image_size or (latents.shape[-2] * stride, latents.shape[-1] * stride))
-        feats = self.backbone.latent_features(latents, size,
-                                              prompts=self.feature_condition(prompts))
-        feats = tuple(f.to(self.query_embedding.weight) for f in feats)
-        return self.predict_from_feats(feats, make_data_samples(latents.shape[0], size),
+        """Label generated images from their final latents z0 (B, 4, h, w): ``latent_feats``,
+        then the head grounds ``class_names``. ``image_size`` (H, W) defaults to
+        :meth:`image_size`."""
+        size = tuple(image_size or self.image_size(latents))
+        return self.predict_from_feats(self.latent_feats(latents, size, prompts),
+                                       make_data_samples(latents.shape[0], size),
                                        class_names=class_names)
