@@ -174,7 +174,7 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     judge = write_tiny_judge_config(tmp_path)
     env = dict(DIFFDET_CACHE=str(tmp_path / 'cache'))
     monkeypatch.setenv('DIFFDET_CACHE', env['DIFFDET_CACHE'])
-    arms = ['real', 'real+de', 'real+de-x2', 'real+pseudo-x4', 'real@x4']
+    arms = ['real', 'real+de', 'real+de-x2', 'real+pseudo-x4', 'real@x4', 'real+oracle']
     args = ('quality', '--protocols', 'sparse', '--data-root', toy_data,
             '--sparse-fraction', '0.05', '--adapter-iters', '2', '--delta', '0.0',
             '--det-iters', '2', '--seeds', '3', '--judge', judge, '--label-study-images', '2',
@@ -194,6 +194,14 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     iters = {arm: runs[0]['iters'] for arm, runs in p['runs'].items()}
     assert iters == dict({a: 2 for a in arms}, **{'real@x4': 1})  # 2 / (1 + 4), at least 1
     assert p['judged'] is None
+    # the oracle control: the same synthetic images, the judge's boxes instead of the adapter's
+    oracle = json.loads((tmp_path / 'work' / 'sparse' / 'synthetic' /
+                         'annotations_oracle.json').read_text())
+    labelled = json.loads((tmp_path / 'work' / 'sparse' / 'synthetic' /
+                           'annotations.json').read_text())
+    assert oracle['images'] == labelled['images'] and p['oracle']['images'] == 5
+    assert p['oracle']['boxes'] == len(oracle['annotations'])
+    assert all(a['score'] >= 0.5 for a in oracle['annotations'])
     # the label study: the same 2 images labelled three ways, each graded by the judge
     study = p['label_study']
     assert list(study['regimes']) == ['final_call', 'adapter', 'decoded']
@@ -203,8 +211,8 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
     records = sorted([*work.glob('*.json'), *work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    # the LDM stamp; adapter; synthesis, label study, pseudo; 5 runs
-    assert len(records) == 1 + 1 + 3 + 5 and (work / 'ldm.json').is_file()
+    # the LDM stamp; adapter; synthesis, label study, pseudo, oracle; 6 runs
+    assert len(records) == 1 + 1 + 4 + 6 and (work / 'ldm.json').is_file()
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     _in_process(*args)
@@ -216,7 +224,7 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
             == json.dumps(data['protocols'], sort_keys=True))
     # a scaling arm asking for more images than were synthesized: one clear error
     with pytest.raises(ValueError, match='real\\+de-x4 needs 8 synthetic images'):
-        _in_process(*args[:-10], '--arms', 'real+de-x4', *args[-4:])
+        _in_process(*args[:args.index('--arms')], '--arms', 'real+de-x4', *args[-4:])
     # a run stopped after the adapter: the recorded adapter is reloaded (outside any Runner,
     # in a fresh process: mmdet's default scope must be set by the tool itself) and the
     # synthesis made again, without training the adapter again

@@ -1,7 +1,8 @@
 """The DiffusionEngine protocol's label controls (``tools/benchmark.py quality``): what the
 adapter's labels are worth without generation (``real+pseudo``: the adapter on real images
-outside the subset), and the label study (the same synthesized images labelled in three
-feature regimes, graded by the judge)."""
+outside the subset), what the generated content is worth with the best labels the toy world
+has (``real+oracle``: the judge relabels the synthesized images), and the label study (the
+same synthesized images labelled in three feature regimes, graded by the judge)."""
 from __future__ import annotations
 
 import json
@@ -51,6 +52,32 @@ def pseudo_label_real(adapter_cfg, checkpoint: str, train_ann: str, img_dir: str
     atomic_write_json(out_ann, dict(images=images, annotations=anns, categories=cats))
     return dict(ann_file=out_ann, unlabelled=num, images=len(images), boxes=len(anns),
                 dropped_negatives=num - len(images))
+
+
+def oracle_label_synthesis(judge, synth_dir: str, out_ann: str, score_thr: float = 0.5) -> dict:
+    """The control ``real+oracle``: every image of the synthesis run ``synth_dir`` relabelled
+    by the judge (the oracle labeller: the full-data toy detector, boxes ≥ ``score_thr``),
+    written as a COCO file over the same images (``out_ann``, beside the run's own
+    ``annotations.json``). Arms on it differ from the DE arms only in who labelled the
+    images: labels vs. generated content."""
+    from ..synthesis.coco_reader import SynthesisRun
+    from ..synthesis.coco_writer import annotation_records
+    run = SynthesisRun(synth_dir)
+    if run.classes != tuple(judge.classes):
+        raise ValueError(f'{run.ann_file}: categories {list(run.classes)} differ from the '
+                         f'judge\'s classes {list(judge.classes)}')
+    records, anns = run.image_records(), []
+    for i in range(0, len(records), 256):  # a chunk of images in memory at a time
+        chunk = records[i:i + 256]
+        for rec, det in zip(chunk, judge.detect([run.rgb(r) for r in chunk], score_thr)):
+            for a in annotation_records(rec['id'], det['bboxes'], det['scores'],
+                                        det['labels']):
+                a.pop('rank_in_image')
+                anns.append(dict(id=len(anns) + 1, **a))
+    atomic_write_json(out_ann, dict(run.coco, annotations=anns))
+    return dict(ann_file=out_ann, images=len(records), boxes=len(anns),
+                images_with_a_box=len({a['image_id'] for a in anns}),
+                labeller_boxes=len(run.coco['annotations']), score_thr=score_thr)
 
 
 #: the label study's regimes: synthesis overrides (same seeds and settings: the same images)

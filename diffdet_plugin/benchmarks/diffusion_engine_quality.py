@@ -27,7 +27,9 @@ held-out test split, one record per arm and seed under ``--work-dir``):
   ``real+pseudo-x4``: real + the adapter's labels (δ, images without a box dropped) on
   4 × n_real *real* train images outside the subset: what the adapter's knowledge gives
   without generation; ``real@x1`` / ``real@x4``: real only for the iterations of real
-  exposure the ×1 / ×4 arm leaves (1/2, 1/5 of them);
+  exposure the ×1 / ×4 arm leaves (1/2, 1/5 of them); ``real+oracle`` /
+  ``real+oracle-x4``: the ×1 / ×4 arm's synthetic images labelled by the judge instead of
+  the adapter (labels vs. generated content);
 * beyond the paper: ``real+de-1to1`` / ``real+de-3to1`` (fixed per-batch shares),
   ``real+de-bg-ignore`` (Gen2Det's background ignore), ``real+de-judged`` (only images the
   judge agrees with).
@@ -66,6 +68,8 @@ ARMS = {
     'real+de-3to1': dict(config='-de-3to1', scale=1),
     'real+de-bg-ignore': dict(config='-de-bg-ignore', scale=1),
     'real+de-judged': dict(config='-de', scale=1, judged=True),
+    'real+oracle': dict(config='-de', scale=1, oracle=True),
+    'real+oracle-x4': dict(config='-de', scale=4, oracle=True),
 }
 PROTOCOLS = {'sparse': 0.1, 'full': 1.0}
 DEFAULT_ARMS = {
@@ -273,6 +277,15 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
             load_judge(args.judge, root), synth_dir,
             osp.join(synth_dir, 'annotations_judged.json')))
 
+    oracle = None
+    if any(ARMS[a].get('oracle') for a in arms):
+        from ..evaluation import load_judge
+        from .diffusion_engine_controls import oracle_label_synthesis
+        oracle_path = osp.join(work, 'oracle.json')
+        oracle = record(oracle_path) or record(oracle_path, oracle_label_synthesis(
+            load_judge(args.judge, root), synth_dir,
+            osp.join(synth_dir, 'annotations_oracle.json')))
+
     # 4. the downstream detector, per arm and seed
     def configure(arm):
         spec = ARMS[arm]
@@ -283,8 +296,9 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
             return cfg
         if 'scale' not in spec:
             return detector_config(root, ann)
-        return detector_config(root, ann, synth_dir,
-                               'annotations_judged.json' if spec.get('judged') else None, arm,
+        synth_ann = ('annotations_judged.json' if spec.get('judged') else
+                     'annotations_oracle.json' if spec.get('oracle') else None)
+        return detector_config(root, ann, synth_dir, synth_ann, arm,
                                max_images=spec['scale'] * n_real, min_score=args.delta)
 
     def iters(arm):
@@ -293,7 +307,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
     for arm in arms:
         runs.update(detector_runs(work, name, [arm], args.seeds, iters(arm), configure))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, pseudo=pseudo,
-                judged=judged, label_study=study, runs=runs, summary=summarize(runs))
+                judged=judged, oracle=oracle, label_study=study, runs=runs, summary=summarize(runs))
 
 
 def markdown(name: str, p: dict) -> str:
@@ -347,4 +361,4 @@ def add_arguments(p):
                    help='sparse: label this many images three ways (final call, adapter '
                    'regime, decoded image) and grade each against the judge (0: skip)')
     g.add_argument('--judge', default=None,
-                   help='judge config (the judged arm, the label study)')
+                   help='judge config (the judged and oracle arms, the label study)')
