@@ -29,7 +29,8 @@ held-out test split, one record per arm and seed under ``--work-dir``):
   without generation; ``real@x1`` / ``real@x4``: real only for the iterations of real
   exposure the ×1 / ×4 arm leaves (1/2, 1/5 of them); ``real+oracle`` /
   ``real+oracle-x4``: the ×1 / ×4 arm's synthetic images labelled by the judge instead of
-  the adapter (labels vs. generated content);
+  the adapter (labels vs. generated content); ``real+de-x4-delta0.4``: the ×4 arm with the
+  adapter's boxes kept from score 0.4 (images left without one dropped) instead of δ;
 * beyond the paper: ``real+de-1to1`` / ``real+de-3to1`` (fixed per-batch shares),
   ``real+de-bg-ignore`` (Gen2Det's background ignore), ``real+de-judged`` (only images the
   judge agrees with).
@@ -55,7 +56,9 @@ PROTOCOL_ADAPTER_CONFIGS = {  # --adapter-data protocol: one adapter per protoco
 SYNTH_CONFIG = 'diffusion_engine/de_synth_toy-shapes_toy.py'
 _DOWNSTREAM = 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes'
 #: arm -> downstream config suffix, synthetic images per real image (scale), the adapter's
-#: labels on real images per real image (pseudo), real-exposure of a ×k arm (exposure)
+#: labels on real images per real image (pseudo), real-exposure of a ×k arm (exposure), the
+#: judge's labels instead of the adapter's (oracle), the synthetic boxes' score threshold
+#: instead of --delta (min_score)
 ARMS = {
     'real': dict(config=''),
     'real+de': dict(config='-de', scale=1),
@@ -68,6 +71,7 @@ ARMS = {
     'real+de-3to1': dict(config='-de-3to1', scale=1),
     'real+de-bg-ignore': dict(config='-de-bg-ignore', scale=1),
     'real+de-judged': dict(config='-de', scale=1, judged=True),
+    'real+de-x4-delta0.4': dict(config='-de', scale=4, min_score=0.4),
     'real+oracle': dict(config='-de', scale=1, oracle=True),
     'real+oracle-x4': dict(config='-de', scale=4, oracle=True),
 }
@@ -299,7 +303,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         synth_ann = ('annotations_judged.json' if spec.get('judged') else
                      'annotations_oracle.json' if spec.get('oracle') else None)
         return detector_config(root, ann, synth_dir, synth_ann, arm,
-                               max_images=spec['scale'] * n_real, min_score=args.delta)
+                               max_images=spec['scale'] * n_real,
+                               min_score=spec.get('min_score', args.delta))
 
     def iters(arm):
         return max(1, int(round(args.det_iters / (1 + ARMS[arm].get('exposure', 0)))))
