@@ -202,6 +202,9 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     assert oracle['images'] == labelled['images'] and p['oracle']['images'] == 5
     assert p['oracle']['boxes'] == len(oracle['annotations'])
     assert all(a['score'] >= 0.5 for a in oracle['annotations'])
+    curve = p['oracle']['label_curve']  # the adapter's labels vs the oracle's, per threshold
+    assert curve['images'] == 4 and [c['threshold'] for c in curve['curve']][0] == 0.3
+    assert all(0 <= c['precision'] <= 1 and 0 <= c['recall'] <= 1 for c in curve['curve'])
     # the label study: the same 2 images labelled three ways, each graded by the judge
     study = p['label_study']
     assert list(study['regimes']) == ['final_call', 'adapter', 'decoded']
@@ -211,8 +214,8 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     # a rerun trains and synthesizes nothing: every step's record stays as it was
     work = tmp_path / 'work'
     records = sorted([*work.glob('*.json'), *work.glob('*/*.json'), *work.glob('*/runs/*.json')])
-    # the LDM stamp; adapter; synthesis, label study, pseudo, oracle; 6 runs
-    assert len(records) == 1 + 1 + 4 + 6 and (work / 'ldm.json').is_file()
+    # the LDM stamp; adapter; synthesis, label study, pseudo, oracle, label curve; 6 runs
+    assert len(records) == 1 + 1 + 5 + 6 and (work / 'ldm.json').is_file()
     stamps = {r: (r.stat().st_mtime, r.read_text()) for r in records}
     checkpoints = sorted(work.rglob('*.pth'))
     _in_process(*args)

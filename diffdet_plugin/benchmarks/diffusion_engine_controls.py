@@ -80,6 +80,32 @@ def oracle_label_synthesis(judge, synth_dir: str, out_ann: str, score_thr: float
                 labeller_boxes=len(run.coco['annotations']), score_thr=score_thr)
 
 
+def label_threshold_curve(synth_dir: str, oracle_ann: str, max_images: int,
+                          thresholds=(0.3, 0.4, 0.5, 0.6, 0.7)) -> dict:
+    """The adapter's labels on the first ``max_images`` synthesized images against the
+    oracle's (``oracle_label_synthesis``) at each box score threshold: precision, recall
+    (IoU 0.5, same class), and the lowest threshold with precision ≥ 0.80 (the label target;
+    how ``real+de-x4-delta0.4`` was chosen, without the test split)."""
+    from ..evaluation.fidelity import box_precision_recall
+    from ..synthesis.coco_reader import SynthesisRun
+    mine, oracle = SynthesisRun(synth_dir), SynthesisRun(synth_dir, oracle_ann)
+    recs = mine.image_records(max_images)
+    ref = [oracle.boxes(r) for r in recs]
+    curve = []
+    for t in thresholds:
+        pred = []
+        for r in recs:
+            b = mine.boxes(r)
+            keep = b['scores'] >= t
+            pred.append({k: v[keep] for k, v in b.items()})
+        pr = box_precision_recall(ref, pred)
+        curve.append(dict(threshold=t, precision=round(pr['precision'], 4),
+                          recall=round(pr['recall'], 4), boxes=pr['num_pred']))
+    ok = [c['threshold'] for c in curve if c['precision'] >= 0.8]
+    return dict(images=len(recs), oracle_boxes=sum(len(b['labels']) for b in ref), curve=curve,
+                lowest_threshold_precision_0_8=ok[0] if ok else None)
+
+
 #: the label study's regimes: synthesis overrides (same seeds and settings: the same images)
 LABEL_REGIMES = {
     'final_call': dict(label_features='final_call', allow_regime_mismatch=True),

@@ -284,11 +284,14 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
     oracle = None
     if any(ARMS[a].get('oracle') for a in arms):
         from ..evaluation import load_judge
-        from .diffusion_engine_controls import oracle_label_synthesis
+        from .diffusion_engine_controls import label_threshold_curve, oracle_label_synthesis
         oracle_path = osp.join(work, 'oracle.json')
         oracle = record(oracle_path) or record(oracle_path, oracle_label_synthesis(
             load_judge(args.judge, root), synth_dir,
             osp.join(synth_dir, 'annotations_oracle.json')))
+        curve_path = osp.join(work, 'label_curve.json')  # the adapter's labels vs the oracle's
+        oracle['label_curve'] = record(curve_path) or record(curve_path, label_threshold_curve(
+            synth_dir, osp.join(synth_dir, 'annotations_oracle.json'), scale * n_real))
 
     # 4. the downstream detector, per arm and seed
     def configure(arm):
