@@ -205,6 +205,9 @@ def test_quality_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch)
     curve = p['oracle']['label_curve']  # the adapter's labels vs the oracle's, per threshold
     assert curve['images'] == 4 and [c['threshold'] for c in curve['curve']][0] == 0.3
     assert all(0 <= c['precision'] <= 1 and 0 <= c['recall'] <= 1 for c in curve['curve'])
+    for c in curve['curve']:  # every adapter box is counted once; so is every oracle box
+        assert c['agree'] + c['other_class'] + c['no_ref_box'] == c['boxes']
+        assert c['agree'] + c['ref_unmatched'] == curve['oracle_boxes']
     # the label study: the same 2 images labelled three ways, each graded by the judge
     study = p['label_study']
     assert list(study['regimes']) == ['final_call', 'adapter', 'decoded']

@@ -101,9 +101,44 @@ def label_threshold_curve(synth_dir: str, oracle_ann: str, max_images: int,
         pr = box_precision_recall(ref, pred)
         curve.append(dict(threshold=t, precision=round(pr['precision'], 4),
                           recall=round(pr['recall'], 4), boxes=pr['num_pred']))
+        curve[-1].update(disagreements(ref, pred, mine.classes))
     ok = [c['threshold'] for c in curve if c['precision'] >= 0.8]
     return dict(images=len(recs), oracle_boxes=sum(len(b['labels']) for b in ref), curve=curve,
                 lowest_threshold_precision_0_8=ok[0] if ok else None)
+
+
+def disagreements(ref: list, pred: list, classes, iou_thr: float = 0.5) -> dict:
+    """Where two labellers part, per image (``ref`` / ``pred``: ``bboxes`` xyxy, ``labels``,
+    ``scores``): each ``pred`` box, by score, goes to its best-overlapping ``ref`` box; at IoU
+    ≥ ``iou_thr`` it ``agree``s (same class, box not taken yet) or is ``other_class``, else it
+    has ``no_ref_box``; ``ref_unmatched`` counts ref boxes no pred box agreed with.
+    ``confusions``: the most frequent (ref class, pred class) pairs."""
+    import numpy as np
+    import torch
+
+    from mmdet.structures.bbox import bbox_overlaps
+    out = dict(agree=0, other_class=0, no_ref_box=0, ref_unmatched=0)
+    pairs: dict[tuple, int] = {}
+    for r, p in zip(ref, pred):
+        taken = set()
+        if len(r['labels']) and len(p['labels']):
+            iou = bbox_overlaps(torch.as_tensor(p['bboxes']), torch.as_tensor(r['bboxes'])).numpy()
+        for k in np.argsort(-np.asarray(p['scores']), kind='stable'):
+            j = int(iou[k].argmax()) if len(r['labels']) else -1
+            if j < 0 or iou[k, j] < iou_thr:
+                out['no_ref_box'] += 1
+            elif r['labels'][j] != p['labels'][k]:
+                out['other_class'] += 1
+                key = (classes[r['labels'][j]], classes[p['labels'][k]])
+                pairs[key] = pairs.get(key, 0) + 1
+            elif j in taken:
+                out['no_ref_box'] += 1  # a duplicate of an agreeing box
+            else:
+                out['agree'] += 1
+                taken.add(j)
+        out['ref_unmatched'] += len(r['labels']) - len(taken)
+    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:6]
+    return dict(out, confusions=[dict(ref=a, pred=b, boxes=n) for (a, b), n in top])
 
 
 #: the label study's regimes: synthesis overrides (same seeds and settings: the same images)
