@@ -91,13 +91,10 @@ def label_threshold_curve(synth_dir: str, oracle_ann: str, max_images: int,
     mine, oracle = SynthesisRun(synth_dir), SynthesisRun(synth_dir, oracle_ann)
     recs = mine.image_records(max_images)
     ref = [oracle.boxes(r) for r in recs]
+    labels = [mine.boxes(r) for r in recs]
     curve = []
     for t in thresholds:
-        pred = []
-        for r in recs:
-            b = mine.boxes(r)
-            keep = b['scores'] >= t
-            pred.append({k: v[keep] for k, v in b.items()})
+        pred = [{k: v[b['scores'] >= t] for k, v in b.items()} for b in labels]
         pr = box_precision_recall(ref, pred)
         curve.append(dict(threshold=t, precision=round(pr['precision'], 4),
                           recall=round(pr['recall'], 4), boxes=pr['num_pred']))

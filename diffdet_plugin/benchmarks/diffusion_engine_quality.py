@@ -46,7 +46,8 @@ import os.path as osp
 import time
 
 from .diffusion_engine_controls import label_study, pseudo_label_real
-from .experiment import detector_runs, record, summarize, train_and_test, write_subset
+from .experiment import (detector_runs, record, recorded_step, summarize, train_and_test,
+                         write_subset)
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py'
 PROTOCOL_ADAPTER_CONFIGS = {  # --adapter-data protocol: one adapter per protocol's data
@@ -272,25 +273,25 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         pseudo = record(pseudo_path) or record(pseudo_path, pseudo_label_real(
             cfg, ckpt, train_ann, root + 'train/', real_ids, k_pseudo * n_real,
             osp.join(work, 'pseudo', 'annotations.json'), args.delta))
-    judged = None
-    if any(ARMS[a].get('judged') for a in arms):
-        from ..evaluation import load_judge
-        from ..evaluation.judge_filter import judged_subset
-        judged_path = osp.join(work, 'judged.json')
-        judged = record(judged_path) or record(judged_path, judged_subset(
-            load_judge(args.judge, root), synth_dir,
-            osp.join(synth_dir, 'annotations_judged.json')))
+    # the judge's annotation files over the synthesis run (recorded as <tag>.json): the judge
+    # filter's subset and the oracle's labels; the judge is loaded once, if a record is missing
+    step, judge = recorded_step(work, name), []
 
-    oracle = None
+    def judge_annotations(tag, make):
+        def run():
+            from ..evaluation import load_judge
+            judge[:] = judge or [load_judge(args.judge, root)]
+            return make(judge[0], synth_dir, osp.join(synth_dir, f'annotations_{tag}.json'))
+        return step(tag, run)
+
+    judged = oracle = None
+    if any(ARMS[a].get('judged') for a in arms):
+        from ..evaluation.judge_filter import judged_subset
+        judged = judge_annotations('judged', judged_subset)
     if any(ARMS[a].get('oracle') for a in arms):
-        from ..evaluation import load_judge
         from .diffusion_engine_controls import label_threshold_curve, oracle_label_synthesis
-        oracle_path = osp.join(work, 'oracle.json')
-        oracle = record(oracle_path) or record(oracle_path, oracle_label_synthesis(
-            load_judge(args.judge, root), synth_dir,
-            osp.join(synth_dir, 'annotations_oracle.json')))
-        curve_path = osp.join(work, 'label_curve.json')  # the adapter's labels vs the oracle's
-        oracle['label_curve'] = record(curve_path) or record(curve_path, label_threshold_curve(
+        oracle = judge_annotations('oracle', oracle_label_synthesis)
+        oracle['label_curve'] = step('label_curve', lambda: label_threshold_curve(  # vs adapter
             synth_dir, osp.join(synth_dir, 'annotations_oracle.json'), scale * n_real))
 
     # 4. the downstream detector, per arm and seed
