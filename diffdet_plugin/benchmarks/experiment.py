@@ -5,7 +5,7 @@
   completed over several sessions;
 * :func:`write_subset`: a fixed random subset of a COCO file (atomic);
 * :func:`train_and_test`: one mmengine Runner trained, then tested on the held-out split;
-* :func:`detector_runs`: a detector per arm and seed, each recorded;
+* :func:`detector_runs`: a detector per arm and seed, each recorded (test and val metrics);
 * :func:`summarize`: mean ± std per arm and whether |Δ| to the baseline exceeds two
   standard errors, |Δ| > 2·√(s_a²/n_a + s_b²/n_b).
 """
@@ -105,7 +105,9 @@ def detector_runs(work: str, protocol: str, arms, seeds, iters: int, configure) 
     """The downstream detector per arm and seed: ``configure(arm)`` gives the arm's config
     (e.g. :func:`detector_config`); each run trains ``iters`` iterations with the seed, is tested
     on the held-out split and recorded in ``<work>/runs/<arm>-seed<seed>.json`` (a rerun skips
-    it). Returns arm → records, in seed order."""
+    it); the record also holds the final model's metrics on the val split (``val``: what a
+    setting is chosen by; records written before 2026-12-07 lack it). Returns arm → records,
+    in seed order."""
     from ..runner_utils import set_iterations
     runs = {}
     for arm in arms:
@@ -117,10 +119,12 @@ def detector_runs(work: str, protocol: str, arms, seeds, iters: int, configure) 
                 set_iterations(cfg, iters)
                 print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {iters} it')
                 t0 = time.time()
-                _, m = train_and_test(cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'),
-                                      seed)
+                runner, m = train_and_test(
+                    cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
+                val = {k: float(v) for k, v in runner.val().items()  # for choosing settings
+                       if isinstance(v, (int, float))}
                 rec = record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=iters,
-                                         test=m, seconds=round(time.time() - t0, 1)))
+                                         test=m, val=val, seconds=round(time.time() - t0, 1)))
             runs.setdefault(arm, []).append(rec)
     return runs
 
