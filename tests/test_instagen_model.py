@@ -5,6 +5,7 @@ import os.path as osp
 import pytest
 import torch
 from conftest import REPO
+from diffdet_plugin.synthesis.labellers import GroundingLabeller
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
@@ -100,8 +101,8 @@ def test_open_vocabulary_predicts_with_another_class_list(model):
     for names in (('star', 'cross'), ('hexagon', 'star', 'cross', 'a red ball')):
         res = model.predict(x, samples(names, n=1))[0].pred_instances
         assert len(res) > 0 and int(res.labels.max()) < len(names)
-    other = model.predict_latents(torch.randn(2, 4, 16, 16), ['star', 'cross'],
-                                  prompts=['a photo of a star', 'a photo of a cross'])
+    other = GroundingLabeller(model).ground(torch.randn(2, 4, 16, 16), ['star', 'cross'],
+                                            prompts=['a photo of a star', 'a photo of a cross'])
     assert len(other) == 2 and all(int(r.labels.max()) < 2 for r in other)
 
 
@@ -113,7 +114,8 @@ def test_class_list_with_an_empty_or_repeated_name_is_refused(model):
         with pytest.raises(ValueError, match=msg):
             model.predict(x, samples(names, n=1))
         with pytest.raises(ValueError, match=msg):
-            model.predict_latents(torch.randn(1, 4, 16, 16), list(names), prompts=['a star'])
+            GroundingLabeller(model).ground(torch.randn(1, 4, 16, 16), list(names),
+                                            prompts=['a star'])
 
 
 def test_image_feature_prompt_conditions_the_t1_pass_on_each_images_prompt():
@@ -132,8 +134,8 @@ def test_image_feature_prompt_conditions_the_t1_pass_on_each_images_prompt():
     assert torch.allclose(bb.latent_features(z, (128, 128), prompts=['', ''])[0],
                           bb.latent_features(z, (128, 128))[0])
     with pytest.raises(ValueError, match='prompts'):
-        m.predict_latents(z, ['star'])
-    assert len(m.predict_latents(z, ['star'], prompts=['a photo of a star'] * 2)) == 2
+        GroundingLabeller(m).ground(z, ['star'])
+    assert len(GroundingLabeller(m).ground(z, ['star'], prompts=['a photo of a star'] * 2)) == 2
     seen = []
     bb.register_forward_hook(lambda mod, args, out: seen.append(args[1]))
     batch = samples(n=2)

@@ -259,7 +259,7 @@ def test_a_fine_tuned_generator_draws_and_the_heads_own_ldm_labels(tiny_head, tm
             p.add_(0.01 * torch.randn_like(p))
     syn = dict(cfg.synthesis, num_images=2)
     out = InstaGenSynthesizer(det, syn, str(tmp_path / 'gen'), generator=gen)
-    assert out.ldm is gen and out.detector.backbone.ldm is not gen
+    assert out.ldm is gen and out.labeller.ldm is not gen
     info = out.info
     assert info['ldm'] == 'fine-tuned' and info['head_ldm'].startswith('preset:tiny')
     assert info['ldm_fingerprint'] != info['head_ldm_fingerprint']
@@ -271,3 +271,49 @@ def test_a_fine_tuned_generator_draws_and_the_heads_own_ldm_labels(tiny_head, tm
     with pytest.raises(ValueError, match='another VAE'):
         InstaGenSynthesizer(det, syn, str(tmp_path / 'bad'),
                             generator=FrozenLDM.from_preset('tiny', seed=1))
+
+
+def test_a_new_mode_is_a_source_plus_a_labeller(tmp_path):
+    """Synthesis = sources x sampler x labeller: a text-to-image source with a labeller of
+    one's own (here: one fixed box per image) runs through the shared skeleton, which writes
+    the mode's, the sampler's, the LDM's and the labeller's record fields in that order and
+    the labeller's provenance after the LDM's identity."""
+    from diffdet_plugin.ldm import FrozenLDM
+    from diffdet_plugin.synthesis import LabelBatch, Labeller, TextToImageSynthesizer
+    from mmengine.structures import InstanceData
+
+    class CentreBox(Labeller):
+        kind, IMAGE_FIELDS = 'centre', ('labeller_rule', )
+
+        def label(self, batch: LabelBatch):
+            h, w = batch.image_size
+            return [InstanceData(bboxes=torch.tensor([[w / 4, h / 4, 3 * w / 4, 3 * h / 4]]),
+                                 scores=torch.ones(1), labels=torch.tensor([0]))
+                    for _ in range(len(batch))]
+
+        def provenance(self):
+            return dict(labeller=self.kind)
+
+        def image_values(self):
+            return ('centre quarter', )
+
+    class CentreMode(TextToImageSynthesizer):
+        labeller_class = CentreBox
+
+    out = str(tmp_path / 'centre')
+    syn = CentreMode(FrozenLDM.from_preset('tiny', seed=0), dict(
+        categories=['star'], num_images=2, batch_size=2, num_inference_steps=2,
+        categories_per_prompt=(1, 1), score_thr=0.5, contact_sheet=dict(num_images=0)),
+        out, CentreBox())
+    syn.run(progress=False)
+    coco = read_json(osp.join(out, 'annotations.json'))
+    assert len(coco['images']) == 2 and len(coco['annotations']) == 2
+    keys = [k for k in coco['images'][0] if k not in ('id', 'file_name', 'width', 'height',
+                                                       'synthesis_item')]
+    assert tuple(keys) == CentreMode.record_fields() == (
+        'prompt', 'category_names', 'negative_prompt', 'seed', 'guidance_scale',
+        'num_inference_steps', 'scheduler', 'ldm', 'ldm_fingerprint', 'labeller_rule')
+    assert coco['images'][0]['labeller_rule'] == 'centre quarter'
+    info = coco['info']
+    assert list(info)[:3] == ['ldm', 'ldm_fingerprint', 'labeller'] and \
+        info['labeller'] == 'centre'

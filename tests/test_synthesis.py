@@ -364,7 +364,7 @@ def test_final_call_labels_need_an_explicit_regime_mismatch(toy_data, adapter_ck
         _engine(toy_data, adapter_ckpt, str(tmp_path / 'a'), label_features='final_call')
     detector, engine = _engine(toy_data, adapter_ckpt, str(tmp_path / 'b'),
                                label_features='final_call', allow_regime_mismatch=True)
-    assert engine.label_regime['timestep'] > 1
+    assert engine.labeller.label_regime['timestep'] > 1
     assert engine.provenance()['label_regime']['prompt'] == '<caption>'
     seen, remove = _spy(detector)
     try:
@@ -377,7 +377,8 @@ def test_final_call_labels_need_an_explicit_regime_mismatch(toy_data, adapter_ck
     torch.testing.assert_close(level0[:, -up3_cond.shape[1]:], up3_cond.float())
     _, ddim = _engine(toy_data, adapter_ckpt, str(tmp_path / 'c'), label_features='final_call',
                       scheduler='DDIMScheduler', label_half='uncond')
-    assert ddim.label_regime['timestep'] == 1 and ddim.label_regime['prompt'] == ''
+    assert ddim.labeller.label_regime == dict(timestep=1, prompt='', noise='sampler',
+                                              source='final_call')
 
 
 def test_images_without_a_box_are_dropped_and_counted(toy_data, adapter_ckpt, tmp_path):

@@ -185,12 +185,20 @@ def test_missing_file_error(tmp_path):
     assert 'tools/synthesize.py' in msg
 
 
-def test_meta_keys_constant_matches_configs():
-    from diffdet_plugin.datasets import SYNTHETIC_META_KEYS
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets',
-                                   'de_synthetic_common.py'))
-    assert tuple(cfg.synthetic_meta_keys) == SYNTHETIC_META_KEYS
+def test_meta_keys_are_the_modes_declared_record_fields():
+    """The provenance keys a synthetic sample carries are what the modes write: the
+    DiffusionEngine record fields (mode, sampler, LDM, adapter) and text-to-image's
+    category names, each declared once."""
+    from diffdet_plugin.datasets import PROVENANCE_KEYS, SYNTHETIC_META_KEYS
+    from diffdet_plugin.synthesis import DiffusionEngineSynthesizer, InstaGenSynthesizer
+    assert PROVENANCE_KEYS == (
+        'ref_image_id', 'ref_file_name', 'prompt', 'negative_prompt', 'seed', 'encode_ratio',
+        'denoising_steps', 'guidance_scale', 'num_inference_steps', 'scheduler', 'ldm',
+        'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256')
+    assert PROVENANCE_KEYS == DiffusionEngineSynthesizer.record_fields()
+    assert SYNTHETIC_META_KEYS[-1] == 'category_names'
+    assert set(InstaGenSynthesizer.record_fields()) - set(SYNTHETIC_META_KEYS) == {
+        'head_checkpoint', 'head_sha256'}
 
 
 # ---------------------------------------------------------------- real + synthetic
@@ -363,11 +371,11 @@ def test_config_parses_and_builds_model(config):
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     loader = cfg.train_dataloader
     if loader.dataset.type == 'RealSyntheticDataset':
-        from diffdet_plugin.datasets import RealSyntheticDataset
+        from diffdet_plugin.datasets import SYNTHETIC_META_KEYS, RealSyntheticDataset
         real, syn = RealSyntheticDataset.source_configs(loader.dataset.real.to_dict(),
                                                         loader.dataset.synthetic.to_dict())
         assert syn['type'] == 'SyntheticCocoDataset'
-        assert tuple(syn['pipeline'][-1]['meta_keys']) == cfg.synthetic_meta_keys
+        assert tuple(syn['pipeline'][-1]['meta_keys']) == SYNTHETIC_META_KEYS
     if loader.sampler.type == 'MultiSourceSampler':
         assert loader.dataset.type == 'RealSyntheticDataset'
         assert loader.batch_sampler is None

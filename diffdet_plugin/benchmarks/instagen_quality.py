@@ -298,7 +298,7 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
     import torch
 
     from ..synthesis.coco_reader import SynthesisRun
-    from ..synthesis.instagen import load_head_checkpoint
+    from ..synthesis.labellers import GroundingLabeller, load_head_checkpoint
     run = SynthesisRun(run_dir)
     records = run.image_records()
     images, _ = run.read()
@@ -316,11 +316,11 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
             batches.append((ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1),
                             [records[i]['prompt'] for i in idx[j:j + batch_size]]))
         for head, ckpt in heads.items():
-            load_head_checkpoint(detector, ckpt)
+            labeller = GroundingLabeller(load_head_checkpoint(detector, ckpt))
             best = []
             for z, prompts in batches:
                 with torch.no_grad():
-                    res = detector.predict_latents(z, [name], prompts=prompts)
+                    res = labeller.ground(z, [name], prompts=prompts)
                 best += [float(r.scores.max()) if len(r.scores) else 0.0 for r in res]
             best = np.array(best)
 

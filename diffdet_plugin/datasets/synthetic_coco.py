@@ -50,15 +50,17 @@ from mmengine.utils import is_abs
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-#: Provenance fields of a synthesized image record, copied into each sample.
-PROVENANCE_KEYS: Tuple[str, ...] = (
-    'ref_image_id', 'ref_file_name', 'prompt', 'negative_prompt', 'seed',
-    'encode_ratio', 'denoising_steps', 'guidance_scale', 'num_inference_steps', 'scheduler',
-    'ldm', 'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256')
+from ..synthesis.diffusion_engine import DiffusionEngineSynthesizer
+from ..synthesis.text_to_image import TextToImageSynthesizer
+
+#: Provenance fields of a synthesized image record, copied into each sample: what a
+#: DiffusionEngine record holds (declared once, by the mode, its sampler and its labeller).
+PROVENANCE_KEYS: Tuple[str, ...] = DiffusionEngineSynthesizer.record_fields()
 
 #: Fields of text-to-image records only (InstaGen's base triplets and novel images): the
 #: classes the image's prompt names, read by ``PromptClassesText``.
-PROMPT_KEYS: Tuple[str, ...] = ('category_names', )
+PROMPT_KEYS: Tuple[str, ...] = tuple(k for k in TextToImageSynthesizer.RECORD_FIELDS
+                                     if k not in PROVENANCE_KEYS)
 
 #: ``PackDetInputs``' default meta keys (mmdet 3.3).
 DEFAULT_META_KEYS: Tuple[str, ...] = ('img_id', 'img_path', 'ori_shape', 'img_shape',

@@ -15,12 +15,13 @@ __all__ = [
     'get_preset', 'preset_names', 'build_byte_clip_tokenizer', 'ALL_BLOCKS', 'TapLevel',
     'UNetTaps', 'tap_layout'
 ]
-from .sampling import (build_sampling_scheduler, decode_to_pixels, image_to_image,  # noqa: E402
-                       img2img_denoise, last_timestep, num_denoising_steps, text_to_image,
-                       text_to_latents)
+from .sampling import (SamplingSettings, build_sampling_scheduler, decode_to_pixels,  # noqa: E402
+                       image_to_image, img2img_denoise, last_timestep, num_denoising_steps,
+                       text_to_image, text_to_latents)
 
-__all__ += ['build_sampling_scheduler', 'decode_to_pixels', 'image_to_image', 'img2img_denoise',
-            'last_timestep', 'num_denoising_steps', 'text_to_image', 'text_to_latents']
+__all__ += ['SamplingSettings', 'build_sampling_scheduler', 'decode_to_pixels', 'image_to_image',
+            'img2img_denoise', 'last_timestep', 'num_denoising_steps', 'text_to_image',
+            'text_to_latents']
 from .location_tokens import (ATTRIBUTE_TOKENS, DEFAULT_GRID, TOY_GRID,  # noqa: E402
                               add_attribute_tokens, add_location_tokens, box_to_location_tokens,
                               fit_objects, layout_prompt, load_tokenizer, location_token_index,

@@ -18,6 +18,9 @@ for DPM-Solver++ 30 steps on SD's leading spacing), whose taps
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import ClassVar
+
 import torch
 
 #: Extra scheduler settings by name; DiffusionEngine samples with DPM-Solver++.
@@ -40,6 +43,34 @@ def build_sampling_scheduler(ldm, name: str = 'DPMSolverMultistepScheduler', **o
                          'diffusers.schedulers, e.g. DPMSolverMultistepScheduler or DDIMScheduler')
     kwargs = dict(SCHEDULER_DEFAULTS.get(name, {}), **overrides)
     return cls.from_config(ldm.scheduler.config, **kwargs)
+
+
+@dataclass
+class SamplingSettings:
+    """How the sampler draws: the settings every synthesis mode shares (each mode's config
+    inherits them; DetDiffusion changes the defaults to its paper's 50 steps, scale 3.5).
+
+    Attributes:
+        scheduler: a diffusers scheduler class name (:func:`build_sampling_scheduler`).
+        scheduler_kwargs: its extra settings.
+        num_inference_steps: N, the steps of a full (r = 1) sampling run.
+        guidance_scale: w of classifier-free guidance, ε̂ = ε_u + w · (ε_c − ε_u).
+    """
+    scheduler: str = 'DPMSolverMultistepScheduler'
+    scheduler_kwargs: dict = field(default_factory=dict)
+    num_inference_steps: int = 30
+    guidance_scale: float = 7.5
+
+    #: what every generated image's record says of its sampler, in record order
+    RECORD_FIELDS: ClassVar[tuple] = ('guidance_scale', 'num_inference_steps', 'scheduler')
+
+    def build_scheduler(self, ldm):
+        """A fresh scheduler of these settings on ``ldm``'s noise schedule."""
+        return build_sampling_scheduler(ldm, self.scheduler, **self.scheduler_kwargs)
+
+    def record_fields(self) -> dict:
+        """The sampler's part of an image record (``RECORD_FIELDS``)."""
+        return {k: getattr(self, k) for k in self.RECORD_FIELDS}
 
 
 def num_denoising_steps(num_inference_steps: int, encode_ratio: float) -> int:

@@ -1,4 +1,6 @@
-"""Data synthesis: one skeleton (``base``), its modes, the COCO shard writer and tools.
+"""Data synthesis: one skeleton (``base``), its modes, their labellers, the COCO shard writer
+and tools. Synthesis is sources × sampler × labeller: a mode is a source of images (reference
+images, category names, layouts) plus a :class:`~.labellers.Labeller`.
 
 Modes register in ``diffdet_plugin.registry.SYNTHESIZERS`` under the name a config's
 ``synthesis.mode`` gives: ``diffusion_engine`` (:mod:`.diffusion_engine`), ``text_to_image``
@@ -15,6 +17,8 @@ from .detdiffusion import DetDiffusionConfig, DetDiffusionSynthesizer
 from .diffusion_engine import (DiffusionEngineConfig, DiffusionEngineSynthesizer,
                                synthesize_with_config)
 from .instagen import InstaGenConfig, InstaGenSynthesizer
+from .labellers import (AdapterLabeller, DetectorLabeller, GroundingLabeller, LabelBatch, Labeller,
+                        LayoutLabeller)
 from .prompts import PHOTO_NEGATIVE_PROMPT, PHOTO_POSITIVE_SUFFIX, PromptBuilder, generic_prompt
 from .text_to_image import (DetectorLabelledSynthesizer, PromptSource, TextToImageConfig,
                             TextToImageSynthesizer, prompt_sources)
@@ -26,5 +30,6 @@ __all__ = [
     'synthesize_with_config', 'PHOTO_NEGATIVE_PROMPT', 'PHOTO_POSITIVE_SUFFIX', 'PromptBuilder',
     'generic_prompt', 'InstaGenConfig', 'InstaGenSynthesizer', 'DetectorLabelledSynthesizer',
     'PromptSource', 'TextToImageConfig', 'TextToImageSynthesizer', 'prompt_sources',
-    'DetDiffusionConfig', 'DetDiffusionSynthesizer'
+    'DetDiffusionConfig', 'DetDiffusionSynthesizer', 'AdapterLabeller', 'DetectorLabeller',
+    'GroundingLabeller', 'LabelBatch', 'Labeller', 'LayoutLabeller'
 ]

@@ -1,17 +1,22 @@
 """The synthesis skeleton every mode shares: plan → generate and label → write → merge.
 
-A mode (DiffusionEngine, and next InstaGen and DetDiffusion) says only how one batch of
-images is generated and labelled; this base owns the rest of a run::
+Synthesis is **sources × sampler × labeller**: a mode (DiffusionEngine, text-to-image,
+InstaGen, DetDiffusion) says what each image is made from (its ``sources``: reference images,
+category names, layouts) and draws a batch with the shared sampler (the
+:class:`~diffdet_plugin.ldm.SamplingSettings` every mode's config inherits); its
+:class:`~.labellers.Labeller` boxes the batch. This base owns the rest of a run::
 
     tools/synthesize.py CONFIG --checkpoint CKPT --out DIR
       └ build_synthesizer(cfg)        synthesis.mode → SYNTHESIZERS → mode.from_config()
           └ BaseSynthesizer.run()
               1. round 0 plan                       balance.base_batches
               2. this rank's unfinished batches     (batch % world_size == rank, no record yet)
-              3. per batch: mode.generate_batch()   → BatchOutput (images, labels, provenance)
+              3. per batch: mode.generate_batch()   → BatchOutput (images, labels, the
+                 mode's record fields)              mode.label_batch → labeller.label
               4. boxes kept (score ≥ score_thr, inside the image), image + batch record
-                 written                            coco_writer.ShardWriter / image_record /
-                                                    annotation_records
+                 written (the mode's fields, then   coco_writer.ShardWriter / image_record /
+                 the sampler's, the LDM's and the   annotation_records
+                 labeller's)
               5. balance rounds                     balance.plan_round (rank 0 plans, barrier)
               6. rank 0 merges the shards           coco_writer.merge_shards (+ contact sheet)
 
@@ -33,7 +38,9 @@ import torch
 from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import print_log
 
+from ..ldm.sampling import SamplingSettings
 from ..registry import SYNTHESIZERS
+from ..utils.sharded_job import ShardedJob
 from .balance import base_batches, count_boxes, plan_round
 from .coco_writer import (ShardWriter, annotation_records, atomic_write_json, image_record,
                           load_batch_records, merge_shards)
@@ -44,9 +51,14 @@ def item_seed(seed: int, item: int) -> int:
     return int(np.random.SeedSequence([seed, 1, item]).generate_state(1)[0])
 
 
+#: what every image record says of the LDM that drew it (after the sampler's fields)
+LDM_RECORD_FIELDS = ('ldm', 'ldm_fingerprint')
+
+
 @dataclass
-class SynthesisConfig:
-    """The settings every synthesis mode has; a mode's config subclasses this one.
+class SynthesisConfig(SamplingSettings):
+    """The settings every synthesis mode has (the sampler's included); a mode's config
+    subclasses this one.
 
     ``FIELD_ORDER`` (optional) fixes the key order of :meth:`to_dict` (the provenance
     written into every COCO file), so a mode can list its settings like its paper's table.
@@ -91,7 +103,7 @@ class Generated:
     item: int
     image: torch.Tensor  # (3, H, W) float in [0, 255]
     result: object  # InstanceData: bboxes (N, 4) xyxy px, scores (N,), labels (N,); or None
-    fields: dict  # the image record's provenance (prompt, seed, ...), in record order
+    fields: dict  # the mode's RECORD_FIELDS of the image record (prompt, seed, ...)
     source: dict  # names the item's source in a failure record (e.g. ref_image_id, ref_file)
 
 
@@ -105,8 +117,10 @@ class BatchOutput:
 class BaseSynthesizer(ABC):
     """Runs the synthesis of one rank into ``out_dir`` (see the module docstring).
 
-    A mode sets ``self.sources`` (each with ``class_names``, for balancing) and
-    implements :meth:`generate_batch`, :meth:`provenance` and :meth:`from_config`.
+    A mode sets ``self.sources`` (each with ``class_names``, for balancing), ``self.ldm``
+    (the LDM that draws) and ``self.labeller`` (a :class:`~.labellers.Labeller`), declares its
+    own image-record fields once (``RECORD_FIELDS``) and implements :meth:`generate_batch` and
+    :meth:`from_config`; the skeleton writes the LDM's identity and the labeller's provenance.
 
     Args:
         cfg: the mode's :class:`SynthesisConfig`.
@@ -114,31 +128,59 @@ class BaseSynthesizer(ABC):
         out_dir: output folder (layout: :mod:`.coco_writer`).
     """
     config_class: ClassVar[type] = SynthesisConfig
+    #: the mode's own fields of every image record, in record order
+    RECORD_FIELDS: ClassVar[tuple] = ()
+    #: the :class:`~.labellers.Labeller` class the mode labels with
+    labeller_class: ClassVar[type] = None
     sources: list = ()
+    ldm = labeller = None
 
     def __init__(self, cfg, classes, out_dir: str):
-        self.cfg = cfg if isinstance(cfg, self.config_class) else \
-            self.config_class.from_dict(dict(cfg))
+        self.cfg = self.parse_config(cfg)
         self.classes = list(classes)
         self.categories = [dict(id=i + 1, name=n) for i, n in enumerate(self.classes)]
         self.out_dir = out_dir
         self.rank, self.world_size = get_dist_info()
         self.writer = ShardWriter(out_dir, self.rank, self.cfg.jpeg_quality)
+        self.job = ShardedJob(self.writer.shards, self.rank, self.world_size)
+
+    @classmethod
+    def parse_config(cls, cfg):
+        """``cfg`` as the mode's config class (a dict is parsed and validated)."""
+        return cfg if isinstance(cfg, cls.config_class) else cls.config_class.from_dict(dict(cfg))
+
+    @classmethod
+    def record_fields(cls) -> tuple:
+        """Every key of the mode's image records after ``id``, ``file_name``, ``width``,
+        ``height`` and before ``synthesis_item``: the mode's, the sampler's, the LDM's, the
+        labeller's."""
+        return (cls.RECORD_FIELDS + SamplingSettings.RECORD_FIELDS + LDM_RECORD_FIELDS
+                + cls.labeller_class.IMAGE_FIELDS)
 
     # ------------------------------------------------------------ the mode's part
     @classmethod
-    @abstractmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint: str | None, out_dir: str,
                     device: str) -> 'BaseSynthesizer':
-        """Build the mode from a config (its models) and its ``synthesis`` dict."""
+        """Build the mode from a config (its models) and its ``synthesis`` dict (what
+        ``tools/synthesize.py`` calls; a mode built in code needs none)."""
+        raise NotImplementedError(f'{cls.__name__} cannot be built from a config: give it a '
+                                  'from_config, or build it in code.')
 
     @abstractmethod
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
-        """Generate and label the images of ``items`` ((item, source index) pairs)."""
+        """Generate the images of ``items`` ((item, source index) pairs) and label them
+        (:meth:`label_batch`)."""
 
-    @abstractmethod
+    def label_batch(self, batch) -> list:
+        """The labeller's results for a :class:`~.labellers.LabelBatch` (``None`` per image
+        when ``with_labels=False``: images only, to measure what labelling costs)."""
+        return self.labeller.label(batch) if self.cfg.with_labels else [None] * len(batch)
+
     def provenance(self) -> dict:
-        """The models that made the data (LDM, labeller...): the start of ``info``."""
+        """The models that made the data: the LDM's identity, then the labeller's
+        provenance (the start of ``info``)."""
+        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
+                    **self.labeller.provenance())
 
     def run_stats(self) -> dict:
         """Counters of this rank added to the run's summary."""
@@ -165,22 +207,12 @@ class BaseSynthesizer(ABC):
     def check_resume(self, settings: dict, resume: bool):
         """Refuse to continue a run in ``out_dir`` made with other settings (unless
         ``resume``), and always one made with other classes, another LDM or labeller."""
-        path = osp.join(self.out_dir, 'run.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                old = json.load(f)
-            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            fixed = {'classes', 'ldm_fingerprint', 'labeller_sha256'} & set(diff)
-            if fixed:
-                raise RuntimeError(f'{self.out_dir} was made with another class list, LDM or '
-                                   f'labelling checkpoint ({sorted(fixed)}); it cannot be '
-                                   'continued with this one. Use another --out.')
-            if diff and not resume:
-                raise RuntimeError(f'{self.out_dir} holds a synthesis run with other settings '
-                                   f'({diff}). Use another --out, or --resume to continue it '
-                                   'with these.')
-        if self.rank == 0:
-            atomic_write_json(path, settings, indent=2)
+        self.job.check_identity(
+            settings, what=self.out_dir, job='a synthesis run', fix='Use another --out',
+            fixed=('classes', 'ldm_fingerprint', 'labeller_sha256'),
+            fixed_name='class list, LDM or labelling checkpoint', resume=resume,
+            resume_hint='--resume')
+        self.writer.shards.write_identity(settings)
         self._resume_checked = True
 
     def _info_with_earlier_settings(self) -> dict:
@@ -249,17 +281,15 @@ class BaseSynthesizer(ABC):
                 break
             rounds.append(plan['batches'])
             self._process(plan['batches'], self._done(), progress, f'round {k}')
-        barrier()
-        summary = None
-        if self.rank == 0:
-            summary = self.merge()
+        summary = self.job.finish(self.merge)  # rank 0, once every rank is done
+        if summary is not None:
             summary['wall_time_s'] = round(time.time() - t0, 1)
             summary.update(self.run_stats())
-        barrier()
         return summary
 
-    def merge(self) -> dict:
-        summary = merge_shards(self.out_dir, self._info_with_earlier_settings())
+    def merge(self, records: dict | None = None) -> dict:
+        """The shards → ``annotations.json`` (+ the contact sheet); the run's summary."""
+        summary = merge_shards(self.out_dir, self._info_with_earlier_settings(), records)
         sheet = self.cfg.contact_sheet or {}
         if sheet.get('num_images', 0) > 0:
             from .contact_sheet import write_contact_sheet
@@ -272,8 +302,8 @@ class BaseSynthesizer(ABC):
         return {b: rec['items'] for b, rec in load_batch_records(self.out_dir).items()}
 
     def _process(self, batches, done, progress, title):
-        mine = [b for b in batches if b['batch'] % self.world_size == self.rank
-                and done.get(b['batch']) != [list(x) for x in b['items']]]
+        mine = [b for b in self.job.mine(batches, lambda b: b['batch'])
+                if done.get(b['batch']) != [list(x) for x in b['items']]]
         if not mine:
             return
         from mmengine.utils import ProgressBar
@@ -328,7 +358,12 @@ class BaseSynthesizer(ABC):
                                            skipped_negative=True))
             return
         image_id = g.item + 1
-        rec = image_record(image_id, w, h, **g.fields, synthesis_item=g.item)
+        if tuple(g.fields) != self.RECORD_FIELDS:
+            raise AssertionError(f'{type(self).__name__} wrote the record fields '
+                                 f'{tuple(g.fields)}, not its RECORD_FIELDS {self.RECORD_FIELDS}')
+        rec = image_record(image_id, w, h, **g.fields, **self.cfg.record_fields(),
+                           ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
+                           **self.labeller.image_fields(), synthesis_item=g.item)
         self.writer.write_image(rec['file_name'], g.image.permute(1, 2, 0).byte().cpu().numpy())
         record['images'].append(rec)
         record['annotations'].extend(annotation_records(image_id, boxes, scores, labels))

@@ -13,7 +13,9 @@ Every file is written to a temporary name and renamed into place, so a run
 killed at any moment leaves either a whole file or none. A batch counts as
 done only when its shard record exists; its images were renamed into place
 before it, so a record never names a half-written image. Running the same
-command again redoes exactly the batches without a record.
+command again redoes exactly the batches without a record. The shards and the run's
+identity (``DIR/run.json``) are a :class:`~diffdet_plugin.utils.sharded_job.UnitFiles` store
+of the plugin's one sharded-job engine (:mod:`diffdet_plugin.utils.sharded_job`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import os.path as osp
 import numpy as np
 
 from ..utils.fileio import atomic_write_bytes, atomic_write_json  # noqa: F401 (re-exported)
+from ..utils.sharded_job import UnitFiles, read_unit_files
 
 
 def image_file_name(image_id: int) -> str:
@@ -64,9 +67,11 @@ class ShardWriter:
         self.rank = rank
         self.jpeg_quality = jpeg_quality
         self.image_dir = osp.join(out_dir, 'images')
-        self.shard_dir = osp.join(out_dir, 'shards', f'rank{rank}')
         os.makedirs(self.image_dir, exist_ok=True)
-        os.makedirs(self.shard_dir, exist_ok=True)
+        # one record per finished batch; the run's identity (settings, models) in run.json
+        self.shards = UnitFiles(osp.join(out_dir, 'shards'), rank, prefix='batch', key='batch',
+                                identity_file=osp.join(out_dir, 'run.json'))
+        self.shard_dir = self.shards.dir
 
     def write_image(self, file_name: str, rgb: np.ndarray):
         """(H, W, 3) uint8 RGB → ``images/<file_name>`` (JPEG), atomically."""
@@ -79,27 +84,22 @@ class ShardWriter:
 
     def commit_batch(self, batch_index: int, record: dict):
         """Mark batch ``batch_index`` done: its record, written last and atomically."""
-        atomic_write_json(osp.join(self.shard_dir, f'batch_{batch_index:08d}.json'),
-                          dict(record, batch=batch_index, rank=self.rank))
+        self.shards.commit(batch_index, record)
 
 
 def load_batch_records(out_dir: str) -> dict[int, dict]:
     """Every finished batch's record, by batch index (from all ranks' shard folders)."""
-    records = {}
-    for path in glob.glob(osp.join(out_dir, 'shards', 'rank*', 'batch_*.json')):
-        with open(path) as f:
-            rec = json.load(f)
-        records[int(rec['batch'])] = rec
-    return records
+    return read_unit_files(osp.join(out_dir, 'shards'), 'batch', 'batch')
 
 
-def merge_shards(out_dir: str, info: dict | None = None) -> dict:
+def merge_shards(out_dir: str, info: dict | None = None, records: dict | None = None) -> dict:
     """Merge all shard records into ``annotations.json`` and ``failures.jsonl``.
 
     Image ids come from the plan (item index + 1), so merging is idempotent and
     independent of rank count and order; annotation ids are assigned in
     (image id, detection order). Images whose file is missing are reported.
-    ``info`` (default: ``DIR/info.json``) becomes the COCO file's ``info``.
+    ``info`` (default: ``DIR/info.json``) becomes the COCO file's ``info``; ``records``
+    (default: read from ``DIR/shards``) are the batch records.
     Returns a summary dict (counts per category, failures, skipped negatives, objects
     dropped from layout prompts, paths).
     """
@@ -107,7 +107,7 @@ def merge_shards(out_dir: str, info: dict | None = None) -> dict:
     if info is None and osp.isfile(info_path):
         with open(info_path) as f:
             info = json.load(f)
-    records = load_batch_records(out_dir)
+    records = load_batch_records(out_dir) if records is None else records
     # temporary files of writes a killed run did not finish
     for tmp in glob.glob(osp.join(out_dir, '**', '.tmp_*'), recursive=True):
         os.remove(tmp)

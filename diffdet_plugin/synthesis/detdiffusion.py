@@ -13,8 +13,9 @@ annotation file with its fine-tuned layout-to-image (L2I) model:
    attributes (for an L2I model trained without P.A. Attr, the ablation's first rows);
 3. text-to-image from pure noise with classifier-free guidance (paper: DPM-Solver, 50 steps,
    scale 3.5; the same loop as every mode, :func:`diffdet_plugin.ldm.text_to_latents`);
-4. the labels are the conditioning layout's boxes and categories (score 1), written by the
-   shared skeleton and writer with the layout's source image id and the prompt.
+4. the labels are the conditioning layout's boxes and categories, score 1
+   (:class:`~.labellers.LayoutLabeller`), written by the shared skeleton and writer with the
+   layout's source image id and the prompt.
 """
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
+from ..ldm import decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
+from .labellers import LabelBatch, LayoutLabeller
 
 STRATEGIES = ('origin', 'easy', 'hard', 'layout')
 
@@ -37,8 +39,6 @@ class DetDiffusionConfig(SynthesisConfig):
     strategy: str = 'origin'
     num_images: int = 0  # 0: one image per layout
     negative_prompt: str = ''
-    scheduler: str = 'DPMSolverMultistepScheduler'
-    scheduler_kwargs: dict = field(default_factory=dict)
     num_inference_steps: int = 50
     guidance_scale: float = 3.5
     score_thr: float = 0.0  # the layout's boxes all have score 1
@@ -87,12 +87,14 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
             from ``cfg.layouts`` in test mode, with the LDM's tokenizer).
     """
     config_class = DetDiffusionConfig
+    RECORD_FIELDS = ('prompt', 'layout_image_id', 'strategy', 'attributes', 'objects_dropped',
+                     'negative_prompt', 'seed')
+    labeller_class = LayoutLabeller
 
     def __init__(self, ldm, cfg, out_dir: str, layouts=None):
         from ..datasets import LayoutCaptionDataset
         from ..ldm.location_tokens import location_token_names
-        cfg = cfg if isinstance(cfg, DetDiffusionConfig) else \
-            DetDiffusionConfig.from_dict(dict(cfg))
+        cfg = self.parse_config(cfg)
         if layouts is None:
             args = {k: v for k, v in cfg.layouts.items() if k != 'type'}
             if cfg.strategy != 'origin':
@@ -115,14 +117,14 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
         classes = list(layouts.metainfo['classes'])
         super().__init__(cfg, classes, out_dir)
         self.ldm, self.layouts = ldm, layouts
+        self.labeller = LayoutLabeller(layouts, cfg.strategy)
         # each layout as generated (with the strategy's attribute tokens), not as loaded
         generated = [layouts.layout_for(i, self._strategy()) for i in range(len(layouts))]
         self.sources = [LayoutSource(i, layouts.get_data_info(i)['img_id'],
                                      tuple(dict.fromkeys(classes[int(lab)]
                                                          for lab in lay['labels'])))
                         for i, lay in enumerate(generated)]
-        self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,
-                                                  **self.cfg.scheduler_kwargs)
+        self.scheduler = self.cfg.build_scheduler(ldm)
         self.objects_dropped = sum(lay['num_dropped'] for lay in generated)
         if self.objects_dropped:
             from mmengine.logging import print_log
@@ -159,45 +161,26 @@ class DetDiffusionSynthesizer(BaseSynthesizer):
                                                                                 (16, 16)))
         return cls(ldm.to(device), syn_cfg, out_dir)
 
-    def provenance(self) -> dict:
-        from ..utils.fileio import file_sha256
-        attrs = self.layouts.attributes_file
-        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    labeller='layout', strategy=self.cfg.strategy,
-                    layouts_ann_file=self.layouts.ann_file,
-                    layouts_sha256=file_sha256(self.layouts.ann_file),
-                    attributes_file=attrs if isinstance(attrs, str) else None,
-                    attributes_sha256=file_sha256(attrs) if isinstance(attrs, str) else None)
-
     @torch.no_grad()
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
-        from mmengine.structures import InstanceData
         cfg, ldm = self.cfg, self.ldm
         layouts = [self.layouts.layout_for(self.sources[s].index, self._strategy())
                    for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
-        latents = text_to_latents(ldm, self.scheduler, [lay['prompt'] for lay in layouts], seeds,
-                                  cfg.num_inference_steps, cfg.guidance_scale,
-                                  self.layouts.image_size,
+        prompts = [lay['prompt'] for lay in layouts]
+        latents = text_to_latents(ldm, self.scheduler, prompts, seeds, cfg.num_inference_steps,
+                                  cfg.guidance_scale, self.layouts.image_size,
                                   ldm.prompt_embedding(cfg.negative_prompt))
         images = decode_to_pixels(ldm, latents)
-        generated = []
-        for j, ((item, _), lay) in enumerate(zip(items, layouts)):
-            n = len(lay['labels'])
-            generated.append(Generated(
-                item=item, image=images[j],
-                result=InstanceData(bboxes=lay['bboxes'].float(), scores=torch.ones(n),
-                                    labels=lay['labels'].long()),
-                fields=dict(prompt=lay['prompt'], layout_image_id=lay['img_id'],
-                            strategy=cfg.strategy, attributes=lay['attributes'],
-                            objects_dropped=lay['num_dropped'],
-                            negative_prompt=cfg.negative_prompt, seed=seeds[j],
-                            guidance_scale=cfg.guidance_scale,
-                            num_inference_steps=cfg.num_inference_steps,
-                            scheduler=cfg.scheduler, ldm=ldm.source,
-                            ldm_fingerprint=ldm.fingerprint),
-                source=dict(layout_image_id=lay['img_id'])))
-        return BatchOutput(generated)
+        results = self.label_batch(LabelBatch(latents, images, prompts, layouts=layouts))
+        return BatchOutput([Generated(
+            item=item, image=images[j], result=results[j],
+            fields=dict(prompt=lay['prompt'], layout_image_id=lay['img_id'],
+                        strategy=cfg.strategy, attributes=lay['attributes'],
+                        objects_dropped=lay['num_dropped'], negative_prompt=cfg.negative_prompt,
+                        seed=seeds[j]),
+            source=dict(layout_image_id=lay['img_id']))
+            for j, ((item, _), lay) in enumerate(zip(items, layouts))])
 
 
 def load_layout_ldm_checkpoint(ldm, checkpoint: str, grid) -> None:

@@ -10,19 +10,16 @@ DiffusionEngine (arXiv 2309.03893), Sec. 3.3. Per batch of B reference images:
 4. DPM-Solver++ img2img with CFG (w = 7.5), both halves in one UNet call
    (:func:`diffdet_plugin.ldm.img2img_denoise`);
 5. the Detection-Adapter labels the final latent z0 in the feature regime it was trained
-   in (``label_features='adapter'``, the default): one extra UNet pass exactly as
-   ``LDMBackbone`` runs in training (its timestep, prompt and noise), +1 UNet call per
-   batch. ``'final_call'`` labels the taps of the loop's last call instead (its timestep
-   and CFG half: with DPM-Solver++ on SD's leading spacing t = 33, not the adapter's t = 1;
-   refused unless ``allow_regime_mismatch=True``, unless the two regimes agree, e.g. a DDIM
-   loop ending at t = 1 read on the empty-prompt half); ``'decoded'`` runs the adapter as a
-   plain detector on the decoded pixels (VAE encode, then the backbone);
+   in (:class:`~.labellers.AdapterLabeller`; ``label_features='adapter'``, the default: one
+   extra UNet pass exactly as ``LDMBackbone`` runs in training, +1 UNet call per batch;
+   ``'final_call'`` and ``'decoded'`` are kept for comparison);
 6. (the skeleton) boxes with score < δ = 0.3 dropped; images and labels written
    as shards (:mod:`.coco_writer`), merged into COCO at the end.
 
 This module is the mode ``diffusion_engine`` of the synthesis skeleton
 (:mod:`.base`), which plans, balances, writes, resumes and merges; it says only
-how a batch is made (steps 1-5: :meth:`DiffusionEngineSynthesizer.generate_batch`).
+what an image is made from and how a batch is drawn (steps 1-4:
+:meth:`DiffusionEngineSynthesizer.generate_batch`); its labeller does step 5.
 """
 from __future__ import annotations
 
@@ -30,13 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from mmengine.logging import print_log
 
-from ..ldm import build_sampling_scheduler, img2img_denoise, last_timestep
-from ..models.detectors import make_data_samples, predict_from_feats
+from ..ldm import img2img_denoise
 from ..registry import SYNTHESIZERS
-from ..utils.fileio import file_sha256
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
+from .labellers import LABEL_FEATURES, AdapterLabeller, LabelBatch
 from .prompts import PromptBuilder
 from .references import batch_geometry, load_references, read_rgb, resize_and_crop
 
@@ -46,10 +41,6 @@ class DiffusionEngineConfig(SynthesisConfig):
     """Every DiffusionEngine synthesis hyper-parameter, with the paper's defaults."""
     reference: dict = field(default_factory=dict)  # ann_file, img_dir, caption_file
     prompt: dict = field(default_factory=dict)  # PromptBuilder arguments
-    scheduler: str = 'DPMSolverMultistepScheduler'
-    scheduler_kwargs: dict = field(default_factory=dict)
-    num_inference_steps: int = 30
-    guidance_scale: float = 7.5
     encode_ratio: tuple = (0.3, 1.0)
     resize_range: tuple = (512, 1024)
     crop_max: tuple = (768, 768)
@@ -80,32 +71,6 @@ class DiffusionEngineConfig(SynthesisConfig):
                              f'{self.label_features!r}')
 
 
-#: How the final latent is labelled (see the module docstring, step 5).
-LABEL_FEATURES = ('adapter', 'final_call', 'decoded')
-
-
-def regime_matches(a: dict, b: dict) -> bool:
-    """Two feature regimes agree on what the adapter's head sees: timestep and prompt."""
-    return a['timestep'] == b['timestep'] and a['prompt'] == b['prompt']
-
-
-def adapter_classes(cfg, ckpt_meta: dict, checkpoint: str) -> list[str]:
-    """The class list: the checkpoint's, checked against the config's if it names one."""
-    ckpt_classes = (ckpt_meta.get('dataset_meta') or {}).get('classes')
-    cfg_classes = cfg.get('synthesis_classes') or cfg.get('metainfo', {}).get('classes')
-    if ckpt_classes is not None and cfg_classes is not None and \
-            list(ckpt_classes) != list(cfg_classes):
-        raise ValueError(f'The adapter checkpoint {checkpoint} was trained on the classes '
-                         f'{list(ckpt_classes)}, but the config lists {list(cfg_classes)}. Use '
-                         'the config the adapter was trained with, or train an adapter for '
-                         'these classes.')
-    classes = ckpt_classes if ckpt_classes is not None else cfg_classes
-    if classes is None:
-        raise KeyError(f'No class list: {checkpoint} has no dataset_meta.classes and the config '
-                       'sets no metainfo.classes.')
-    return list(classes)
-
-
 @SYNTHESIZERS.register_module(name='diffusion_engine')
 class DiffusionEngineSynthesizer(BaseSynthesizer):
     """DiffusionEngine: img2img from reference images, labelled by the Detection-Adapter.
@@ -119,89 +84,35 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
         checkpoint: the adapter checkpoint path (recorded with its sha256).
     """
     config_class = DiffusionEngineConfig
+    #: the mode's own fields of an image record (the sampler's, the LDM's and the
+    #: labeller's follow, written by the skeleton)
+    RECORD_FIELDS = ('ref_image_id', 'ref_file_name', 'prompt', 'negative_prompt', 'seed',
+                     'encode_ratio', 'denoising_steps')
+    labeller_class = AdapterLabeller
 
     def __init__(self, detector, cfg, classes, out_dir: str, checkpoint: str | None = None):
-        from ..models import LDMBackbone
-        if not isinstance(getattr(detector, 'backbone', None), LDMBackbone):
-            raise TypeError('Synthesis needs a Detection-Adapter whose backbone is LDMBackbone; '
-                            f'got {type(getattr(detector, "backbone", None)).__name__}.')
+        cfg = self.parse_config(cfg)
+        labeller = AdapterLabeller(detector, checkpoint, cfg.label_features, cfg.label_half)
         super().__init__(cfg, classes, out_dir)
-        self.detector = detector.eval()
-        self.backbone = detector.backbone
-        self.ldm = detector.backbone.ldm
-        self.checkpoint = checkpoint
-        self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
+        self.labeller, self.detector, self.backbone = labeller, detector, labeller.backbone
+        self.ldm = labeller.backbone.ldm
         self.references = self.sources = load_references(classes=self.classes,
                                                          **self.cfg.reference)
         self.prompts = PromptBuilder(**self.cfg.prompt)
-        self.scheduler = build_sampling_scheduler(self.ldm, self.cfg.scheduler,
-                                                  **self.cfg.scheduler_kwargs)
+        self.scheduler = self.cfg.build_scheduler(self.ldm)
         self.unet_calls = 0
         self.device = next(detector.parameters()).device
-        self.adapter_regime, self.label_regime = self._check_regime()
-        # a dense head drops boxes below its own test_cfg.score_thr before synthesis sees them:
-        # a lower synthesis threshold (delta) must reach the head
-        head_cfg = getattr(getattr(detector, 'bbox_head', None), 'test_cfg', None)
-        if head_cfg is not None and head_cfg.get('score_thr', 0.0) > self.cfg.score_thr:
-            print_log(f'synthesis score_thr {self.cfg.score_thr} is below the head\'s '
-                      f'test_cfg.score_thr {head_cfg["score_thr"]}: lowering the head\'s',
-                      logger='current')
-            head_cfg['score_thr'] = self.cfg.score_thr
+        labeller.check_regime(self.scheduler, self.cfg.num_inference_steps,
+                              self.prompts(['object'], None)[1], self.cfg.allow_regime_mismatch)
+        labeller.lower_score_thr(self.cfg.score_thr)
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
         """The adapter of ``cfg.model`` with ``checkpoint`` (strict), its classes checked."""
-        from mmengine.runner import load_checkpoint
-        from mmengine.runner.checkpoint import _load_checkpoint
-
-        from mmdet.registry import MODELS
-
-        from ..utils.checkpoints import check_checkpoint_kind, require_checkpoint
         syn_cfg = DiffusionEngineConfig.from_dict(synthesis)
-        require_checkpoint(checkpoint, 'adapter')
         # refuse a mismatching adapter before any work: LDM (checked while loading), classes
-        detector = MODELS.build(cfg.model)
-        state = _load_checkpoint(checkpoint, map_location='cpu')
-        check_checkpoint_kind(state.get('state_dict', state), detector, checkpoint,
-                              'a Detection-Adapter', 'Give the iter_*.pth of the adapter config '
-                              "this synthesis config's model is (tools/train.py CONFIG).")
-        ckpt = load_checkpoint(detector, checkpoint, map_location='cpu', strict=True,
-                               logger='silent')
-        classes = adapter_classes(cfg, ckpt.get('meta', {}), checkpoint)
-        num_classes = getattr(detector.bbox_head, 'num_classes', len(classes))
-        if num_classes != len(classes):
-            raise ValueError(f'The adapter head predicts {num_classes} classes but its class '
-                             f'list has {len(classes)}.')
-        return cls(detector.to(device).eval(), syn_cfg, classes, out_dir, checkpoint)
-
-    def _check_regime(self) -> tuple[dict, dict]:
-        """(the adapter's training regime, the regime synthesis labels in); one clear error
-        when they differ and the config does not say ``allow_regime_mismatch=True``."""
-        cfg, backbone = self.cfg, self.backbone
-        trained = backbone.trained_regime or backbone.feature_regime
-        if cfg.label_features == 'final_call':
-            negative = self.prompts(['object'], None)[1]
-            label = dict(timestep=last_timestep(self.scheduler, cfg.num_inference_steps),
-                         prompt='<caption>' if cfg.label_half == 'cond' else negative,
-                         noise='sampler', source='final_call')
-        else:  # 'adapter' and 'decoded' run the backbone as configured
-            label = dict(backbone.feature_regime, source=cfg.label_features)
-        if not regime_matches(trained, label):
-            msg = (f'synthesis.label_features={cfg.label_features!r} labels features at '
-                   f"t = {label['timestep']} with prompt {label['prompt']!r}, but the adapter "
-                   f"was trained at t = {trained['timestep']} with prompt {trained['prompt']!r}")
-            if not cfg.allow_regime_mismatch:
-                raise ValueError(msg + ". Use label_features='adapter' (the default: one extra "
-                                 "UNet pass in the adapter's regime), or set synthesis."
-                                 'allow_regime_mismatch=True to label out of regime on purpose.')
-            print_log(msg + ' (allow_regime_mismatch=True: recorded in the provenance).',
-                      logger='current', level=30)
-        return trained, label
-
-    def provenance(self) -> dict:
-        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    adapter_checkpoint=self.checkpoint, adapter_sha256=self.checkpoint_sha,
-                    adapter_regime=self.adapter_regime, label_regime=self.label_regime)
+        labeller, classes = AdapterLabeller.from_config(cfg, checkpoint, device)
+        return cls(labeller.detector, syn_cfg, classes, out_dir, checkpoint)
 
     def run_stats(self) -> dict:
         return dict(unet_calls_this_rank=self.unet_calls)
@@ -237,7 +148,6 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
         x = np.stack([resize_and_crop(img, r, o, crop) for (_, _, img), (r, o) in zip(ok, geo)])
         x = torch.from_numpy(x).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
         n = cfg.num_inference_steps
-        B = len(ok)
         seeds = [item_seed(cfg.seed, item) for item, _, _ in ok]
         stride = ldm.latent_stride
         lat_shape = (ldm.latent_channels, crop[0] // stride, crop[1] // stride)
@@ -257,36 +167,17 @@ class DiffusionEngineSynthesizer(BaseSynthesizer):
                                   n, cfg.guidance_scale, denoising_steps=steps)
         assert taps.calls - calls_before == steps, 'one UNet call per denoising step'
         images = ((ldm.decode_latents(latents).float() + 1) * 127.5).round().clamp(0, 255)
-        # 5. the Detection-Adapter's features of the final latent
-        feats = self.label_features(latents, images, crop, B) if cfg.with_labels else None
+        # 5. the Detection-Adapter labels the final latent (AdapterLabeller)
+        results = self.label_batch(LabelBatch(latents, images, [p for p, _ in prompts]))
         self.unet_calls += taps.calls - calls_before
         taps.clear()
-        results = (predict_from_feats(self.detector, feats, make_data_samples(B, crop))
-                   if cfg.with_labels else [None] * B)
         return [Generated(
             item=item, image=images[j], result=results[j],
             fields=dict(ref_image_id=ref.image_id, ref_file_name=ref.file_name,
                         prompt=prompts[j][0], negative_prompt=prompts[j][1], seed=seeds[j],
-                        encode_ratio=steps / n, denoising_steps=steps,
-                        guidance_scale=cfg.guidance_scale, num_inference_steps=n,
-                        scheduler=cfg.scheduler, ldm=ldm.source, ldm_fingerprint=ldm.fingerprint,
-                        adapter_checkpoint=self.checkpoint, adapter_sha256=self.checkpoint_sha),
+                        encode_ratio=steps / n, denoising_steps=steps),
             source=dict(ref_image_id=ref.image_id, ref_file=ref.path))
             for j, (item, ref, _) in enumerate(ok)]
-
-
-    def label_features(self, latents, images, crop, B: int) -> tuple:
-        """The pyramid the adapter labels (fine → coarse, (B, C_l, H/s, W/s) each), as
-        ``synthesis.label_features`` says: ``'adapter'`` one pass in the backbone's training
-        regime on the final latent; ``'final_call'`` the last loop call's taps (one CFG
-        half); ``'decoded'`` the backbone on the decoded pixels (B, 3, H, W) in [0, 255]."""
-        how = self.cfg.label_features
-        if how == 'final_call':
-            half = slice(B, 2 * B) if self.cfg.label_half == 'cond' else slice(0, B)
-            return tuple(f[half].float() for f in self.backbone.taps.pyramid(crop))
-        if how == 'decoded':
-            return self.backbone(images.to(self.device) / 127.5 - 1)
-        return self.backbone.latent_features(latents, crop)
 
 
 def synthesize_with_config(detector, classes, config_file: str, out_dir: str,

@@ -9,7 +9,7 @@ category name:
 4. the image's final latent z0 goes through **one** UNet pass at t = 1 (no decode/encode
    round trip, ``LDMBackbone.latent_features``; conditioned on the image's prompt when the
    detector's ``feature_prompt='image'``) and the head grounds the prompt's category names in
-   those features (:meth:`InstaGen.predict_from_feats`);
+   those features (:class:`~.labellers.GroundingLabeller`);
 5. (the skeleton) boxes with score > β = 0.4 are kept and written as COCO, with shards,
    resume, provenance, failures and several ranks.
 
@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.detectors import make_data_samples
 from ..registry import SYNTHESIZERS
-from ..utils.fileio import file_sha256
+from .labellers import GroundingLabeller
 from .text_to_image import TextToImageConfig, TextToImageSynthesizer
 
 
@@ -59,23 +58,6 @@ def check_same_vae(generator, head_ldm):
                          'latents, so both must share one VAE (fine-tune the UNet only).')
 
 
-def load_head_checkpoint(detector, checkpoint: str):
-    """Load an InstaGen head checkpoint (strict): a plain one (phase 1) or a self-training one
-    (``InstaGenSelfTraining``: its ``teacher.`` weights, the EMA model the paper synthesizes
-    with)."""
-    from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
-    state = _load_checkpoint(checkpoint, map_location='cpu')
-    sd = state.get('state_dict', state)
-    if any(k.startswith('teacher.') for k in sd):
-        sd = {k[len('teacher.'):]: v for k, v in sd.items() if k.startswith('teacher.')}
-    from ..utils.checkpoints import check_checkpoint_kind
-    check_checkpoint_kind(sd, detector, checkpoint, 'an InstaGen head (or self-training)',
-                          'Give the iter_*.pth of configs/instagen/instagen_*-base-triplets.py '
-                          'or instagen-selftrain_*.py.')
-    load_state_dict(detector, sd, strict=True)
-    return detector
-
-
 @SYNTHESIZERS.register_module(name='instagen')
 class InstaGenSynthesizer(TextToImageSynthesizer):
     """Text-to-image labelled by the InstaGen head on the image's own t = 1 features.
@@ -86,63 +68,26 @@ class InstaGenSynthesizer(TextToImageSynthesizer):
         cfg: an :class:`InstaGenConfig` (or its dict).
         out_dir: output folder.
         checkpoint: the head's checkpoint (recorded with its sha256).
+        generator: the LDM that draws, when it is not the head's (same VAE; see
+            :class:`InstaGenConfig`).
     """
     config_class = InstaGenConfig
+    labeller_class = GroundingLabeller
 
     def __init__(self, detector, cfg, out_dir: str, checkpoint: str | None = None,
                  generator=None):
-        from ..models import InstaGen
-        if not isinstance(detector, InstaGen):
-            raise TypeError(f'synthesis.mode="instagen" needs an InstaGen detector as '
-                            f'cfg.model, got {type(detector).__name__}.')
-        head_ldm = detector.backbone.ldm
+        cfg = self.parse_config(cfg)
+        labeller = GroundingLabeller(detector, cfg.categories, checkpoint)
         if generator is not None:
-            check_same_vae(generator, head_ldm)
-        super().__init__(generator or head_ldm, cfg, out_dir)
-        self.detector = detector.eval()
-        self.checkpoint = checkpoint
-        self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
+            check_same_vae(generator, labeller.ldm)
+        super().__init__(generator or labeller.ldm, cfg, out_dir, labeller)
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
-        from mmdet.registry import MODELS
-
-        from ..utils.checkpoints import require_checkpoint
         syn_cfg = InstaGenConfig.from_dict(synthesis)
-        require_checkpoint(checkpoint, 'InstaGen head')
-        detector = MODELS.build(cfg.model)
-        load_head_checkpoint(detector, checkpoint)
+        labeller = GroundingLabeller.from_config(cfg, checkpoint, device, syn_cfg.categories)
         generator = None
         if syn_cfg.generator:
             from ..ldm import FrozenLDM
             generator = FrozenLDM.build(**syn_cfg.generator).to(device)
-        return cls(detector.to(device), syn_cfg, out_dir, checkpoint, generator)
-
-    def provenance(self) -> dict:
-        head_ldm = self.detector.backbone.ldm
-        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    labeller='instagen', head_checkpoint=self.checkpoint,
-                    head_sha256=self.checkpoint_sha, head_ldm=head_ldm.source,
-                    head_ldm_fingerprint=head_ldm.fingerprint)
-
-    def image_fields(self) -> dict:
-        return dict(head_checkpoint=self.checkpoint, head_sha256=self.checkpoint_sha)
-
-    @torch.no_grad()
-    def label(self, latents, images, sources):
-        det = self.detector
-        size = tuple(images.shape[-2:])
-        feats = det.latent_feats(latents, size, [src.prompt for src in sources])
-        out = [None] * len(sources)
-        groups: dict[tuple, list[int]] = {}
-        for j, src in enumerate(sources):
-            groups.setdefault(tuple(src.class_names), []).append(j)
-        for names, idx in groups.items():  # one head pass per distinct category list
-            sub = tuple(f[idx] for f in feats)
-            results = det.predict_from_feats(sub, make_data_samples(len(idx), size),
-                                             class_names=list(names))
-            for j, r in zip(idx, results):
-                r.labels = torch.tensor([self.classes.index(names[int(k)]) for k in r.labels],
-                                        dtype=torch.long)
-                out[j] = r
-        return out
+        return cls(labeller.detector, syn_cfg, out_dir, checkpoint, generator)

@@ -9,27 +9,27 @@ InstaGen (CVPR 2024, Sec. 3.2, "base triplets") makes its first training data th
    ``name_joiner``);
 3. text-to-image from pure noise with classifier-free guidance (the same loop as every mode,
    :func:`diffdet_plugin.ldm.img2img_denoise` at r = 1), decoded by the VAE;
-4. :meth:`TextToImageSynthesizer.label` boxes the image; the skeleton keeps boxes with score
-   ≥ ``score_thr`` (InstaGen's α = 0.8 for the base detector) and writes COCO.
+4. the mode's labeller boxes the image; the skeleton keeps boxes with score ≥ ``score_thr``
+   (InstaGen's α = 0.8 for the base detector) and writes COCO.
 
 This module owns steps 1–3 for every text-to-image mode; mode ``text_to_image`` labels with
-any mmdet detector (config + checkpoint, e.g. the judge restricted to base classes), mode
-``instagen`` (:mod:`.instagen`) with the grounding head on the image's own UNet features.
+any mmdet detector (:class:`~.labellers.DetectorLabeller`: config + checkpoint, e.g. the judge
+restricted to base classes), mode ``instagen`` (:mod:`.instagen`) with the grounding head on
+the image's own UNet features (:class:`~.labellers.GroundingLabeller`).
 """
 from __future__ import annotations
 
-from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from ..ldm import build_sampling_scheduler, decode_to_pixels, text_to_latents
+from ..ldm import decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
 from ..utils.categories import check_category_names, warn_unknown_words
-from ..utils.fileio import file_sha256
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
+from .labellers import DetectorLabeller, LabelBatch
 from .prompts import category_prompt
 
 
@@ -42,10 +42,6 @@ class TextToImageConfig(SynthesisConfig):
     name_format: str = '{}'
     name_joiner: str = ' and '
     negative_prompt: str = ''
-    scheduler: str = 'DPMSolverMultistepScheduler'
-    scheduler_kwargs: dict = field(default_factory=dict)
-    num_inference_steps: int = 30
-    guidance_scale: float = 7.5
     image_size: int | None = None  # default: the VAE's sample_size (512 for SD)
     score_thr: float = 0.8
 
@@ -90,16 +86,18 @@ def prompt_sources(cfg: TextToImageConfig, count: int) -> list[PromptSource]:
 
 
 class TextToImageSynthesizer(BaseSynthesizer):
-    """Steps 1–3 of the module docstring; a mode implements :meth:`label`.
+    """Steps 1–3 of the module docstring; the labeller does step 4.
 
     Args:
         ldm: the :class:`~diffdet_plugin.ldm.FrozenLDM` that draws.
         cfg: a :class:`TextToImageConfig` (or its dict).
         out_dir: output folder.
+        labeller: a :class:`~.labellers.Labeller` whose labels index ``cfg.categories``.
     """
     config_class = TextToImageConfig
+    RECORD_FIELDS = ('prompt', 'category_names', 'negative_prompt', 'seed')
 
-    def __init__(self, ldm, cfg, out_dir: str):
+    def __init__(self, ldm, cfg, out_dir: str, labeller=None):
         cfg = self.parse_config(cfg)
         sources = prompt_sources(cfg, max(cfg.num_images, len(cfg.categories)))
         tok = ldm.tokenizer
@@ -111,57 +109,34 @@ class TextToImageSynthesizer(BaseSynthesizer):
                              'fewer categories per prompt.')
         super().__init__(cfg, cfg.categories, out_dir)  # checks done: now out_dir is made
         warn_unknown_words(tok, cfg.categories, 'synthesis.categories')
-        self.ldm = ldm
+        self.ldm, self.labeller = ldm, labeller
         self.sources = sources
-        self.scheduler = build_sampling_scheduler(ldm, self.cfg.scheduler,
-                                                  **self.cfg.scheduler_kwargs)
-
-    @classmethod
-    def parse_config(cls, cfg):
-        return cfg if isinstance(cfg, cls.config_class) else cls.config_class.from_dict(dict(cfg))
-
-    @abstractmethod
-    def label(self, latents: torch.Tensor, images: torch.Tensor, sources: list) -> list:
-        """Box the generated images.
-
-        Args:
-            latents: final latents z0 (B, 4, h, w).
-            images: decoded images (B, 3, H, W) float in [0, 255], RGB.
-            sources: the items' :class:`PromptSource`.
-        Returns:
-            one ``InstanceData`` per image, ``labels`` indexing :attr:`classes`.
-        """
-
-    def image_fields(self) -> dict:
-        """Provenance of the labeller, added to every image record."""
-        return {}
+        self.scheduler = self.cfg.build_scheduler(ldm)
 
     @torch.no_grad()
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:
         cfg, ldm = self.cfg, self.ldm
         sources = [self.sources[s] for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
-        latents = text_to_latents(ldm, self.scheduler, [s.prompt for s in sources], seeds,
-                                  cfg.num_inference_steps, cfg.guidance_scale, cfg.image_size,
+        prompts = [s.prompt for s in sources]
+        latents = text_to_latents(ldm, self.scheduler, prompts, seeds, cfg.num_inference_steps,
+                                  cfg.guidance_scale, cfg.image_size,
                                   ldm.prompt_embedding(cfg.negative_prompt))
         images = decode_to_pixels(ldm, latents)
-        results = self.label(latents, images, sources) if cfg.with_labels else \
-            [None] * len(items)
-        extra = self.image_fields()
+        results = self.label_batch(LabelBatch(latents, images, prompts,
+                                              class_names=[s.class_names for s in sources]))
         return BatchOutput([Generated(
             item=item, image=images[j], result=results[j],
             fields=dict(prompt=src.prompt, category_names=list(src.class_names),
-                        negative_prompt=cfg.negative_prompt, seed=seeds[j],
-                        guidance_scale=cfg.guidance_scale,
-                        num_inference_steps=cfg.num_inference_steps, scheduler=cfg.scheduler,
-                        ldm=ldm.source, ldm_fingerprint=ldm.fingerprint, **extra),
+                        negative_prompt=cfg.negative_prompt, seed=seeds[j]),
             source=dict(prompt=src.prompt)) for j, ((item, _), src) in
             enumerate(zip(items, sources))])
 
 
 @SYNTHESIZERS.register_module(name='text_to_image')
 class DetectorLabelledSynthesizer(TextToImageSynthesizer):
-    """Text-to-image, labelled by an mmdet detector on the decoded images.
+    """Text-to-image, labelled by an mmdet detector on the decoded images
+    (:class:`~.labellers.DetectorLabeller`).
 
     InstaGen's base triplets: the detector is trained on base categories only (here: the toy
     judge restricted to them) and its boxes with score > α = 0.8 are kept. Its classes must
@@ -174,31 +149,19 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
         cfg, out_dir: as :class:`TextToImageSynthesizer`.
         checkpoint: the detector's checkpoint (recorded).
     """
+    labeller_class = DetectorLabeller
 
     def __init__(self, ldm, detector, detector_classes, cfg, out_dir: str,
                  checkpoint: str | None = None):
         cfg = self.parse_config(cfg)
-        missing = [c for c in cfg.categories if c not in list(detector_classes)]
-        if missing:
-            raise ValueError(f'The labelling detector ({checkpoint}) knows the classes '
-                             f'{list(detector_classes)}, not {missing}: label with a detector '
-                             'trained on every synthesized category, or synthesize fewer.')
-        super().__init__(ldm, cfg, out_dir)
-        self.detector = detector
-        self.checkpoint = checkpoint
-        self.checkpoint_sha = file_sha256(checkpoint) if checkpoint else None
-        self._to_run_label = {i: self.classes.index(c) for i, c in enumerate(detector_classes)
-                              if c in self.classes}
+        labeller = DetectorLabeller(detector, detector_classes, cfg.categories, checkpoint,
+                                    cfg.score_thr)
+        super().__init__(ldm, cfg, out_dir, labeller)
 
     @classmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint, out_dir, device='cpu'):
         """``cfg.model`` is the labelling detector (loaded with ``checkpoint``); the LDM is
         ``synthesis.ldm`` (:meth:`FrozenLDM.build` arguments)."""
-        import copy
-        import os.path as osp
-
-        from mmdet.apis import init_detector
-
         from ..ldm import FrozenLDM
         synthesis = dict(synthesis)
         ldm_args = synthesis.pop('ldm', None)
@@ -206,39 +169,8 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
             raise KeyError("synthesis.ldm is missing: the model that draws, e.g. ldm=dict("
                            "pretrained='CompVis/stable-diffusion-v1-4')")
         syn_cfg = TextToImageConfig.from_dict(synthesis)
-        if not checkpoint or not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'--checkpoint {checkpoint} does not exist: give the '
-                                    'labelling detector\'s weights (e.g. a judge restricted to '
-                                    'the base classes).')
-        detector = init_detector(copy.deepcopy(cfg), checkpoint, device=device)
-        classes = (detector.dataset_meta or {}).get('classes') or \
-            cfg.get('metainfo', {}).get('classes')
-        if not classes:
-            raise KeyError(f'The labelling detector {checkpoint} names no classes (no '
-                           'dataset_meta.classes in the checkpoint, no metainfo.classes in the '
-                           'config).')
+        labeller = DetectorLabeller.from_config(cfg, checkpoint, device, syn_cfg.categories,
+                                                syn_cfg.score_thr)
         ldm = FrozenLDM.build(**ldm_args).to(device)
-        return cls(ldm, detector, classes, syn_cfg, out_dir, checkpoint)
-
-    def provenance(self) -> dict:
-        return dict(ldm=self.ldm.source, ldm_fingerprint=self.ldm.fingerprint,
-                    labeller='detector', labeller_checkpoint=self.checkpoint,
-                    labeller_sha256=self.checkpoint_sha)
-
-    def image_fields(self) -> dict:
-        return dict(labeller_checkpoint=self.checkpoint, labeller_sha256=self.checkpoint_sha)
-
-    def label(self, latents, images, sources):
-        from mmengine.structures import InstanceData
-
-        from ..evaluation.judge import detect_rgb
-        arrays = [im.permute(1, 2, 0).byte().cpu().numpy() for im in images]
-        out = []
-        for det in detect_rgb(self.detector, arrays, score_thr=self.cfg.score_thr):
-            keep = [i for i, lab in enumerate(det['labels']) if int(lab) in self._to_run_label]
-            out.append(InstanceData(
-                bboxes=torch.as_tensor(det['bboxes'][keep]).float().reshape(-1, 4),
-                scores=torch.as_tensor(det['scores'][keep]).float(),
-                labels=torch.tensor([self._to_run_label[int(det['labels'][i])] for i in keep],
-                                    dtype=torch.long)))
-        return out
+        return cls(ldm, labeller.detector, labeller.detector_classes, syn_cfg, out_dir,
+                   checkpoint)

@@ -1,17 +1,8 @@
-# Names shared by the DiffusionEngine downstream configs (real + synthetic data): the meta
-# keys that carry a synthesized image's provenance into data_samples.metainfo, and the class
+# Names shared by the DiffusionEngine downstream configs (real + synthetic data): the class
 # lists (one `metainfo` per domain, shared by the real and the synthetic source: mmengine's
 # ConcatDataset requires equal metainfo, and SyntheticCocoDataset checks the names against
 # the synthesized file's categories). Only new names are defined here, so this file can be
 # one of several `_base_` files next to any mmdet config.
-
-# mmdet's default PackDetInputs meta keys + the provenance of synthesized images
-# (== diffdet_plugin.datasets.SYNTHETIC_META_KEYS; a test checks they agree).
-synthetic_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                       'flip_direction', 'ref_image_id', 'ref_file_name', 'prompt',
-                       'negative_prompt', 'seed', 'encode_ratio', 'denoising_steps',
-                       'guidance_scale', 'num_inference_steps', 'scheduler', 'ldm',
-                       'ldm_fingerprint', 'adapter_checkpoint', 'adapter_sha256', 'category_names')
 
 coco_metainfo = dict(classes=(
     'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
@@ -38,8 +29,9 @@ voc_metainfo = dict(
 
 
 # The synthetic source of every `-de` config: SyntheticCocoDataset on a tools/synthesize.py
-# output folder; a `-de` config adds data_root, metainfo, pipeline (its real train pipeline
-# packing `synthetic_meta_keys`) and backend_args.
+# output folder; RealSyntheticDataset adds metainfo, backend_args and the real train pipeline,
+# packing the synthetic provenance (diffdet_plugin.datasets.SYNTHETIC_META_KEYS: the keys the
+# synthesis modes declare); a `-de` config adds data_root.
 synthetic_dataset_defaults = dict(
     type='SyntheticCocoDataset', ann_file='annotations.json', data_prefix=dict(img='images/'),
     min_score=0.3,              # the adapter's box threshold (DiffusionEngine paper)

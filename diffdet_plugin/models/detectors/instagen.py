@@ -36,7 +36,6 @@ from mmdet.registry import MODELS
 from ...utils.categories import check_category_names
 from ..backbones import LDMBackbone
 from ..language_models import LDMTextEncoder
-from .predict_from_feats import make_data_samples
 
 
 @MODELS.register_module()
@@ -200,13 +199,3 @@ class InstaGen(GroundingDINO):
         feats = self.backbone.latent_features(latents, tuple(image_size),
                                               prompts=self.feature_condition(prompts))
         return tuple(f.to(self.query_embedding.weight) for f in feats)
-
-    def predict_latents(self, latents: torch.Tensor, class_names, image_size=None,
-                        prompts=None):
-        """Label generated images from their final latents z0 (B, 4, h, w): ``latent_feats``,
-        then the head grounds ``class_names``. ``image_size`` (H, W) defaults to
-        :meth:`image_size`."""
-        size = tuple(image_size or self.image_size(latents))
-        return self.predict_from_feats(self.latent_feats(latents, size, prompts),
-                                       make_data_samples(latents.shape[0], size),
-                                       class_names=class_names)
