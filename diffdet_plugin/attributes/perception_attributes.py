@@ -35,14 +35,12 @@ Every annotation id of ``ann_file`` is either in ``attributes`` or in ``skipped`
         --ann-file data/coco/annotations/instances_train2017.json \
         --img-dir data/coco/train2017 --out data/coco/pa_attributes_train2017.json
 
-Above 400 lines because the assignment rule, its resumable per-rank shards and their merge
-share one record format; the shard handling moves to the shared sharded-job engine when that
-lands (issue #22, item 3).
+Resumable and split over ranks by the plugin's sharded-job engine
+(:mod:`diffdet_plugin.utils.sharded_job`: a per-rank JSON-lines log, one line per image).
 """
 from __future__ import annotations
 
 import json
-import os
 import os.path as osp
 from typing import Sequence
 
@@ -50,6 +48,7 @@ import numpy as np
 
 from ..evaluation.judge import detect_rgb
 from ..utils.fileio import atomic_write_json, file_sha256
+from ..utils.sharded_job import ShardedJob, UnitLog, check_complete
 
 ATTRIBUTES = ('easy', 'hard', 'background')
 
@@ -195,24 +194,6 @@ def _config_identity(detector_config):
     return cfg, name, hashlib.sha256(text.encode()).hexdigest()
 
 
-def _read_shard(path: str) -> tuple[dict | None, list[dict]]:
-    """(header, image records) of a shard; a torn last line (a killed write) is dropped."""
-    header, records = None, []
-    with open(path) as f:
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not line.endswith('\n'):
-                continue  # the last line of a write that was killed midway
-            if 'header' in rec:
-                header = rec['header']
-            else:
-                records.append(rec)
-    return header, records
-
-
 def _image_record(img, anns, cat_names, det, classes, score_thr, iou_thr, same_category,
                   error=None):
     """One image's shard line: the attributes of its non-crowd annotations and the skipped ones
@@ -291,7 +272,6 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
     Returns:
         the attribute file's content (on every rank).
     """
-    from mmengine.dist import barrier
     from mmengine.logging import print_log
     from mmengine.utils import ProgressBar
 
@@ -328,25 +308,20 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
                              f'{a["category_id"]}, which is not in its `categories`')
         anns_of.setdefault(a['image_id'], []).append(a)
     images = sorted(coco['images'], key=lambda im: im['id'])
-    mine = images[rank::world_size]
-
-    shard = f'{out_file}.rank{rank}.jsonl'
-    header = dict(settings, rank=rank)
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    # the sharded-job engine: image i (in id order) on rank i % world_size, one appended
+    # line per image in this rank's log, the settings as its header
+    job = ShardedJob(UnitLog(out_file, rank, key='image_id'), rank, world_size)
+    log, header = job.store, dict(settings, rank=rank)
+    mine = [im for _, im in job.mine(enumerate(images), lambda pair: pair[0])]
     records = []
-    if resume and osp.isfile(shard):
-        old_header, records = _read_shard(shard)
-        if old_header != header and (old_header is not None or records):
-            raise ValueError(f'{shard} is from a run with other settings ({old_header}), not '
-                             f'{header}: delete it, or start over with resume=False '
-                             '(--no-resume)')
-        print_log(f'rank {rank}: resuming {shard}, {len(records)} of {len(mine)} images done',
+    if resume and osp.isfile(log.log):
+        old_header, records = UnitLog.read(log.log)
+        if old_header is not None or records:
+            job.check_identity(header, what=log.log, job='a run', fix='Delete it, or start '
+                               'over with resume=False (--no-resume)')
+        print_log(f'rank {rank}: resuming {log.log}, {len(records)} of {len(mine)} images done',
                   logger='current')
-    # the kept records rewritten (this drops a torn last line), then appended to
-    with open(shard + '.tmp', 'w') as f:
-        for line in [dict(header=header)] + records:
-            f.write(json.dumps(line) + '\n')
-    os.replace(shard + '.tmp', shard)
+    log.write_identity(header, keep=records)  # the kept records (a torn last line dropped)
     done_ids = {r['image_id'] for r in records}
     todo = [im for im in mine if im['id'] not in done_ids]
 
@@ -357,56 +332,39 @@ def extract_attributes(detector_config, checkpoint: str, ann_file: str, img_dir:
         print_log(f'the detector does not know the dataset categories {unknown}: their objects '
                   'get `background`', logger='current', level=30)
     bar = ProgressBar(len(todo)) if rank == 0 and todo else None
-    with open(shard, 'a') as f:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
-            loaded = [_load_rgb(osp.join(img_dir, im['file_name'])) for im in batch]
-            for im, (_, error) in zip(batch, loaded):
-                if error:
-                    print_log(f'image {im["id"]} skipped: {error}', logger='current', level=30)
-            dets = iter(detect_rgb(model, [p for p, _ in loaded if p is not None], score_thr,
-                                   batch_size=batch_size))
-            for im, (pic, error) in zip(batch, loaded):
-                rec = _image_record(im, anns_of.get(im['id'], []), cat_names,
-                                    next(dets) if pic is not None else None, classes,
-                                    score_thr, iou_thr, same_category, error)
-                f.write(json.dumps(rec) + '\n')
-                if bar is not None:
-                    bar.update()
-            f.flush()
-            os.fsync(f.fileno())
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        loaded = [_load_rgb(osp.join(img_dir, im['file_name'])) for im in batch]
+        for im, (_, error) in zip(batch, loaded):
+            if error:
+                print_log(f'image {im["id"]} skipped: {error}', logger='current', level=30)
+        dets = iter(detect_rgb(model, [p for p, _ in loaded if p is not None], score_thr,
+                               batch_size=batch_size))
+        log.commit_many([_image_record(im, anns_of.get(im['id'], []), cat_names,
+                                       next(dets) if pic is not None else None, classes,
+                                       score_thr, iou_thr, same_category, error)
+                         for im, (pic, error) in zip(batch, loaded)])
+        if bar is not None:
+            for _ in batch:
+                bar.update()
     if bar is not None:
         bar.file.write('\n')
     del model
 
-    if world_size > 1:
-        barrier()
-    if rank == 0:
-        result = _merge(out_file, images, coco, ann_file, settings, config_name, checkpoint,
-                        classes)
-    if world_size > 1:
-        barrier()
+    result = job.finish(lambda records: _merge(out_file, images, coco, ann_file, settings,
+                                               config_name, checkpoint, classes, records))
     if rank != 0:
         with open(out_file) as f:
             result = json.load(f)
     return result
 
 
-def _merge(out_file, images, coco, ann_file, settings, config_name, checkpoint, classes):
-    """Rank 0: the shards → ``out_file`` (checked complete: every image once), shards removed."""
+def _merge(out_file, images, coco, ann_file, settings, config_name, checkpoint, classes,
+           by_image: dict):
+    """Rank 0: every rank's records (``by_image``: image id → record) → ``out_file`` (checked
+    complete: every image once), the logs removed."""
     from mmengine.logging import print_log
-    world_size = settings['world_size']
-    shards = [f'{out_file}.rank{r}.jsonl' for r in range(world_size)]
-    by_image = {}
-    for s in shards:
-        if not osp.isfile(s):
-            raise RuntimeError(f'shard {s} is missing: did every rank run?')
-        for rec in _read_shard(s)[1]:
-            by_image[rec['image_id']] = rec
-    missing = [im['id'] for im in images if im['id'] not in by_image]
-    if missing:
-        raise RuntimeError(f'{len(missing)} images have no record in the shards {shards} '
-                           f'(e.g. {missing[:5]}): run the same command again to finish them')
+    check_complete(by_image, [im['id'] for im in images], f'the shards {out_file}.rank*.jsonl')
     attributes, skipped = {}, []
     for im in images:
         rec = by_image[im['id']]
@@ -428,8 +386,7 @@ def _merge(out_file, images, coco, ann_file, settings, config_name, checkpoint, 
                   same_category=settings['same_category'], counts=counts,
                   skipped=skipped)
     atomic_write_json(out_file, result)
-    for s in shards:
-        os.remove(s)
+    UnitLog(out_file, 0, key='image_id').remove()
     print_log(f'perception-aware attributes: {counts}, {len(skipped)} annotations skipped '
               f'-> {out_file}', logger='current')
     return result
