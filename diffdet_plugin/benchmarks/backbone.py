@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
+from .harness import (add_benchmark_parser, check_preset_and_device, check_sizes, current_rss_bytes,
                       measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
                       synchronize, time_fn)
 
@@ -156,11 +156,9 @@ def bench_backbone(args, parser):
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser(
-        'backbone', help='LDMBackbone feature extraction vs. the same stock diffusers calls',
+    return add_benchmark_parser(
+        subparsers, 'backbone', bench_backbone, BACKBONE_VARIANTS,
+        help='LDMBackbone feature extraction vs. the same stock diffusers calls',
         description='Time LDMBackbone(x) (feature pyramid) against plain diffusers calls doing '
         'the same work (VAE encode, add_noise at t=1, one UNet pass with the empty prompt) on '
         'the same components; report images/s, their ratio and peak memory.')
-    add_common_args(p, BACKBONE_VARIANTS)
-    p.set_defaults(func=bench_backbone, parser=p)
-    return p

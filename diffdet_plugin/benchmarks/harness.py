@@ -324,6 +324,22 @@ def report(args, bench: str, recorded_args, notes: list[str], what: dict | None 
 # ----------------------------------------------------------------------------
 # command-line options
 # ----------------------------------------------------------------------------
+def add_benchmark_parser(subparsers, name: str, func, variants, help: str, description: str,
+                         **common) -> argparse.ArgumentParser:
+    """One throughput benchmark's sub-command: its parser with :func:`add_common_args`
+    (``common``: their help texts), running ``func(args)``."""
+    p = subparsers.add_parser(name, help=help, description=description)
+    add_common_args(p, variants, **common)
+    p.set_defaults(func=func, parser=p)
+    return p
+
+
+def add_sampler_args(p: argparse.ArgumentParser, steps_help: str = 'num_inference_steps N'):
+    """The sampler options of the synthesis benchmarks (the synthesis configs' defaults)."""
+    p.add_argument('--steps', type=int, default=30, help=steps_help)
+    p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
+
+
 def add_common_args(p: argparse.ArgumentParser, variants, unit: str = 'calls',
                     batch_help: str = 'images per forward pass',
                     dtype_help: str = 'LDM weights and input dtype',

@@ -29,9 +29,9 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
-                      synchronize, time_fn)
+from .harness import (add_benchmark_parser, add_sampler_args, check_preset_and_device, check_sizes,
+                      current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
+                      run_note, summarize, synchronize, time_fn)
 from .synthesize import UNetCallCounter
 
 VARIANTS = ('instagen', 'instagen_no_labels', 'generate_then_detect')
@@ -189,19 +189,17 @@ def bench_instagen(args, parser):
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser(
-        'instagen', help='InstaGen synthesis (images + head labels from latents) vs. images '
-        'only vs. diffusers StableDiffusionPipeline + the detector on the decoded images',
+    p = add_benchmark_parser(
+        subparsers, 'instagen', bench_instagen, VARIANTS,
+        help='InstaGen synthesis (images + head labels from latents) vs. images only vs. '
+        'diffusers StableDiffusionPipeline + the detector on the decoded images',
         description='Time InstaGenSynthesizer.synthesize_batch, the same with '
         'with_labels=False, and diffusers\' StableDiffusionPipeline (same components, '
         'scheduler, prompts, steps, guidance, seeds) followed by the InstaGen detector on the '
-        'decoded images; report images/s, their ratios and peak memory.')
-    add_common_args(p, VARIANTS, unit='batches', batch_help='images per batch (UNet batch: 2x)',
-                    dtype_help='LDM weights dtype',
-                    seed_help='seed of the weights and per-image noise')
+        'decoded images; report images/s, their ratios and peak memory.',
+        unit='batches', batch_help='images per batch (UNet batch: 2x)',
+        dtype_help='LDM weights dtype', seed_help='seed of the weights and per-image noise')
     p.add_argument('--head', choices=sorted(HEAD_CONFIGS), default='toy',
                    help='head size: toy (2 + 2 layers, 100 queries) or paper (6 + 6, 900)')
-    p.add_argument('--steps', type=int, default=30, help='num_inference_steps')
-    p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
-    p.set_defaults(func=bench_instagen, parser=p)
+    add_sampler_args(p)
     return p

@@ -29,9 +29,9 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (add_common_args, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
-                      synchronize, time_fn)
+from .harness import (add_benchmark_parser, add_sampler_args, check_preset_and_device, check_sizes,
+                      current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
+                      run_note, summarize, synchronize, time_fn)
 
 SYNTH_VARIANTS = ('engine', 'engine_no_labels', 'diffusers')
 RECORDED_ARGS = ('preset', 'batch', 'res', 'steps', 'strength', 'guidance', 'dtype', 'device',
@@ -291,23 +291,22 @@ def bench_synthesize(args, parser):
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser(
-        'synthesize', help='DiffusionEngine synthesis (images + labels) vs. images only vs. '
+    p = add_benchmark_parser(
+        subparsers, 'synthesize', bench_synthesize, SYNTH_VARIANTS,
+        help='DiffusionEngine synthesis (images + labels) vs. images only vs. '
         'diffusers StableDiffusionImg2ImgPipeline',
         description='Time DiffusionEngineSynthesizer.synthesize_batch (img2img with CFG, '
         'Detection-Adapter labels from one extra UNet pass in its regime, JPEG + shard '
         'writing), the same '
         'engine with with_labels=False, and diffusers\' StableDiffusionImg2ImgPipeline built '
         'from the same VAE / text encoder / tokenizer / UNet with the same scheduler, prompts, '
-        'steps, guidance and strength; report images/s, their ratios and peak memory.')
-    add_common_args(p, SYNTH_VARIANTS, unit='batches',
-                    batch_help='images per batch (UNet batch: 2x)', dtype_help='LDM weights dtype',
-                    seed_help='seed of the weights, references and per-image noise')
-    p.add_argument('--steps', type=int, default=30, help='num_inference_steps N')
+        'steps, guidance and strength; report images/s, their ratios and peak memory.',
+        unit='batches', batch_help='images per batch (UNet batch: 2x)',
+        dtype_help='LDM weights dtype', seed_help='seed of the weights, references and '
+        'per-image noise')
+    add_sampler_args(p)
     p.add_argument('--strength', type=float, default=0.6,
                    help='encode ratio / img2img strength: the last int(N * strength) steps run')
-    p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
     p.add_argument('--score-thr', type=float, default=0.3,
                    help='the engine\'s box score threshold (delta)')
-    p.set_defaults(func=bench_synthesize, parser=p)
     return p

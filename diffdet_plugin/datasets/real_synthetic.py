@@ -15,7 +15,7 @@ Sources are ``datasets[0]`` (real) and ``datasets[1]`` (synthetic), as mmdet's
 ``ConcatDataset`` and ``MultiSourceSampler`` expect.
 """
 import copy
-from typing import List, Optional, Tuple
+from typing import List, Sequence, Tuple
 
 from mmdet.datasets import ConcatDataset
 from mmdet.datasets.transforms import PackDetInputs
@@ -59,17 +59,18 @@ class RealSyntheticDataset(ConcatDataset):
             to the real source's (its first leaf dataset's when ``real`` is itself a
             ``ConcatDataset`` / ``RepeatDataset``), the pipeline packing
             ``SYNTHETIC_META_KEYS``.
-        ignore_keys (list[str], optional): metainfo keys that may differ between the sources
-            (mmengine's ``ConcatDataset``; e.g. VOC's ``dataset_type``).
+        ignore_keys (list[str]): metainfo keys that may differ between the sources
+            (mmengine's ``ConcatDataset``); default ``['dataset_type']``: VOC's type tag,
+            which a synthetic COCO source never has.
         lazy_init (bool): as mmengine's ``ConcatDataset``.
     """
 
-    def __init__(self, real: dict, synthetic: dict, ignore_keys: Optional[List[str]] = None,
-                 lazy_init: bool = False):
+    def __init__(self, real: dict, synthetic: dict,
+                 ignore_keys: Sequence[str] = ('dataset_type', ), lazy_init: bool = False):
         real, synthetic = self.source_configs(real, synthetic)
         self.real_cfg, self.synthetic_cfg = real, synthetic
         super().__init__(datasets=[real, synthetic], lazy_init=lazy_init,
-                         ignore_keys=ignore_keys)
+                         ignore_keys=list(ignore_keys))
 
     @staticmethod
     def source_configs(real: dict, synthetic: dict) -> Tuple[dict, dict]:

@@ -68,12 +68,8 @@ class FrozenLDM(nn.Module):
     def __init__(self, vae, unet, text_encoder, tokenizer, scheduler, source: str,
                  dtype='fp32'):
         super().__init__()
-        self.vae = vae
-        self.unet = unet
-        self.text_encoder = text_encoder
-        self.tokenizer = tokenizer
-        self.scheduler = scheduler
-        self.source = source
+        self.vae, self.unet, self.text_encoder = vae, unet, text_encoder
+        self.tokenizer, self.scheduler, self.source = tokenizer, scheduler, source
         self.to(resolve_dtype(dtype))
         self.requires_grad_(False)
         self.eval()

@@ -82,34 +82,33 @@ def _small_preset(description: str, unet_channels, unet_groups, vae_channels, va
         scheduler=dict(_class_name='DDPMScheduler', prediction_type='epsilon', **_SD_SCHEDULE))
 
 
+# the SD 2.x UNet's text side (OpenCLIP-H width, per-level heads, linear projections)
+_SD2_UNET = dict(_SD_UNET, cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20],
+                 use_linear_projection=True)
+# the 512 px models' released sampling scheduler (PNDM without its Runge-Kutta warm-up)
+_SD_PNDM = dict(_class_name='PNDMScheduler', skip_prk_steps=True, prediction_type='epsilon',
+                **_SD_SCHEDULE)
+
+
+def _sd_preset(description: str, resolution: int, unet: dict, text_encoder: dict,
+               scheduler: dict) -> dict:
+    """A real SD architecture at ``resolution`` (latents 1/8 of it)."""
+    return dict(description=description, resolution=resolution,
+                unet=dict(unet, sample_size=resolution // 8),
+                vae=dict(_SD_VAE, sample_size=resolution), text_encoder=text_encoder,
+                scheduler=scheduler)
+
+
 PRESETS: dict[str, dict] = {
-    'sd15': dict(
-        description='Stable Diffusion 1.5 architecture (860M UNet, CLIP ViT-L/14)',
-        resolution=512,
-        unet=dict(_SD_UNET, sample_size=64, cross_attention_dim=768, attention_head_dim=8),
-        vae=dict(_SD_VAE, sample_size=512),
-        text_encoder=_CLIP_L,
-        scheduler=dict(_class_name='PNDMScheduler', skip_prk_steps=True,
-                       prediction_type='epsilon', **_SD_SCHEDULE)),
-    'sd2-base': dict(
-        description='Stable Diffusion 2 base architecture, 512 px, epsilon prediction',
-        resolution=512,
-        unet=dict(_SD_UNET, sample_size=64, cross_attention_dim=1024,
-                  attention_head_dim=[5, 10, 20, 20], use_linear_projection=True),
-        vae=dict(_SD_VAE, sample_size=512),
-        text_encoder=_OPENCLIP_H,
-        scheduler=dict(_class_name='PNDMScheduler', skip_prk_steps=True,
-                       prediction_type='epsilon', **_SD_SCHEDULE)),
-    'sd2': dict(
-        description='Stable Diffusion 2 (768-v) architecture, 768 px, v-prediction',
-        resolution=768,
-        unet=dict(_SD_UNET, sample_size=96, cross_attention_dim=1024,
-                  attention_head_dim=[5, 10, 20, 20], use_linear_projection=True,
-                  upcast_attention=True),
-        vae=dict(_SD_VAE, sample_size=768),
-        text_encoder=_OPENCLIP_H,
-        scheduler=dict(_class_name='DDIMScheduler', prediction_type='v_prediction',
-                       **_SD_SCHEDULE)),
+    'sd15': _sd_preset('Stable Diffusion 1.5 architecture (860M UNet, CLIP ViT-L/14)', 512,
+                       dict(_SD_UNET, cross_attention_dim=768, attention_head_dim=8), _CLIP_L,
+                       _SD_PNDM),
+    'sd2-base': _sd_preset('Stable Diffusion 2 base architecture, 512 px, epsilon prediction',
+                           512, _SD2_UNET, _OPENCLIP_H, _SD_PNDM),
+    'sd2': _sd_preset('Stable Diffusion 2 (768-v) architecture, 768 px, v-prediction', 768,
+                      dict(_SD2_UNET, upcast_attention=True), _OPENCLIP_H,
+                      dict(_class_name='DDIMScheduler', prediction_type='v_prediction',
+                           **_SD_SCHEDULE)),
     'tiny': _small_preset('SD-shaped toy model (a few MB) for tests and demos',
                           unet_channels=[32, 32, 64, 64], unet_groups=8,
                           vae_channels=[16, 32, 32, 32], vae_groups=8,

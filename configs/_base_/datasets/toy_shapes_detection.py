@@ -41,13 +41,9 @@ val_dataloader = dict(
         type=dataset_type, data_root=data_root, metainfo=metainfo,
         ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
         test_mode=True, pipeline=test_pipeline, backend_args=backend_args))
-test_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False, drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, metainfo=metainfo,
-        ann_file='annotations/instances_test.json', data_prefix=dict(img='test/'),
-        test_mode=True, pipeline=test_pipeline, backend_args=backend_args))
+test_dataloader = dict(val_dataloader, dataset=dict(  # the held-out test split
+    val_dataloader['dataset'], ann_file='annotations/instances_test.json',
+    data_prefix=dict(img='test/')))
 val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json',
                      metric='bbox', format_only=False, backend_args=backend_args)
 test_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances_test.json',

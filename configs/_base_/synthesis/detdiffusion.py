@@ -9,18 +9,15 @@
 # | sampler           | DPM-Solver, 50 steps                              | paper  |
 # | guidance scale    | 3.5                                               | paper  |
 # | images per layout | 1 (num_images = 0: one per layout)                | ours   |
+_base_ = './common.py'  # batch, seed, scheduler, balance, contact sheet
+
 synthesis = dict(
     mode='detdiffusion',
     layouts=dict(),
     strategy='origin',
     num_images=0,
-    batch_size=4,
-    seed=0,
     negative_prompt='',
-    scheduler='DPMSolverMultistepScheduler',
     num_inference_steps=50,
     guidance_scale=3.5,
     score_thr=0.0,
-    keep_negatives=True,
-    balance=dict(min_per_category=0),
-    contact_sheet=dict(num_images=16, cols=4))
+    keep_negatives=True)

@@ -24,12 +24,11 @@
 # latent. 'final_call' with scheduler='DDIMScheduler', label_half='uncond' and an empty
 # negative prompt reads the loop's own last call in the adapter's regime (no extra pass);
 # 'decoded' runs the adapter as a plain detector on the decoded image.
+_base_ = './common.py'  # batch, seed, scheduler, balance, contact sheet
+
 synthesis = dict(
     mode='diffusion_engine',  # the synthesizer (diffdet_plugin.registry.SYNTHESIZERS)
     prompt=dict(domain='photo', use_captions=True),
-    batch_size=4,
-    seed=0,
-    scheduler='DPMSolverMultistepScheduler',
     num_inference_steps=30,
     guidance_scale=7.5,
     encode_ratio=(0.3, 1.0),
@@ -39,6 +38,4 @@ synthesis = dict(
     label_features='adapter',  # or 'final_call' / 'decoded' (see above)
     label_half='cond',  # the CFG half 'final_call' reads
     allow_regime_mismatch=False,
-    keep_negatives=False,
-    balance=dict(min_per_category=0),
-    contact_sheet=dict(num_images=16, cols=4))
+    keep_negatives=False)

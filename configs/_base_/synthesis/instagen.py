@@ -9,6 +9,8 @@
 # | sampler                 | DPM-Solver++, 30 steps, CFG 7.5       | ours (as DE) |
 # | images per category N   | num_images = N x K categories         | paper: 1000 per epoch, |
 # |                         |                                       | 3000 downstream        |
+_base_ = './common.py'  # batch, seed, scheduler, balance, contact sheet
+
 synthesis = dict(
     mode='instagen',
     categories=[],
@@ -17,12 +19,7 @@ synthesis = dict(
     name_format='{}',
     name_joiner=' and ',
     negative_prompt='',
-    batch_size=4,
-    seed=0,
-    scheduler='DPMSolverMultistepScheduler',
     num_inference_steps=30,
     guidance_scale=7.5,
     score_thr=0.4,
-    keep_negatives=False,
-    balance=dict(min_per_category=0),
-    contact_sheet=dict(num_images=16, cols=4))
+    keep_negatives=False)

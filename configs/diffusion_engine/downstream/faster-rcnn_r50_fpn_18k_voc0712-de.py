@@ -12,5 +12,4 @@ synthetic_data_root = 'data/voc_de/'
 # (RealSyntheticDataset); per-batch ratios are the -de-1to1 / -de-3to1 variants (toy)
 train_dataloader = dict(
     dataset=dict(_delete_=True, type='RealSyntheticDataset', real=_base_.real_train_dataset,
-                 ignore_keys=['dataset_type'],
                  synthetic=dict(_base_.synthetic_dataset_defaults, data_root=synthetic_data_root)))
