@@ -61,3 +61,25 @@ def test_a_rank_log_drops_a_torn_last_line_and_merges_complete(tmp_path):
     logs[0].remove()
     assert not osp.exists(logs[0].log) and not osp.exists(logs[1].log)
     assert json.dumps(records[5]) == '{"image_id": 5, "v": 5}'
+
+
+def test_benchmark_lanes_split_the_detector_runs_like_ranks(tmp_path):
+    """`benchmark.py quality --lane I N`: run k (in arm, seed order) is trained by lane
+    k % N; a lane reads the other lanes' finished records and skips their missing ones."""
+    from diffdet_plugin.benchmarks.experiment import detector_runs, record
+    work = str(tmp_path)
+    for arm, seed in (('a', 0), ('a', 1), ('b', 1)):
+        record(osp.join(work, 'runs', f'{arm}-seed{seed}.json'),
+               dict(arm=arm, seed=seed, test={'coco/bbox_mAP': 0.5}))
+    asked = []
+
+    def configure(arm):
+        asked.append(arm)
+        raise KeyboardInterrupt  # a run would start here
+
+    runs = detector_runs(work, 'p', ['a', 'b'], [0, 1], 10, configure, lane=(1, 2))
+    assert {a: [r['seed'] for r in recs] for a, recs in runs.items()} == {'a': [0, 1], 'b': [1]}
+    assert not asked  # lane 1 owns (a, 1) and (b, 1): both recorded, nothing to train
+    with pytest.raises(KeyboardInterrupt):
+        detector_runs(work, 'p', ['a', 'b'], [0, 1], 10, configure, lane=(0, 2))
+    assert asked == ['b']  # lane 0 owns (a, 0), recorded, and (b, 0), not yet

@@ -148,7 +148,8 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from .experiment import detector_runs
     runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
                          lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
-                                                     else data[arm]['dir'], arm='real+de-1to1'))
+                                                     else data[arm]['dir'], arm='real+de-1to1'),
+                         lane=getattr(args, 'lane', None))
     return dict(probes=probes, attribute_detector=det, attributes=attr_recs, rows=rows,
                 fidelity=fidelity, generated=data, runs=runs)
 

@@ -312,9 +312,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
 
     def iters(arm):
         return max(1, int(round(args.det_iters / (1 + ARMS[arm].get('exposure', 0)))))
-    runs = {}
-    for arm in arms:
-        runs.update(detector_runs(work, name, [arm], args.seeds, iters(arm), configure))
+    runs = detector_runs(work, name, arms, args.seeds, iters, configure,
+                         lane=getattr(args, 'lane', None))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, pseudo=pseudo,
                 judged=judged, oracle=oracle, label_study=study, runs=runs, summary=summarize(runs))
 

@@ -101,29 +101,41 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     return runner, out
 
 
-def detector_runs(work: str, protocol: str, arms, seeds, iters: int, configure) -> dict:
+def detector_runs(work: str, protocol: str, arms, seeds, iters, configure,
+                  lane: tuple | None = None) -> dict:
     """The downstream detector per arm and seed: ``configure(arm)`` gives the arm's config
-    (e.g. :func:`detector_config`); each run trains ``iters`` iterations with the seed, is tested
-    on the held-out split and recorded in ``<work>/runs/<arm>-seed<seed>.json`` (a rerun skips
-    it); the record also holds the final model's metrics on the val split (``val``: what a
-    setting is chosen by; records written before 2026-12-07 lack it). Returns arm → records,
-    in seed order."""
+    (e.g. :func:`detector_config`); each run trains ``iters`` iterations (or ``iters(arm)``)
+    with the seed, is tested on the held-out split and recorded in
+    ``<work>/runs/<arm>-seed<seed>.json`` (a rerun skips it); the record also holds the final
+    model's metrics on the val split (``val``: what a setting is chosen by; records written
+    before 2026-12-07 lack it). Returns arm → records, in seed order.
+
+    ``lane`` = (i, n): the runs, numbered in (arm, seed) order, are split over n processes
+    as the sharded-job engine splits units over ranks (:class:`ShardedJob`): this one trains
+    run k when k % n == i and reads the others' records where they exist."""
     from ..runner_utils import set_iterations
+    from ..utils.sharded_job import ShardedJob
+    units = [(arm, seed) for arm in arms for seed in seeds]
+    mine = set(units) if lane is None else {
+        u for _, u in ShardedJob(None, *lane).mine(enumerate(units), lambda pair: pair[0])}
     runs = {}
     for arm in arms:
         for seed in seeds:
             path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
             rec = record(path)
+            if rec is None and (arm, seed) not in mine:
+                continue  # another lane's run, not finished yet
             if rec is None:
                 cfg = configure(arm)
-                set_iterations(cfg, iters)
-                print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {iters} it')
+                n_iters = iters(arm) if callable(iters) else iters
+                set_iterations(cfg, n_iters)
+                print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {n_iters} it')
                 t0 = time.time()
                 runner, m = train_and_test(
                     cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
                 val = {k: float(v) for k, v in runner.val().items()  # for choosing settings
                        if isinstance(v, (int, float))}
-                rec = record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=iters,
+                rec = record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=n_iters,
                                          test=m, val=val, seconds=round(time.time() - t0, 1)))
             runs.setdefault(arm, []).append(rec)
     return runs

@@ -262,7 +262,8 @@ def instagen_protocol(args, root: str) -> dict:
         if arm != 'real-base':
             cfg.train_dataloader.dataset.synthetic.data_root = data[arm]['dir'] + '/'
         return cfg
-    runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure)
+    runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure,
+                         lane=getattr(args, 'lane', None))
     return dict(split=split, judge=judge, alpha=dict(alpha_rec, used=alpha), ldm=ldm,
                 base_triplets=trip, head=head_rec,
                 novel_images=novel, selftrain=self_rec, instagen_data=data, real_base=real,

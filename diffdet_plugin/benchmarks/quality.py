@@ -51,6 +51,11 @@ def run(args, parser=None) -> dict:
     root = args.data_root.rstrip('/') + '/'
     if ensure_toy_shapes(root):
         print(f'wrote the toy-shapes data to {root}')
+    if args.lane is not None and not 0 <= args.lane[0] < args.lane[1]:
+        msg = f'--lane {args.lane[0]} {args.lane[1]}: I must be in 0 .. N-1'
+        if parser is not None:
+            parser.error(msg)
+        raise ValueError(msg)
     unknown = set(args.arms or []) - set(de.ARMS)
     if unknown:
         msg = f'unknown arms {sorted(unknown)}; choose from {list(de.ARMS)}'
@@ -114,6 +119,11 @@ def add_parser(subparsers):
                    '(diffdet_plugin/benchmarks/detdiffusion_quality.py)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     p.add_argument('--det-iters', type=int, default=1500)
+    p.add_argument('--lane', type=int, nargs=2, metavar=('I', 'N'), default=None,
+                   help='train only the detector runs k (numbered in arm, seed order) with '
+                   'k %% N == I, so N processes (e.g. one thread each) share them; a later run '
+                   'without --lane reads every record for the table. Record the shared steps '
+                   '(adapter, synthesis) first, with one process')
     de.add_arguments(p)
     from . import detdiffusion_quality, instagen_quality
     instagen_quality.add_arguments(p)
