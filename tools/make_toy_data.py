@@ -20,15 +20,12 @@ def parse_args():
         description='Generate the toy shapes detection dataset (COCO format)')
     parser.add_argument('--out', default='data/toy_shapes',
                         help='output root directory')
-    parser.add_argument('--num-train', type=int, default=4000,
-                        help='number of training images')
-    parser.add_argument('--num-val', type=int, default=200,
-                        help='number of validation images')
-    parser.add_argument('--num-test', type=int, default=500,
-                        help='number of held-out test images (0: no test split)')
-    parser.add_argument('--num-ldm', type=int, default=0,
-                        help='images of the toy LDM\'s own training split "ldm" (its own seed '
-                        'stream; 0: none)')
+    for split, count, what in (
+            ('train', 4000, 'training images'), ('val', 200, 'validation images'),
+            ('test', 500, 'held-out test images (0: no test split)'),
+            ('ldm', 0, 'images of the toy LDM\'s own training split "ldm" (its own seed '
+             'stream; 0: none)')):
+        parser.add_argument(f'--num-{split}', type=int, default=count, help=f'number of {what}')
     parser.add_argument('--image-size', type=int, default=128,
                         help='side length of the square images in pixels')
     parser.add_argument('--seed', type=int, default=0,

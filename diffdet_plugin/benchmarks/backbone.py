@@ -26,11 +26,11 @@ import time
 import torch
 
 from .harness import (add_benchmark_parser, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, run_note, summarize,
+                      measure_variants, peak_memory, report, reset_peak_memory, summarize,
                       synchronize, time_fn)
 
 BACKBONE_VARIANTS = ('plugin', 'stock')
-RECORDED_ARGS = ('preset', 'batch', 'res', 'dtype', 'device', 'warmup', 'repeat', 'seed')
+RECORDED_ARGS = ()  # the common options only (harness.COMMON_RECORDED_ARGS)
 
 
 def build_backbone(args):
@@ -148,11 +148,10 @@ def bench_backbone(args, parser):
         return
     env, results, info, mem_note = measured
     ratio = results['plugin']['items_per_s'] / results['stock']['items_per_s']
-    notes = [f'ratio plugin/stock (images/s): {ratio:.3f}', mem_note,
-             run_note(info, env, f"VAE+UNet params {info['vae_unet_params'] / 1e6:.1f} M",
-                      f"features {info['feature_shapes']}")]
-    report(args, 'backbone', RECORDED_ARGS, notes, env=env, results=results,
-           ratio_plugin_over_stock=ratio, memory_note=mem_note, info=info)
+    report(args, 'backbone', RECORDED_ARGS, [f'ratio plugin/stock (images/s): {ratio:.3f}'],
+           measured, facts=(f"VAE+UNet params {info['vae_unet_params'] / 1e6:.1f} M",
+                            f"features {info['feature_shapes']}"),
+           ratio_plugin_over_stock=ratio)
 
 
 def add_parser(subparsers):

@@ -303,21 +303,34 @@ def write_json(path: str, data: dict):
 
 
 def run_note(info: dict, env: dict, *facts: str) -> str:
-    """The closing note line of a timing benchmark: model build time, ``facts``, load."""
-    return '; '.join((f"model build {info['build_s']} s", *facts,
+    """The closing note line of a timing benchmark: model build time, the LDM's size (when
+    ``info`` has ``ldm_params``), ``facts``, load."""
+    size = (f"LDM params {info['ldm_params'] / 1e6:.1f} M", ) if 'ldm_params' in info else ()
+    return '; '.join((f"model build {info['build_s']} s", *size, *facts,
                       f"load average at end {env['load_avg_1_5_15_end']}"))
 
 
-def report(args, bench: str, recorded_args, notes: list[str], what: dict | None = None,
-           **fields):
-    """Print the per-variant table of ``fields['results']`` and the ``notes`` (a line each);
-    with ``--json`` write ``bench``, the ``recorded_args`` (names of options) and ``fields``."""
+#: the options of :func:`add_common_args` every timing report records
+COMMON_RECORDED_ARGS = ('preset', 'batch', 'res', 'dtype', 'device', 'warmup', 'repeat', 'seed')
+
+
+def report(args, bench: str, recorded_args, notes: list[str], measured: tuple,
+           what: dict | None = None, facts=(), **fields):
+    """Print the per-variant table and the ``notes`` (a line each), then the memory note and
+    :func:`run_note` with ``facts``; with ``--json`` write ``bench``, the options
+    (:data:`COMMON_RECORDED_ARGS` and the benchmark's own ``recorded_args``), the measurement
+    and ``fields``. ``measured``: :func:`measure_variants`' (env, results, info, memory
+    note); ``what``: a line of help per variant."""
+    env, results, info, mem_note = measured
+    notes = [*notes, mem_note, run_note(info, env, *facts)]
+    fields = dict(env=env, results=results, **fields, memory_note=mem_note, info=info)
     print()
     print_results(fields['results'], what)
     for line in notes:
         print(line)
     if args.json:
-        write_json(args.json, dict(bench=bench, args={k: getattr(args, k) for k in recorded_args},
+        names = COMMON_RECORDED_ARGS + tuple(recorded_args)
+        write_json(args.json, dict(bench=bench, args={k: getattr(args, k) for k in names},
                                    **fields))
 
 
@@ -335,9 +348,15 @@ def add_benchmark_parser(subparsers, name: str, func, variants, help: str, descr
 
 
 def add_sampler_args(p: argparse.ArgumentParser, steps_help: str = 'num_inference_steps N'):
-    """The sampler options of the synthesis benchmarks (the synthesis configs' defaults)."""
+    """The sampler options of the synthesis benchmarks (the synthesis configs' defaults), and
+    what their common options mean there (a timed unit is a batch of CFG pairs)."""
     p.add_argument('--steps', type=int, default=30, help=steps_help)
     p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
+
+
+#: :func:`add_common_args`' help texts for the synthesis benchmarks
+SYNTHESIS_UNITS = dict(unit='batches', batch_help='images per batch (UNet batch: 2x)',
+                       dtype_help='LDM weights dtype')
 
 
 def add_common_args(p: argparse.ArgumentParser, variants, unit: str = 'calls',

@@ -29,14 +29,13 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (add_benchmark_parser, add_sampler_args, check_preset_and_device, check_sizes,
-                      current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
-                      run_note, summarize, synchronize, time_fn)
+from .harness import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
+                      check_preset_and_device, check_sizes, current_rss_bytes, measure_variants,
+                      peak_memory, report, reset_peak_memory, summarize, synchronize, time_fn)
 from .synthesize import UNetCallCounter
 
 VARIANTS = ('instagen', 'instagen_no_labels', 'generate_then_detect')
-RECORDED_ARGS = ('preset', 'head', 'batch', 'res', 'steps', 'guidance', 'dtype', 'device',
-                 'warmup', 'repeat', 'seed')
+RECORDED_ARGS = ('head', 'steps', 'guidance')  # + harness.COMMON_RECORDED_ARGS
 VARIANT_HELP = {
     'instagen': 'InstaGen mode: images + head labels from the final latents',
     'instagen_no_labels': 'InstaGen mode, with_labels=False',
@@ -180,12 +179,9 @@ def bench_instagen(args, parser):
         f'UNet calls per batch: {calls} (CFG: each sampling call is batch 2B; labelling adds '
         'one call of batch B at t = 1 in both labelled variants)',
         'instagen also JPEG-encodes and writes every image and a shard record; '
-        'generate_then_detect VAE-encodes the decoded images again before the t = 1 pass',
-        mem_note,
-        run_note(info, env, f"LDM params {info['ldm_params'] / 1e6:.1f} M",
-                 f"head params {info['head_params'] / 1e6:.1f} M")]
-    report(args, 'instagen', RECORDED_ARGS, notes, VARIANT_HELP, env=env, results=results,
-           ratios=ratios, memory_note=mem_note, info=info)
+        'generate_then_detect VAE-encodes the decoded images again before the t = 1 pass']
+    report(args, 'instagen', RECORDED_ARGS, notes, measured, VARIANT_HELP,
+           facts=(f"head params {info['head_params'] / 1e6:.1f} M", ), ratios=ratios)
 
 
 def add_parser(subparsers):
@@ -197,8 +193,7 @@ def add_parser(subparsers):
         'with_labels=False, and diffusers\' StableDiffusionPipeline (same components, '
         'scheduler, prompts, steps, guidance, seeds) followed by the InstaGen detector on the '
         'decoded images; report images/s, their ratios and peak memory.',
-        unit='batches', batch_help='images per batch (UNet batch: 2x)',
-        dtype_help='LDM weights dtype', seed_help='seed of the weights and per-image noise')
+        seed_help='seed of the weights and per-image noise', **SYNTHESIS_UNITS)
     p.add_argument('--head', choices=sorted(HEAD_CONFIGS), default='toy',
                    help='head size: toy (2 + 2 layers, 100 queries) or paper (6 + 6, 900)')
     add_sampler_args(p)

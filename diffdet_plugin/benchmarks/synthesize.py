@@ -29,13 +29,12 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (add_benchmark_parser, add_sampler_args, check_preset_and_device, check_sizes,
-                      current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
-                      run_note, summarize, synchronize, time_fn)
+from .harness import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
+                      check_preset_and_device, check_sizes, current_rss_bytes, measure_variants,
+                      peak_memory, report, reset_peak_memory, summarize, synchronize, time_fn)
 
 SYNTH_VARIANTS = ('engine', 'engine_no_labels', 'diffusers')
-RECORDED_ARGS = ('preset', 'batch', 'res', 'steps', 'strength', 'guidance', 'dtype', 'device',
-                 'warmup', 'repeat', 'seed', 'score_thr')
+RECORDED_ARGS = ('steps', 'strength', 'guidance', 'score_thr')  # + harness.COMMON_RECORDED_ARGS
 SYNTH_VARIANT_HELP = {
     'engine': 'engine: images + labels',
     'engine_no_labels': 'engine, with_labels=False',
@@ -278,16 +277,13 @@ def bench_synthesize(args, parser):
         f"engine with/without labels: {ratios['engine_over_engine_no_labels']:.3f}",
         'the engine variants also read the references from disk, JPEG-encode and write every '
         'image and a shard record per batch (part of what the engine does); diffusers returns '
-        'PIL images in memory',
-        mem_note,
-        run_note(info, env, f"LDM params {info['ldm_params'] / 1e6:.1f} M",
-                 f"adapter params (without the LDM) "
-                 f"{info['adapter_params_without_ldm'] / 1e6:.1f} M",
-                 f"{info['unet_calls_per_batch']} UNet calls of batch {info['unet_batch']} per "
-                 f"batch", f"engine kept {eng.get('boxes_written')} boxes (score >= "
-                 f"{args.score_thr}, random head)")]
-    report(args, 'synthesize', RECORDED_ARGS, notes, SYNTH_VARIANT_HELP, env=env, results=results,
-           ratios=ratios, memory_note=mem_note, info=info)
+        'PIL images in memory']
+    facts = (f"adapter params (without the LDM) {info['adapter_params_without_ldm'] / 1e6:.1f} M",
+             f"{info['unet_calls_per_batch']} UNet calls of batch {info['unet_batch']} per batch",
+             f"engine kept {eng.get('boxes_written')} boxes (score >= {args.score_thr}, random "
+             'head)')
+    report(args, 'synthesize', RECORDED_ARGS, notes, measured, SYNTH_VARIANT_HELP, facts,
+           ratios=ratios)
 
 
 def add_parser(subparsers):
@@ -301,9 +297,7 @@ def add_parser(subparsers):
         'engine with with_labels=False, and diffusers\' StableDiffusionImg2ImgPipeline built '
         'from the same VAE / text encoder / tokenizer / UNet with the same scheduler, prompts, '
         'steps, guidance and strength; report images/s, their ratios and peak memory.',
-        unit='batches', batch_help='images per batch (UNet batch: 2x)',
-        dtype_help='LDM weights dtype', seed_help='seed of the weights, references and '
-        'per-image noise')
+        seed_help='seed of the weights, references and per-image noise', **SYNTHESIS_UNITS)
     add_sampler_args(p)
     p.add_argument('--strength', type=float, default=0.6,
                    help='encode ratio / img2img strength: the last int(N * strength) steps run')
