@@ -25,9 +25,9 @@ import time
 
 import torch
 
-from .harness import (add_benchmark_parser, check_preset_and_device, check_sizes, current_rss_bytes,
-                      measure_variants, peak_memory, report, reset_peak_memory, summarize,
-                      synchronize, time_fn)
+from .harness import (current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
+                      summarize, synchronize, time_fn)
+from .options import add_benchmark_parser, check_preset_and_device, check_sizes
 
 BACKBONE_VARIANTS = ('plugin', 'stock')
 RECORDED_ARGS = ()  # the common options only (harness.COMMON_RECORDED_ARGS)

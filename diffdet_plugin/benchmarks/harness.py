@@ -15,13 +15,12 @@ which includes the model weights. A child prints its result as one JSON line tag
 
 :func:`measure_variants` runs a benchmark's variants that way; :func:`report` prints the
 per-variant table (seconds per batch, images/s, peak memory) and writes ``--json``. Also
-here: the options the throughput benchmarks share (:func:`add_common_args`,
-:func:`check_sizes`, :func:`check_preset_and_device`) and the JSON (+ markdown) result
-files of every benchmark (:func:`write_report`, also used by ``fidelity`` and ``quality``).
+here: the JSON (+ markdown) result files of every benchmark (:func:`write_report`, also
+used by ``fidelity`` and ``quality``). The options the throughput benchmarks share are in
+:mod:`.options`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import os.path as osp
@@ -310,7 +309,7 @@ def run_note(info: dict, env: dict, *facts: str) -> str:
                       f"load average at end {env['load_avg_1_5_15_end']}"))
 
 
-#: the options of :func:`add_common_args` every timing report records
+#: the options of :func:`.options.add_common_args` every timing report records
 COMMON_RECORDED_ARGS = ('preset', 'batch', 'res', 'dtype', 'device', 'warmup', 'repeat', 'seed')
 
 
@@ -332,80 +331,6 @@ def report(args, bench: str, recorded_args, notes: list[str], measured: tuple,
         names = COMMON_RECORDED_ARGS + tuple(recorded_args)
         write_json(args.json, dict(bench=bench, args={k: getattr(args, k) for k in names},
                                    **fields))
-
-
-# ----------------------------------------------------------------------------
-# command-line options
-# ----------------------------------------------------------------------------
-def add_benchmark_parser(subparsers, name: str, func, variants, help: str, description: str,
-                         **common) -> argparse.ArgumentParser:
-    """One throughput benchmark's sub-command: its parser with :func:`add_common_args`
-    (``common``: their help texts), running ``func(args)``."""
-    p = subparsers.add_parser(name, help=help, description=description)
-    add_common_args(p, variants, **common)
-    p.set_defaults(func=func, parser=p)
-    return p
-
-
-def add_sampler_args(p: argparse.ArgumentParser, steps_help: str = 'num_inference_steps N'):
-    """The sampler options of the synthesis benchmarks (the synthesis configs' defaults), and
-    what their common options mean there (a timed unit is a batch of CFG pairs)."""
-    p.add_argument('--steps', type=int, default=30, help=steps_help)
-    p.add_argument('--guidance', type=float, default=7.5, help='CFG scale (> 1)')
-
-
-#: :func:`add_common_args`' help texts for the synthesis benchmarks
-SYNTHESIS_UNITS = dict(unit='batches', batch_help='images per batch (UNet batch: 2x)',
-                       dtype_help='LDM weights dtype')
-
-
-def add_common_args(p: argparse.ArgumentParser, variants, unit: str = 'calls',
-                    batch_help: str = 'images per forward pass',
-                    dtype_help: str = 'LDM weights and input dtype',
-                    seed_help: str = 'seed of the weights, input and noise'):
-    """The options of the throughput benchmarks (``variants``: the hidden ``--variant``)."""
-    p.add_argument('--preset', default='sd2-base',
-                   help='LDM architecture preset (random weights): tiny, sd15, sd2-base, sd2')
-    p.add_argument('--batch', type=int, default=16, help=batch_help)
-    p.add_argument('--res', type=int, default=512, help='square image size; a multiple of 64')
-    p.add_argument('--dtype', choices=DTYPES, default='fp32', help=dtype_help)
-    p.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
-    p.add_argument('--warmup', type=int, default=1, help=f'untimed {unit} per variant')
-    p.add_argument('--repeat', type=int, default=3, help=f'timed {unit} per variant (median)')
-    p.add_argument('--seed', type=int, default=0, help=seed_help)
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch.set_num_threads (default: torch\'s own choice)')
-    p.add_argument('--json', metavar='OUT.json', help='also write the numbers to this file')
-    p.add_argument('--in-process', action='store_true',
-                   help='on CPU, time every variant in this process instead of one child '
-                   'process each (faster to start; the peak-memory figures then mix variants)')
-    p.add_argument('--variant', choices=variants, help=argparse.SUPPRESS)
-
-
-def check_sizes(parser: argparse.ArgumentParser, args, counts=()):
-    """--res a multiple of 64; --batch, ``counts`` ((flag, value)), --repeat >= 1; --warmup >= 0."""
-    if args.res % 64:
-        parser.error(f'--res {args.res} is not a multiple of 64: the SD UNet downsamples the '
-                     'image 64x (VAE 8x, UNet 8x). Use e.g. --res '
-                     f'{max(64, args.res // 64 * 64)} or {(args.res // 64 + 1) * 64}.')
-    for flag, val, lo in (('--batch', args.batch, 1), *((f, v, 1) for f, v in counts),
-                          ('--repeat', args.repeat, 1), ('--warmup', args.warmup, 0)):
-        if val < lo:
-            parser.error(f'{flag} must be >= {lo}, got {val}')
-
-
-def check_preset_and_device(parser: argparse.ArgumentParser, args):
-    from ..ldm.presets import preset_names
-    if args.preset not in preset_names():
-        parser.error(f'--preset {args.preset!r} is unknown; available: {", ".join(preset_names())}')
-    check_device(parser, args)
-
-
-def check_device(parser: argparse.ArgumentParser, args):
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device cuda: CUDA is not available here (torch {torch.__version__}, '
-                     f'built with CUDA {torch.version.cuda}). Use --device cpu, or run on a '
-                     'machine with an NVIDIA GPU and a CUDA build of torch.')
 
 
 def setup_threads(args):

@@ -29,9 +29,10 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
-                      check_preset_and_device, check_sizes, current_rss_bytes, measure_variants,
-                      peak_memory, report, reset_peak_memory, summarize, synchronize, time_fn)
+from .harness import (current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
+                      summarize, synchronize, time_fn)
+from .options import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
+                      check_preset_and_device, check_sizes)
 from .synthesize import UNetCallCounter
 
 VARIANTS = ('instagen', 'instagen_no_labels', 'generate_then_detect')

@@ -29,9 +29,10 @@ import time
 import torch
 
 from ..config_package import config_dir
-from .harness import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
-                      check_preset_and_device, check_sizes, current_rss_bytes, measure_variants,
-                      peak_memory, report, reset_peak_memory, summarize, synchronize, time_fn)
+from .harness import (current_rss_bytes, measure_variants, peak_memory, report, reset_peak_memory,
+                      summarize, synchronize, time_fn)
+from .options import (SYNTHESIS_UNITS, add_benchmark_parser, add_sampler_args,
+                      check_preset_and_device, check_sizes)
 
 SYNTH_VARIANTS = ('engine', 'engine_no_labels', 'diffusers')
 RECORDED_ARGS = ('steps', 'strength', 'guidance', 'score_thr')  # + harness.COMMON_RECORDED_ARGS
