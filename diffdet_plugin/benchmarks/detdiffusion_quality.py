@@ -124,8 +124,8 @@ def detdiffusion_protocol(args, root: str) -> dict:
                 layouts['indices'] = args.dd_fidelity_layouts  # the first N layouts
             syn.update(layouts=layouts, strategy=strategy, num_images=num_images,
                        contact_sheet=dict(num_images=16, cols=4))
-            if args.dd_steps:
-                syn['num_inference_steps'] = args.dd_steps
+            if args.steps:
+                syn['num_inference_steps'] = args.steps
             out = osp.join(work, 'generated', name)
             s = DetDiffusionSynthesizer(FrozenLDM.build(pretrained=ldm_dir), syn, out).run()
             return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'])
@@ -168,8 +168,6 @@ def add_arguments(p):
                     help='toy test layouts each row generates for the fidelity table')
     dd.add_argument('--dd-per-layout', type=int, default=2,
                     help='generated images per 10 %% layout and strategy (trainability)')
-    dd.add_argument('--dd-steps', type=int, default=None,
-                    help='denoising steps of every generation (default: the config\'s 50)')
     dd.add_argument('--dd-rows', nargs='+', default=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
                     choices=['l2i', 'pa-attr', 'pa-loss', 'detdiffusion'],
                     help='ablation rows to train and score (default: all four)')
@@ -258,7 +256,7 @@ def _draw_and_detect(ldm, prompts, judge, size, args) -> list[dict]:
     from ..evaluation.layout_probe import draw_and_detect
     syn = _config(SYNTH_CONFIG).synthesis
     dets = draw_and_detect(ldm, prompts, judge.model,
-                           args.dd_steps or syn.get('num_inference_steps', 50),
+                           args.steps or syn.get('num_inference_steps', 50),
                            syn.get('guidance_scale', 3.5), size, batch_size=len(prompts),
                            score_thr=0.3,
                            scheduler=syn.get('scheduler', 'DPMSolverMultistepScheduler'))

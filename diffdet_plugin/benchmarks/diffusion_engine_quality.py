@@ -238,7 +238,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
                 ann_file=ann, img_dir=root + 'train/',
                 caption_file=root + 'annotations/captions_train.json'),
             encode_ratio=tuple(args.encode_ratio) if args.encode_ratio else None,
-            score_thr=args.delta)
+            score_thr=args.delta, num_inference_steps=getattr(args, 'steps', None))
         synthesis = record(syn_path, dict(
             dir=synth_dir, items=num_synth, images=summary['images'], boxes=summary['boxes'],
             skipped_negatives=summary.get('skipped_negatives'), ldm_fingerprint=fingerprint,
@@ -262,7 +262,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
                 model, cfg.metainfo['classes'], ckpt, ann, root, osp.join(work, 'label_study'),
                 SYNTH_CONFIG, args.label_study_images, load_judge(args.judge, root), dict(
                     encode_ratio=tuple(args.encode_ratio) if args.encode_ratio else None,
-                    score_thr=args.delta)), ldm_fingerprint=fingerprint))
+                    score_thr=args.delta, num_inference_steps=getattr(args, 'steps', None))),
+                ldm_fingerprint=fingerprint))
             del model
 
     # 3. controls: the adapter's labels on real images outside the subset

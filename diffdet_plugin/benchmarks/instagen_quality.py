@@ -59,8 +59,6 @@ def add_arguments(p):
     ig.add_argument('--ig-beta', type=float, default=None,
                     help='score threshold of the pseudo-labels and the InstaGen data '
                     '(default: the configs\' 0.4)')
-    ig.add_argument('--ig-steps', type=int, default=None,
-                    help='denoising steps of every synthesis (default: the configs\' 30)')
     ig.add_argument('--ig-finetune-iters', type=int, default=500,
                     help='toy LDM fine-tuning on base crops (0: the embedded LDM as it is)')
     ig.add_argument('--ig-feature-prompt', choices=('empty', 'image'), default=None,
@@ -171,8 +169,8 @@ def instagen_protocol(args, root: str) -> dict:
         cfg.synthesis = _cfg('triplets').synthesis  # ... and the triplets' synthesis settings
         cfg.synthesis.ldm = dict(pretrained=ldm)
         cfg.synthesis.score_thr = alpha
-        if args.ig_steps:
-            cfg.synthesis.num_inference_steps = args.ig_steps
+        if args.steps:
+            cfg.synthesis.num_inference_steps = args.steps
         out = osp.join(work, 'base_triplets')
         s = build_synthesizer(cfg, judge['checkpoint'], out).run(args.ig_triplets)
         return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
@@ -203,8 +201,8 @@ def instagen_protocol(args, root: str) -> dict:
             cfg.synthesis.update(categories=list(categories), **overrides)
             if args.ig_beta is not None:
                 cfg.synthesis.score_thr = args.ig_beta
-            if args.ig_steps:
-                cfg.synthesis.num_inference_steps = args.ig_steps
+            if args.steps:
+                cfg.synthesis.num_inference_steps = args.steps
             out = osp.join(work, name)
             s = build_synthesizer(cfg, ckpt, out).run(num)
             return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],

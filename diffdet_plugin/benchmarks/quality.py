@@ -65,7 +65,8 @@ def run(args, parser=None) -> dict:
     result = dict(bench='quality', args=dict(
         protocols=args.protocols, seeds=args.seeds, arms=args.arms,
         adapter_data=args.adapter_data, adapter_iters=args.adapter_iters,
-        det_iters=args.det_iters, delta=args.delta, encode_ratio=args.encode_ratio),
+        det_iters=args.det_iters, delta=args.delta, encode_ratio=args.encode_ratio,
+        steps=args.steps),
         protocols={})
     from ..ldm import FrozenLDM
     from .experiment import ldm_work_dir
@@ -119,6 +120,10 @@ def add_parser(subparsers):
                    '(diffdet_plugin/benchmarks/detdiffusion_quality.py)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     p.add_argument('--det-iters', type=int, default=1500)
+    p.add_argument('--steps', '--ig-steps', '--dd-steps', dest='steps', type=int, default=None,
+                   help='denoising steps of every synthesis and generation the protocols run '
+                   '(default: each config\'s: 30 for DiffusionEngine and InstaGen, 50 for '
+                   'DetDiffusion); --ig-steps and --dd-steps are its former names')
     p.add_argument('--lane', type=int, nargs=2, metavar=('I', 'N'), default=None,
                    help='train only the detector runs k (numbered in arm, seed order) with '
                    'k %% N == I, so N processes (e.g. one thread each) share them; a later run '
