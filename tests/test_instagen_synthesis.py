@@ -300,11 +300,17 @@ def test_a_new_mode_is_a_source_plus_a_labeller(tmp_path):
     class CentreMode(TextToImageSynthesizer):
         labeller_class = CentreBox
 
+        @classmethod
+        def from_config(cls, cfg, synthesis, checkpoint, out_dir, device='cpu'):
+            synthesis = dict(synthesis)
+            ldm = FrozenLDM.build(**synthesis.pop('ldm')).to(device)
+            return cls(ldm, synthesis, out_dir, CentreBox())
+
     out = str(tmp_path / 'centre')
-    syn = CentreMode(FrozenLDM.from_preset('tiny', seed=0), dict(
-        categories=['star'], num_images=2, batch_size=2, num_inference_steps=2,
-        categories_per_prompt=(1, 1), score_thr=0.5, contact_sheet=dict(num_images=0)),
-        out, CentreBox())
+    syn = CentreMode.from_config(None, dict(
+        ldm=dict(preset='tiny', seed=0), categories=['star'], num_images=2, batch_size=2,
+        num_inference_steps=2, categories_per_prompt=(1, 1), score_thr=0.5,
+        contact_sheet=dict(num_images=0)), None, out)
     syn.run(progress=False)
     coco = read_json(osp.join(out, 'annotations.json'))
     assert len(coco['images']) == 2 and len(coco['annotations']) == 2

@@ -111,13 +111,13 @@ def detector_runs(work: str, protocol: str, arms, seeds, iters, configure,
     before 2026-12-07 lack it). Returns arm → records, in seed order.
 
     ``lane`` = (i, n): the runs, numbered in (arm, seed) order, are split over n processes
-    as the sharded-job engine splits units over ranks (:class:`ShardedJob`): this one trains
+    as the sharded-job engine splits units over ranks (:func:`rank_share`): this one trains
     run k when k % n == i and reads the others' records where they exist."""
     from ..runner_utils import set_iterations
-    from ..utils.sharded_job import ShardedJob
+    from ..utils.sharded_job import rank_share
     units = [(arm, seed) for arm in arms for seed in seeds]
     mine = set(units) if lane is None else {
-        u for _, u in ShardedJob(None, *lane).mine(enumerate(units), lambda pair: pair[0])}
+        u for _, u in rank_share(enumerate(units), *lane, number=lambda pair: pair[0])}
     runs = {}
     for arm in arms:
         for seed in seeds:

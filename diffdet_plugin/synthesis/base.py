@@ -159,12 +159,11 @@ class BaseSynthesizer(ABC):
 
     # ------------------------------------------------------------ the mode's part
     @classmethod
+    @abstractmethod
     def from_config(cls, cfg, synthesis: dict, checkpoint: str | None, out_dir: str,
                     device: str) -> 'BaseSynthesizer':
         """Build the mode from a config (its models) and its ``synthesis`` dict (what
-        ``tools/synthesize.py`` calls; a mode built in code needs none)."""
-        raise NotImplementedError(f'{cls.__name__} cannot be built from a config: give it a '
-                                  'from_config, or build it in code.')
+        ``tools/synthesize.py`` calls)."""
 
     @abstractmethod
     def generate_batch(self, batch_index: int, items: list[tuple[int, int]]) -> BatchOutput:

@@ -71,7 +71,6 @@ class ShardWriter:
         # one record per finished batch; the run's identity (settings, models) in run.json
         self.shards = UnitFiles(osp.join(out_dir, 'shards'), rank, prefix='batch', key='batch',
                                 identity_file=osp.join(out_dir, 'run.json'))
-        self.shard_dir = self.shards.dir
 
     def write_image(self, file_name: str, rgb: np.ndarray):
         """(H, W, 3) uint8 RGB → ``images/<file_name>`` (JPEG), atomically."""

@@ -40,6 +40,12 @@ def read_unit_files(root: str, prefix: str = 'batch', key: str = 'batch') -> dic
     return out
 
 
+def rank_share(units: Iterable, rank: int, world_size: int,
+               number: Callable = lambda u: u) -> list:
+    """The units of ``rank``: those whose number k has k % world_size == rank."""
+    return [u for u in units if number(u) % world_size == rank]
+
+
 class UnitFiles:
     """Shards as one JSON file per unit: ``<root>/rank{r}/<prefix>_<k:08d>.json``, each written
     atomically and holding the unit's number (``key``) and rank; the identity in
@@ -92,11 +98,8 @@ class UnitLog:
 
     def __init__(self, path: str, rank: int, key: str):
         self.path, self.rank, self.key = path, rank, key
-        self.log = self.log_of(rank)
+        self.log = f'{path}.rank{rank}.jsonl'
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-
-    def log_of(self, rank: int) -> str:
-        return f'{self.path}.rank{rank}.jsonl'
 
     @staticmethod
     def read(path: str) -> tuple[dict | None, list[dict]]:
@@ -142,9 +145,6 @@ class UnitLog:
                 f.write(json.dumps(rec) + '\n')
             f.flush()
             os.fsync(f.fileno())
-
-    def commit(self, unit: int, record: dict):
-        self.commit_many([dict(record, **{self.key: unit})])
 
     def remove(self):
         """Remove every rank's log (after the merge)."""
@@ -202,8 +202,8 @@ class ShardedJob:
 
     # ------------------------------------------------------------------ units
     def mine(self, units: Iterable, number: Callable = lambda u: u) -> list:
-        """This rank's share of ``units``: those whose number k has k % world_size == rank."""
-        return [u for u in units if number(u) % self.world_size == self.rank]
+        """This rank's share of ``units`` (:func:`rank_share`)."""
+        return rank_share(units, self.rank, self.world_size, number)
 
     def finish(self, merge: Callable[[dict], object]):
         """After every rank is done: rank 0 returns ``merge(records)`` (all ranks' records by

@@ -24,6 +24,10 @@ class LayoutLabeller(Labeller):
     def __init__(self, layouts, strategy: str):
         super().__init__(None)
         self.layouts, self.strategy = layouts, strategy
+        attrs = layouts.attributes_file
+        self.attributes_file = attrs if isinstance(attrs, str) else None
+        # hashed once: the provenance is asked for at the start, per round and at the merge
+        self._sha = {f: file_sha256(f) for f in (layouts.ann_file, self.attributes_file) if f}
 
     def label(self, batch: LabelBatch) -> list:
         from mmengine.structures import InstanceData
@@ -31,8 +35,7 @@ class LayoutLabeller(Labeller):
                              labels=lay['labels'].long()) for lay in batch.layouts]
 
     def provenance(self) -> dict:
-        ann, attrs = self.layouts.ann_file, self.layouts.attributes_file
-        attrs = attrs if isinstance(attrs, str) else None
+        ann, attrs = self.layouts.ann_file, self.attributes_file
         return dict(labeller=self.kind, strategy=self.strategy, layouts_ann_file=ann,
-                    layouts_sha256=file_sha256(ann), attributes_file=attrs,
-                    attributes_sha256=file_sha256(attrs) if attrs else None)
+                    layouts_sha256=self._sha[ann], attributes_file=attrs,
+                    attributes_sha256=self._sha.get(attrs))
