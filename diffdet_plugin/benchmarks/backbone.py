@@ -11,7 +11,7 @@ Both paths: x in [-1, 1] → VAE posterior mean · s → ``scheduler.add_noise``
 t = 1 → one UNet pass with the empty prompt (embedding computed once, outside
 the timed region). The plugin additionally runs its forward hooks and groups
 the tapped block outputs by stride, so plugin ÷ stock throughput shows the
-plugin's overhead.
+plugin's overhead. It reports images/s, their ratio and peak memory.
 
 That both did the same work is recorded per variant (``info.variants``): one untimed
 call after the timed ones, with a forward hook on the UNet, gives the UNet calls per
@@ -155,9 +155,4 @@ def bench_backbone(args, parser):
 
 
 def add_parser(subparsers):
-    return add_benchmark_parser(
-        subparsers, 'backbone', bench_backbone, BACKBONE_VARIANTS,
-        help='LDMBackbone feature extraction vs. the same stock diffusers calls',
-        description='Time LDMBackbone(x) (feature pyramid) against plain diffusers calls doing '
-        'the same work (VAE encode, add_noise at t=1, one UNet pass with the empty prompt) on '
-        'the same components; report images/s, their ratio and peak memory.')
+    return add_benchmark_parser(subparsers, 'backbone', bench_backbone, BACKBONE_VARIANTS)

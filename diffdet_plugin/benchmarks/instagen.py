@@ -9,6 +9,9 @@ Three ways to make labelled images from category names, on the same LDM and head
   the same components and scheduler makes the images, then the InstaGen detector labels the
   decoded images (VAE encode, UNet at t = 1, head), as one would with any detector.
 
+Same components, scheduler, prompts, steps, guidance and seeds in all three; it reports
+images/s, their ratios and peak memory.
+
 ::
 
     python tools/benchmark.py instagen --preset sd15 --batch 8 --res 512 --steps 30 \\
@@ -188,12 +191,6 @@ def bench_instagen(args, parser):
 def add_parser(subparsers):
     p = add_benchmark_parser(
         subparsers, 'instagen', bench_instagen, VARIANTS,
-        help='InstaGen synthesis (images + head labels from latents) vs. images only vs. '
-        'diffusers StableDiffusionPipeline + the detector on the decoded images',
-        description='Time InstaGenSynthesizer.synthesize_batch, the same with '
-        'with_labels=False, and diffusers\' StableDiffusionPipeline (same components, '
-        'scheduler, prompts, steps, guidance, seeds) followed by the InstaGen detector on the '
-        'decoded images; report images/s, their ratios and peak memory.',
         seed_help='seed of the weights and per-image noise', **SYNTHESIS_UNITS)
     p.add_argument('--head', choices=sorted(HEAD_CONFIGS), default='toy',
                    help='head size: toy (2 + 2 layers, 100 queries) or paper (6 + 6, 900)')

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import torch
 
 from .harness import DTYPES
 
 
-def add_benchmark_parser(subparsers, name: str, func, variants, help: str, description: str,
+def add_benchmark_parser(subparsers, name: str, func, variants,
                          **common) -> argparse.ArgumentParser:
     """One throughput benchmark's sub-command: its parser with :func:`add_common_args`
-    (``common``: their help texts), running ``func(args)``."""
-    p = subparsers.add_parser(name, help=help, description=description)
+    (``common``: their help texts), running ``func(args)``. What the benchmark does is said
+    once, in the docstring of ``func``'s module: its first line (after
+    ``tools/benchmark.py NAME:``) is the sub-command's help, the whole its description."""
+    doc = sys.modules[func.__module__].__doc__
+    first = (doc or '').strip().splitlines()[0] if doc else ''
+    if not first.startswith(f'``tools/benchmark.py {name}``:'):
+        raise ValueError(f'{func.__module__} needs a module docstring whose first line is '
+                         f'"``tools/benchmark.py {name}``: <what it times>."')
+    help = first.split(':', 1)[1].strip().rstrip('.')
+    p = subparsers.add_parser(name, help=help, description=doc,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p, variants, **common)
     p.set_defaults(func=func, parser=p)
     return p

@@ -1,9 +1,10 @@
-"""``tools/benchmark.py synthesize``: the DiffusionEngine synthesis engine against diffusers.
+"""``tools/benchmark.py synthesize``: DiffusionEngine synthesis vs. images only vs. diffusers.
 
 The engine (:class:`DiffusionEngineSynthesizer.synthesize_batch`: img2img +
 Detection-Adapter labels + JPEG shards) against the same engine with
 ``with_labels=False`` and against diffusers' own ``StableDiffusionImg2ImgPipeline`` built
-from the very same components::
+from the very same components (VAE, text encoder, tokenizer, UNet) with the same scheduler,
+prompts, steps, guidance and strength; it reports images/s, their ratios and peak memory::
 
     python tools/benchmark.py synthesize --preset sd2-base --batch 16 --res 512 --steps 30 \\
         [--strength 0.6] [--guidance 7.5] [--dtype fp32|fp16|bf16] [--device cpu|cuda] \\
@@ -290,14 +291,6 @@ def bench_synthesize(args, parser):
 def add_parser(subparsers):
     p = add_benchmark_parser(
         subparsers, 'synthesize', bench_synthesize, SYNTH_VARIANTS,
-        help='DiffusionEngine synthesis (images + labels) vs. images only vs. '
-        'diffusers StableDiffusionImg2ImgPipeline',
-        description='Time DiffusionEngineSynthesizer.synthesize_batch (img2img with CFG, '
-        'Detection-Adapter labels from one extra UNet pass in its regime, JPEG + shard '
-        'writing), the same '
-        'engine with with_labels=False, and diffusers\' StableDiffusionImg2ImgPipeline built '
-        'from the same VAE / text encoder / tokenizer / UNet with the same scheduler, prompts, '
-        'steps, guidance and strength; report images/s, their ratios and peak memory.',
         seed_help='seed of the weights, references and per-image noise', **SYNTHESIS_UNITS)
     add_sampler_args(p)
     p.add_argument('--strength', type=float, default=0.6,
