@@ -31,6 +31,8 @@ held-out test split, one record per arm and seed under ``--work-dir``):
   ``real+oracle-x4``: the ×1 / ×4 arm's synthetic images labelled by the judge instead of
   the adapter (labels vs. generated content); ``real+de-x4-delta0.4``: the ×4 arm with the
   adapter's boxes kept from score 0.4 (images left without one dropped) instead of δ;
+  ``real+de-r0.2-0.4`` / ``real+de-r0.4-0.6``: the ×1 arm from the images synthesized at an
+  encode ratio in that half of the run's U(0.2, 0.6) (the encode-ratio range, chosen on val);
 * beyond the paper: ``real+de-1to1`` / ``real+de-3to1`` (fixed per-batch shares),
   ``real+de-bg-ignore`` (Gen2Det's background ignore), ``real+de-judged`` (only images the
   judge agrees with).
@@ -59,7 +61,8 @@ _DOWNSTREAM = 'diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes'
 #: arm -> downstream config suffix, synthetic images per real image (scale), the adapter's
 #: labels on real images per real image (pseudo), real-exposure of a ×k arm (exposure), the
 #: judge's labels instead of the adapter's (oracle), the synthetic boxes' score threshold
-#: instead of --delta (min_score)
+#: instead of --delta (min_score), only the images synthesized at an encode ratio in a
+#: sub-range of the run's (encode_ratio: how the range is chosen on val from one run)
 ARMS = {
     'real': dict(config=''),
     'real+de': dict(config='-de', scale=1),
@@ -73,6 +76,8 @@ ARMS = {
     'real+de-bg-ignore': dict(config='-de-bg-ignore', scale=1),
     'real+de-judged': dict(config='-de', scale=1, judged=True),
     'real+de-x4-delta0.4': dict(config='-de', scale=4, min_score=0.4),
+    'real+de-r0.2-0.4': dict(config='-de', scale=1, encode_ratio=(0.2, 0.4)),
+    'real+de-r0.4-0.6': dict(config='-de', scale=1, encode_ratio=(0.4, 0.6)),
     'real+oracle': dict(config='-de', scale=1, oracle=True),
     'real+oracle-x4': dict(config='-de', scale=4, oracle=True),
 }
@@ -85,11 +90,13 @@ DEFAULT_ARMS = {
 
 def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
                     synth_ann: str | None = None, arm: str | None = None,
-                    max_images: int | None = None, min_score: float | None = None):
+                    max_images: int | None = None, min_score: float | None = None,
+                    encode_ratio_range: tuple | None = None):
     """The toy downstream detector on ``real_ann`` (real only), or on it + the synthetic COCO
     folder ``synth_dir`` (its ``annotations.json``, or ``synth_ann``), mixed as ``arm`` says
     (default ``real+de``: concatenated); ``max_images``: the first N synthetic images;
-    ``min_score``: their boxes' score threshold (default the config's δ = 0.3)."""
+    ``min_score``: their boxes' score threshold (default the config's δ = 0.3);
+    ``encode_ratio_range``: only the images synthesized at an encode ratio in (lo, hi)."""
     from mmengine.config import Config
 
     from ..config_package import config_dir
@@ -105,25 +112,40 @@ def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
         syn_ds.max_images = max_images
         if min_score is not None:
             syn_ds.min_score = min_score
+        if encode_ratio_range is not None:
+            syn_ds.encode_ratio_range = tuple(encode_ratio_range)
     return cfg
 
 
-def usable_images(ann_file: str, min_score: float) -> int:
+def usable_images(ann_file: str, min_score: float, encode_ratio_range=None) -> int:
     """Images of a COCO file with at least one box of score ≥ ``min_score`` (what a
-    ``SyntheticCocoDataset`` with ``keep_negatives=False`` keeps)."""
+    ``SyntheticCocoDataset`` with ``keep_negatives=False`` keeps), synthesized at an encode
+    ratio in ``encode_ratio_range`` (lo, hi) if given."""
     with open(ann_file) as f:
         coco = json.load(f)
-    return len({a['image_id'] for a in coco['annotations'] if a.get('score', 1.0) >= min_score})
+    ids = {a['image_id'] for a in coco['annotations'] if a.get('score', 1.0) >= min_score}
+    if encode_ratio_range is not None:
+        lo, hi = encode_ratio_range
+        ids &= {im['id'] for im in coco['images'] if lo <= im.get('encode_ratio', -1) <= hi}
+    return len(ids)
 
 
-def check_arm_sizes(arms, n_real: int, synthesized: int | None, unlabelled_real: int | None):
-    """One clear error for an arm that needs more images than there are."""
+def check_arm_sizes(arms, n_real: int, synthesized, unlabelled_real: int | None):
+    """One clear error for an arm that needs more images than there are (``synthesized``:
+    the run's usable images, or a function of an arm's encode-ratio range giving them)."""
     for arm in arms:
         spec = ARMS[arm]
-        if synthesized is not None and spec.get('scale', 0) * n_real > synthesized:
+        if synthesized is None or not spec.get('scale'):
+            usable = None
+        else:
+            usable = (synthesized(spec.get('encode_ratio')) if callable(synthesized)
+                      else synthesized)
+        if usable is not None and spec['scale'] * n_real > usable:
+            where = (' at an encode ratio in {}'.format(spec['encode_ratio'])
+                     if spec.get('encode_ratio') else '')
             raise ValueError(
                 f'arm {arm} needs {spec["scale"] * n_real} synthetic images ({spec["scale"]} x '
-                f'{n_real} real), but the synthesis run has {synthesized} usable ones (images '
+                f'{n_real} real), but the synthesis run has {usable} usable ones{where} (images '
                 'without a box >= delta are dropped). Synthesize more: raise --synth-margin.')
         if unlabelled_real is not None and spec.get('pseudo', 0) * n_real > unlabelled_real:
             raise ValueError(
@@ -246,8 +268,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
         del model
     if synthesis is not None:
         check_ldm(synthesis, fingerprint, syn_path)
-        check_arm_sizes(arms, n_real, usable_images(
-            osp.join(synth_dir, 'annotations.json'), args.delta), None)
+        check_arm_sizes(arms, n_real, lambda r: usable_images(
+            osp.join(synth_dir, 'annotations.json'), args.delta, r), None)
 
     # 2b. the label study: the same images labelled in three feature regimes
     study = None
@@ -309,7 +331,8 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
                      'annotations_oracle.json' if spec.get('oracle') else None)
         return detector_config(root, ann, synth_dir, synth_ann, arm,
                                max_images=spec['scale'] * n_real,
-                               min_score=spec.get('min_score', args.delta))
+                               min_score=spec.get('min_score', args.delta),
+                               encode_ratio_range=spec.get('encode_ratio'))
 
     def iters(arm):
         return max(1, int(round(args.det_iters / (1 + ARMS[arm].get('exposure', 0)))))
