@@ -252,53 +252,103 @@ def test_quality_arms_need_images_that_exist():
         check_arm_sizes(['real+de-x4'], 400, 1500, None)
     with pytest.raises(ValueError, match='needs 1600 unlabelled real train images'):
         check_arm_sizes(['real+pseudo-x4'], 400, None, 1200)
+    # an encode-ratio arm counts only the images synthesized in its range
+    def usable(r):
+        return {None: 1837, (0.2, 0.4): 959, (0.4, 0.6): 390}[r]
+    check_arm_sizes(['real+de', 'real+de-r0.2-0.4'], 400, usable, None)
+    with pytest.raises(ValueError, match=r'real\+de-r0.4-0.6 needs 400.*has 390 usable ones at '
+                       r'an encode ratio in \(0.4, 0.6\)'):
+        check_arm_sizes(['real+de-r0.4-0.6'], 400, usable, None)
+
+
+def test_quality_encode_ratio_arm_filters_by_range(tmp_path):
+    """The range arms' detector config keeps only the images of its encode-ratio range, and
+    ``usable_images`` counts the same ones."""
+    from diffdet_plugin.benchmarks.diffusion_engine_quality import (ARMS, detector_config,
+                                                                     usable_images)
+    spec = ARMS['real+de-r0.2-0.4']
+    cfg = detector_config('data/toy_shapes/', 'data/toy_shapes/annotations/instances_train.json',
+                          str(tmp_path), None, 'real+de-r0.2-0.4', max_images=400,
+                          encode_ratio_range=spec['encode_ratio'])
+    assert cfg.train_dataloader.dataset.synthetic.encode_ratio_range == (0.2, 0.4)
+    ann = tmp_path / 'annotations.json'
+    ann.write_text(json.dumps(dict(
+        images=[dict(id=i, encode_ratio=r) for i, r in enumerate((0.25, 0.35, 0.45, 0.55))],
+        annotations=[dict(image_id=i, score=s) for i, s in ((0, 0.9), (1, 0.1), (2, 0.5))])))
+    assert usable_images(str(ann), 0.3) == 2
+    assert usable_images(str(ann), 0.3, (0.2, 0.4)) == 1
+    assert usable_images(str(ann), 0.3, (0.4, 0.6)) == 1
 
 
 def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch, capsys):
-    """InstaGen's ablation end to end at micro scale, in process (base judge, triplets, phase
-    1, novel images, self-training, InstaGen data from both heads, a detector per arm), with
-    prompt-conditioned features (the default, empty-prompt path runs in the other InstaGen
-    tests): every step is recorded, the table reports novel / base AP50, and a rerun does
-    nothing."""
+    """InstaGen's Tier A end to end at micro scale, in process (base judge, generator gate,
+    triplets, phase 1, novel-led images, self-training, InstaGen data from both heads, the naive
+    and oracle references on the same images, a detector per arm), with prompt-conditioned
+    features (the default, empty-prompt path runs in the other InstaGen tests): every step is
+    recorded, the table reports novel / base AP50, a rerun does nothing, and a rerun that does
+    not force a failing gate is refused with the gate's numbers."""
     from conftest import write_tiny_judge_config
-    judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'cross'))
+    judge = write_tiny_judge_config(tmp_path, classes=('circle', 'square', 'star', 'hexagon'))
     grader = write_tiny_judge_config(tmp_path, name='grader_tiny.py')  # all 6 classes
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
-    args = ('quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
-            '--judge', grader, '--ig-feature-prompt', 'image',
-            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-steps', '4', '--ig-finetune-iters', '0',
-            '--ig-triplets', '4', '--ig-head-iters', '1',
+    args = ['quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
+            '--judge', grader, '--ig-feature-prompt', 'image', '--ig-gate-images', '1',
+            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-oracle-thr', '0.0', '--ig-steps', '4',
+            '--ig-finetune-iters', '0', '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
             '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
-            '--json', str(tmp_path / 'quality.json'))
-    _in_process(*args)
+            '--json', str(tmp_path / 'quality.json')]
+    _in_process(*args, '--ig-force-gate')
     ig = json.loads((tmp_path / 'quality.json').read_text())['instagen']
-    assert ig['split'] == dict(base=['circle', 'square', 'star', 'cross'],
-                               novel=['triangle', 'hexagon'])
+    assert ig['split'] == dict(base=['circle', 'square', 'star', 'hexagon'],
+                               novel=['triangle', 'cross'])
+    gate = ig['generator_gate']
+    assert gate['per_class'] == 1 and set(gate['recall']) == {
+        'circle', 'square', 'triangle', 'star', 'hexagon', 'cross'}
+    assert gate['forced'] == [c for c in ('triangle', 'cross') if gate['recall'][c] < 0.7]
     # a 2-iteration judge labels some of the 4 images (those without a box are dropped)
     assert 1 <= ig['base_triplets']['images'] <= 4 and ig['novel_images']['images'] == 2
     assert ig['novel_images']['boxes'] == 0  # unlabelled: the teacher labels them
-    assert {a: d['images'] for a, d in ig['instagen_data'].items()} == {
-        'real-base+instagen-sup': 6, 'real-base+instagen-self': 6}
+    data = ig['instagen_data']  # 1 image per novel class; the references relabel the same 2
+    assert {a: d['images'] for a, d in data.items()} == {
+        'real-base+instagen-sup': 2, 'real-base+instagen-self': 2, 'real-base+naive': 2,
+        'real-base+oracle': 2}
+    assert data['real-base+naive']['dir'] == data['real-base+instagen-self']['dir']
+    from diffdet_plugin.synthesis.coco_reader import SynthesisRun
+    run = SynthesisRun(data['real-base+instagen-self']['dir'])
+    recs = run.image_records()
+    assert [r['category_names'][0] for r in recs] == ['triangle', 'cross']  # novel-led prompts
+    assert all(r['prompt'].startswith('a photo of a ') and r['prompt'].split()[4] in (
+        'red', 'green', 'blue', 'yellow', 'purple') for r in recs), 'coloured prompts'
+    naive = SynthesisRun(run.out_dir, data['real-base+naive']['ann_file'])
+    for r in recs:  # every naive box is the prompt's novel class or a base class it names
+        names = {naive.classes[k] for k in naive.boxes(r)['labels']}
+        assert names <= set(r['category_names']), (names, r['prompt'])
     assert ig['real_base']['novel_boxes_removed'] > 0
-    # the diagnosis: one row per novel name, both heads scored, shares in [0, 1]
+    # the diagnoses: per novel name, both heads scored; the 2-name test per head
     diag = ig['novel_grounding']['names']
-    assert list(diag) == ['triangle', 'hexagon'] and diag['triangle']['images'] == 1
+    assert set(diag) <= {'triangle', 'cross'}
     assert all(0 <= diag[n][h]['labelled'] <= 1 for n in diag for h in ('sup', 'self'))
-    assert list(ig['runs']) == ['real-base', 'real-base+instagen-sup', 'real-base+instagen-self']
+    assert set(ig['name_assignment']['heads']) == {'sup', 'self'}
+    assert list(ig['runs']) == ['real-base', 'real-base+instagen-sup', 'real-base+instagen-self',
+                                'real-base+naive', 'real-base+oracle']
     for runs in ig['runs'].values():  # a 2-iteration FCOS may find nothing: then no AP
         assert len(runs) == 1 and runs[0]['iters'] == 2 and 'test' in runs[0]
     # the grounding heads always return boxes: base / novel AP50 from mmdet's OVCocoMetric
     assert 'coco/novel_ap50' in ig['head']['test'] and 'coco/base_ap50' in ig['selftrain']['test']
     md = (tmp_path / 'quality.md').read_text()
     assert '| arm | novel AP50 (mean ± std) | base AP50 (mean ± std) |' in md
-    assert '| name | images | judge finds it |' in md and '| triangle | 1 |' in md
+    assert 'Generator gate (1 coloured single-object prompts' in md
+    assert '| head | images | right name | other name | accuracy |' in md
     records = sorted((tmp_path / 'work' / 'instagen').rglob('*.json'))
     stamps = {r: r.stat().st_mtime for r in records if r.parent.name in ('instagen', 'runs')}
     capsys.readouterr()
-    _in_process(*args)
+    _in_process(*args, '--ig-force-gate')
     assert all(r.stat().st_mtime == t for r, t in stamps.items())
     assert '[quality/instagen]' not in capsys.readouterr().out, 'a rerun computes nothing'
+    if gate['forced']:  # the recorded gate failed: without --ig-force-gate nothing goes on
+        with pytest.raises(ValueError, match='generator gate: the LDM draws the novel classes'):
+            _in_process(*args)
 
 
 def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch):

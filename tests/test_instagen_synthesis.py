@@ -178,6 +178,18 @@ def test_prompt_sources_cycle_or_draw_categories():
     assert srcs == prompt_sources(two, 50), 'deterministic in the seed'
     pair = next(s for s in srcs if len(s.class_names) == 2)
     assert pair.prompt == f'a photo of a {pair.class_names[0]} and a {pair.class_names[1]}'
+    # InstaGen's novel images: "{novel} [and {any other}]", a colour before every name
+    led = TextToImageConfig.from_dict(dict(
+        categories=['a', 'b', 'c', 'n'], lead_categories=['n', 'c'], name_attributes=['red'],
+        name_format='a {}', prompt_template='a photo of {}'))
+    srcs = prompt_sources(led, 40)
+    assert [s.class_names[0] for s in srcs[:4]] == ['n', 'c', 'n', 'c']
+    assert {len(s.class_names) for s in srcs} == {1, 2}
+    assert all(len(set(s.class_names)) == len(s.class_names) for s in srcs)
+    two = next(s for s in srcs if len(s.class_names) == 2)
+    assert two.prompt == f'a photo of a red {two.class_names[0]} and a red {two.class_names[1]}'
+    with pytest.raises(ValueError, match=r"lead_categories \['zebra'\]"):
+        TextToImageConfig.from_dict(dict(categories=['a', 'b'], lead_categories=['zebra']))
 
 
 # ------------------------------------------------------------------ training (tools/train.py)

@@ -12,4 +12,4 @@ synthesis = dict(
     ldm=dict(_delete_=True, pretrained='embedded:toy', dtype='fp32'),
     categories=list(_base_.toy_base_classes),
     batch_size=8,
-    **_base_.toy_prompt)
+    **_base_.toy_generation_prompt)

@@ -4,7 +4,8 @@
 # has dropout 0.1 after each enhancer and decoder layer.
 #   python tools/synthesize.py configs/instagen/instagen_synth_toy_toy-shapes.py \
 #       --checkpoint <phase-1 .pth> --out data/toy_shapes_novel_images --num-images 1000 \
-#       --cfg-options "synthesis.categories=['triangle','hexagon']" synthesis.with_labels=False \
+#       --cfg-options "synthesis.lead_categories=['triangle','cross']" \
+#       "synthesis.categories_per_prompt=(1,2)" synthesis.with_labels=False \
 #       synthesis.keep_negatives=True
 #   python tools/train.py configs/instagen/instagen-selftrain_toy-ldm_2000it_toy-shapes.py \
 #       --cfg-options load_from=<phase-1 .pth>

@@ -10,4 +10,4 @@ _base_ = [
 synthesis = dict(
     categories=list(_base_.toy_base_classes + _base_.toy_novel_classes),
     batch_size=8,
-    **_base_.toy_prompt)
+    **_base_.toy_generation_prompt)

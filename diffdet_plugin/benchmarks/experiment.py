@@ -163,6 +163,19 @@ def summarize(runs: dict, key: str = 'coco/bbox_mAP', base: str = 'real') -> lis
     return rows
 
 
+def paired_delta(runs: dict, arm: str, ref: str, key: str = 'coco/bbox_mAP') -> str:
+    """``arm`` − ``ref`` in ``key`` over the seeds both ran (paired: the same seed, the same
+    real subset and initialisation): mean ± standard error, and whether it exceeds 2 s.e."""
+    a = {r['seed']: r['test'].get(key) for r in runs[arm]}
+    b = {r['seed']: r['test'].get(key) for r in runs[ref]}
+    d = [a[s] - b[s] for s in sorted(set(a) & set(b)) if a[s] is not None and b[s] is not None]
+    if len(d) < 2:
+        return f'{arm} − {ref}: fewer than 2 paired seeds'
+    mean, se = statistics.fmean(d), statistics.stdev(d) / math.sqrt(len(d))
+    return (f"{arm} − {ref} {mean:+.3f} ± {se:.3f} s.e. ({len(d)} seeds; "
+            f"{'beyond' if abs(mean) > 2 * se else 'within'} 2 s.e.)")
+
+
 def fmt_mean_std(r: dict) -> str:
     """A :func:`summarize` row's ``mean ± std`` (``n/a`` when no seed has a number)."""
     return 'n/a' if r['mean'] is None else f"{r['mean']:.3f} ± {r['std']:.3f}"

@@ -1,35 +1,46 @@
-"""The InstaGen rows of ``tools/benchmark.py quality``: novel-category AP at toy scale.
+"""The InstaGen rows of ``tools/benchmark.py quality``: novel-category AP at toy scale
+(issue #20's Tier A: the current toy world, shapes as classes).
 
 The paper's ablation on the toy world's open-vocabulary split (4 base, 2 novel classes,
-``configs/_base_/datasets/toy_shapes_ov_split.py``), every step a shipped config:
+``configs/_base_/datasets/toy_shapes_ov_split.py``: novel = the classes the generator gate
+passes), every step a shipped config:
 
 1. the off-the-shelf detector: the judge restricted to the base classes (cached build);
-2. the synthesizer: the embedded toy LDM fine-tuned on crops of base-class boxes
-   (``--ig-finetune-iters 0``: the embedded LDM as it is);
 1b. α: the lowest threshold at which the base judge's boxes on real val images are 99 %
    precise (recorded; ``--ig-alpha`` overrides): the paper's 0.8 was set for Mask R-CNN's
    saturated scores, an FCOS score is class × centerness;
+2. the synthesizer: the embedded toy LDM fine-tuned on crops of base-class boxes
+   (``--ig-finetune-iters 0``: the embedded LDM as it is);
+2b. the generator gate: per-class text-to-image recall of the LDM that draws, from
+   ``--ig-gate-images`` coloured single-object prompts per class, graded by the judge; a
+   novel class under 0.7 is refused with the gate's numbers (``--ig-force-gate`` goes on);
 3. base triplets: 1–2 base classes per prompt, labelled by the base judge (score ≥ α);
 4. the InstaGen head on the triplets (phase 1: supervised);
-5. novel images: prompts of the novel classes, unlabelled;
+5. novel images: "{novel} [and {any class}]" prompts, unlabelled;
 6. self-training (phase 2): the EMA teacher labels the novel images for the dropout student;
-7. InstaGen data for all 6 classes from the phase-1 head and from the phase-2 teacher;
-8. the novel-grounding diagnosis (:func:`novel_grounding`): how often the LDM draws the
-   prompted novel class (the judge on the novel images) and how each head scores its name;
+7. InstaGen data, "{novel} [and {any class}]" prompts (``--ig-per-class`` per novel class),
+   labelled by the phase-1 head and by the phase-2 teacher (same prompts, seeds and
+   generator: the same images), and two references on those images
+   (:mod:`.instagen_controls`): *naive* (the prompt's novel name on every box the base
+   detector does not give a prompted base class) and *oracle* (the full 6-class judge);
+8. diagnoses: how often the LDM draws the prompted novel class and how each head scores its
+   name (:func:`.instagen_controls.novel_grounding`); each head's 2-name assignment accuracy on
+   "{novel} and {other}" images, judge as referee (:func:`.instagen_controls.name_assignment`);
 9. a stock detector (the toy downstream FCOS, ``configs/instagen/downstream/
    fcos_r18-half_fpn_1500it_toy-shapes-base{,-instagen}.py``) trained with each training seed on
    (a) ``real-base``: real toy train with the novel boxes removed (the images stay, their
        novel objects unlabelled, as in OV-COCO; ``tools/make_ov_base_annotations.py``);
    (b) ``real-base+instagen-sup``: (a) + InstaGen data of the supervised head, 1 : 1;
    (c) ``real-base+instagen-self``: (a) + InstaGen data after self-training, 1 : 1;
+   ``real-base+naive`` / ``real-base+oracle``: (a) + the same images, the references' labels;
    and tested on the held-out test split: base and novel AP50 (mmdet's ``OVCocoMetric``).
 
-Steps 1–8 run once (seed 0); step 9 per seed. Every step writes a record under
-``<work-dir>/instagen/`` and a rerun skips it. The defaults (1500 triplets, 1500 head
-iterations, 500 novel images, 1000 self-training iterations, 100 InstaGen images per class,
-1500 detector iterations × 3 arms × 3 seeds) are sized for an expected 2.5 hours on 2 CPU
-cores (from the parts' measured speeds), no step over an hour; the shipped configs' schedules
-(2000 / 2000) are longer.
+Steps 1–8 run once (seed 0); step 9 per seed (paired: every arm runs each seed). Every step
+writes a record under ``<work-dir>/instagen/`` and a rerun skips it; ``--lane`` splits step 9
+over processes. Issue #20's goal: novel AP50 of (c) ≥ 0.5 × its base AP50, and (b) and (c)
+beat naive by more than 2 s.e. Sizes: 1500 triplets, 1500 head iterations, 500 novel images,
+1000 self-training iterations, 1000 InstaGen images per novel class, 1500 detector
+iterations × 5 arms × 5 seeds.
 """
 from __future__ import annotations
 
@@ -45,7 +56,8 @@ IG_CONFIGS = dict(
     downstream='instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-base.py',
     downstream_instagen='instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-base-instagen.py',
     split='_base_/datasets/toy_shapes_ov_split.py')
-IG_ARMS = ('real-base', 'real-base+instagen-sup', 'real-base+instagen-self')
+IG_ARMS = ('real-base', 'real-base+instagen-sup', 'real-base+instagen-self', 'real-base+naive',
+           'real-base+oracle')
 
 
 def add_arguments(p):
@@ -69,8 +81,14 @@ def add_arguments(p):
     ig.add_argument('--ig-novel-images', type=int, default=500,
                     help='unlabelled novel-class images for self-training')
     ig.add_argument('--ig-selftrain-iters', type=int, default=1000, help='phase-2 iterations')
-    ig.add_argument('--ig-per-class', type=int, default=100,
-                    help='InstaGen images per class for the downstream detector')
+    ig.add_argument('--ig-per-class', type=int, default=1000,
+                    help='InstaGen images per novel class for the downstream detector')
+    ig.add_argument('--ig-gate-images', type=int, default=64,
+                    help='single-object prompts per class of the generator gate')
+    ig.add_argument('--ig-oracle-thr', type=float, default=0.5,
+                    help="score threshold of the oracle reference's (the judge's) labels")
+    ig.add_argument('--ig-force-gate', action='store_true',
+                    help='go on with novel classes that fail the generator gate (recorded)')
 
 
 def _cfg(name):
@@ -162,6 +180,23 @@ def instagen_protocol(args, root: str) -> dict:
                     iters=args.ig_finetune_iters)
     ldm = step('finetune', finetune)['ldm']
 
+    # 2b. the generator gate: does the LDM that draws make each class when asked?
+    def gate():
+        from ..evaluation.calibration import generator_gate
+        from ..ldm import FrozenLDM
+        sampling = _cfg('synth').synthesis
+        res = generator_gate(FrozenLDM.build(pretrained=ldm), load_judge(args.judge, root),
+                             classes, args.ig_gate_images, seed=0,
+                             steps=args.steps or sampling.num_inference_steps,
+                             guidance=sampling.guidance_scale)
+        return dict(res, ldm=ldm, guidance=sampling.guidance_scale)
+    gate_rec = step('generator_gate', gate)
+    from ..evaluation.calibration import check_generator_gate
+    forced = check_generator_gate(gate_rec['recall'], split['novel'], force=args.ig_force_gate)
+    if forced:
+        print(f'warning: InstaGen generator gate forced: {forced} below 0.7 '
+              f"({gate_rec['recall']})")
+
     # 3. base triplets
     def triplets():
         from mmengine.config import Config
@@ -210,8 +245,9 @@ def instagen_protocol(args, root: str) -> dict:
         return step(name, fn)
 
     # 5. novel images (unlabelled) and 6. self-training
-    novel = synthesize('novel_images', head_rec['checkpoint'], split['novel'],
-                       args.ig_novel_images, with_labels=False, keep_negatives=True)
+    novel_led = dict(lead_categories=list(split['novel']), categories_per_prompt=(1, 2))
+    novel = synthesize('novel_images', head_rec['checkpoint'], classes, args.ig_novel_images,
+                       with_labels=False, keep_negatives=True, **novel_led)
 
     def selftrain():
         cfg = _cfg('selftrain')
@@ -232,21 +268,35 @@ def instagen_protocol(args, root: str) -> dict:
         return dict(checkpoint=osp.abspath(ckpt), test=m)
     self_rec = step('selftrain', selftrain)
 
-    # 7. InstaGen data for every class, from each head
-    num = args.ig_per_class * len(classes)
+    # 7. InstaGen data, "{novel} [and {any}]", from each head (the same images) ...
+    num = args.ig_per_class * len(split['novel'])
     data = {'real-base+instagen-sup': synthesize('instagen_sup', head_rec['checkpoint'],
-                                                 classes, num),
+                                                 classes, num, **novel_led),
             'real-base+instagen-self': synthesize('instagen_self', self_rec['checkpoint'],
-                                                  classes, num)}
+                                                  classes, num, **novel_led)}
+    # ... and the two references' labels on those images
+    from .diffusion_engine_controls import oracle_label_synthesis
+    from .instagen_controls import name_assignment, naive_label_synthesis
+    images = data['real-base+instagen-self']['dir']
+    beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
+    data['real-base+naive'] = step('naive', lambda: dict(dir=images, **naive_label_synthesis(
+        load_judge(judge['config'], root), images, osp.join(images, 'annotations_naive.json'),
+        split['novel'], beta)))
+    data['real-base+oracle'] = step('oracle', lambda: dict(dir=images, **oracle_label_synthesis(
+        load_judge(args.judge, root), images, osp.join(images, 'annotations_oracle.json'),
+        args.ig_oracle_thr)))
 
     # 8. what the LDM draws for a novel prompt, and what each head says about it
     def grounding():
-        from ..evaluation import load_judge
-        beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
         heads = dict(sup=head_rec['checkpoint'], self=self_rec['checkpoint'])
+        from .instagen_controls import novel_grounding
         return novel_grounding(load_judge(args.judge, root),
                                _head_for(args.ig_feature_prompt), heads, novel['dir'], beta)
     diagnosis = step('novel_grounding', grounding)
+    assignment = step('name_assignment', lambda: name_assignment(
+        load_judge(args.judge, root), dict(sup=data['real-base+instagen-sup']['dir'],
+                                           self=data['real-base+instagen-self']['dir']),
+        split['novel'], beta))
 
     # 9. the downstream detector per arm and seed (configs/instagen/downstream/*toy-shapes-base*)
     from .experiment import detector_runs
@@ -258,14 +308,18 @@ def instagen_protocol(args, root: str) -> dict:
         cfg = _cfg('downstream' if arm == 'real-base' else 'downstream_instagen')
         set_coco_data_root(cfg, root, base_ann)
         if arm != 'real-base':
-            cfg.train_dataloader.dataset.synthetic.data_root = data[arm]['dir'] + '/'
+            synthetic = cfg.train_dataloader.dataset.synthetic
+            synthetic.data_root = data[arm]['dir'] + '/'
+            if data[arm].get('ann_file'):  # a reference's labels on the heads' images
+                synthetic.ann_file = osp.basename(data[arm]['ann_file'])
         return cfg
     runs = detector_runs(work, 'instagen', IG_ARMS, args.seeds, args.det_iters, configure,
                          lane=getattr(args, 'lane', None))
     return dict(split=split, judge=judge, alpha=dict(alpha_rec, used=alpha), ldm=ldm,
-                base_triplets=trip, head=head_rec,
-                novel_images=novel, selftrain=self_rec, instagen_data=data, real_base=real,
-                novel_grounding=diagnosis, runs=runs)
+                generator_gate=dict(gate_rec, forced=forced), base_triplets=trip,
+                head=head_rec, novel_images=novel, selftrain=self_rec, instagen_data=data,
+                real_base=real, novel_grounding=diagnosis, name_assignment=assignment,
+                runs=runs)
 
 
 def _head_for(feature_prompt: str | None = None):
@@ -277,60 +331,6 @@ def _head_for(feature_prompt: str | None = None):
     return MODELS.build(cfg.model).eval()
 
 
-def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
-                    score_thr: float = 0.5, batch_size: int = 16) -> dict:
-    """Why novel classes get (no) InstaGen labels, from the unlabelled novel-image run.
-
-    Returns ``names``: for each novel name (images prompted with it alone):
-
-    * ``judge_finds_it``: the share of images in which the judge (all classes, score ≥
-      ``score_thr``) finds the prompted class, i.e. how often the LDM drew it;
-    * per head (``heads``: name → checkpoint, loaded into ``detector`` in turn): the median
-      over images of its highest score for the name (the head grounds that name alone, as
-      synthesis does; features from the VAE-encoded image), on the images where the judge
-      finds the class (``median_drawn``) and where it does not (``median_not_drawn``), and
-      ``labelled``: the share with a score ≥ ``beta``, which synthesis would label.
-
-    A head that grounds the name scores ``median_drawn`` well above ``median_not_drawn``.
-    """
-    import numpy as np
-    import torch
-
-    from ..synthesis.coco_reader import SynthesisRun
-    from ..synthesis.labellers import GroundingLabeller, load_head_checkpoint
-    run = SynthesisRun(run_dir)
-    records = run.image_records()
-    images, _ = run.read()
-    found = judge.detect(images, score_thr=score_thr)
-    ldm = detector.backbone.ldm
-    out = {}
-    for name in dict.fromkeys(n for im in records for n in im['category_names']):
-        idx = [i for i, im in enumerate(records) if im['category_names'] == [name]]
-        drawn = np.array([any(judge.classes[k] == name for k in found[i]['labels'])
-                          for i in idx], bool)
-        rec = dict(images=len(idx), judge_finds_it=round(float(drawn.mean()), 3))
-        batches = []  # (latents, prompts), encoded once for every head
-        for j in range(0, len(idx), batch_size):
-            x = torch.from_numpy(np.stack([images[i] for i in idx[j:j + batch_size]]))
-            batches.append((ldm.encode_images(x.permute(0, 3, 1, 2).float() / 127.5 - 1),
-                            [records[i]['prompt'] for i in idx[j:j + batch_size]]))
-        for head, ckpt in heads.items():
-            labeller = GroundingLabeller(load_head_checkpoint(detector, ckpt))
-            best = []
-            for z, prompts in batches:
-                with torch.no_grad():
-                    res = labeller.ground(z, [name], prompts=prompts)
-                best += [float(r.scores.max()) if len(r.scores) else 0.0 for r in res]
-            best = np.array(best)
-
-            def median(mask):
-                return round(float(np.median(best[mask])), 3) if mask.any() else None
-            rec[head] = dict(median_drawn=median(drawn), median_not_drawn=median(~drawn),
-                             labelled=round(float((best >= beta).mean()), 3))
-        out[name] = rec
-    return dict(names=out)
-
-
 def _judge_path() -> str:
     from ..config_package import config_dir
     return osp.join(config_dir(), IG_CONFIGS['judge'])
@@ -338,7 +338,7 @@ def _judge_path() -> str:
 
 def markdown(p: dict) -> str:
     """The InstaGen table: base / novel AP50 per arm (mean ± std over seeds)."""
-    from .experiment import fmt_delta, fmt_mean_std, summarize
+    from .experiment import fmt_delta, fmt_mean_std, paired_delta, summarize
 
     def ap50(rec, split):  # OVCocoMetric's keys, prefixed by the evaluator ('coco/')
         return rec['test'].get(f'coco/{split}_ap50', float('nan'))
@@ -355,6 +355,31 @@ def markdown(p: dict) -> str:
         n, b = novel[arm], base[arm]
         d, s = fmt_delta(n)
         lines.append(f"| {arm} | {fmt_mean_std(n)} | {fmt_mean_std(b)} | {n['n']} | {d} | {s} |")
+    c = 'real-base+instagen-self'
+    if c in novel and novel[c]['mean'] is not None and base[c]['mean']:
+        ratio = novel[c]['mean'] / base[c]['mean']
+        lines += ['', f'Goal (c): novel AP50 ≥ 0.5 × base AP50: {ratio:.2f} × '
+                  f"({'met' if ratio >= 0.5 else 'not met'})"]
+    if p.get('generator_gate'):
+        g = p['generator_gate']
+        recall = ', '.join(f'{c} {r:.2f}' for c, r in g['recall'].items())
+        lines += ['', f"Generator gate ({g['per_class']} coloured single-object prompts per "
+                  f"class, judge): {recall}" + (f"; forced for {g['forced']}" if g['forced']
+                                                 else '; every novel class passes 0.7')]
+    if 'real-base+naive' in p['runs']:
+        lines += ['', 'Against the naive reference (same images; paired seeds): '
+                  + '; '.join(paired_delta(p['runs'], arm, 'real-base+naive', 'coco/novel_ap50')
+                              for arm in ('real-base+instagen-sup', 'real-base+instagen-self')
+                              if arm in p['runs'])]
+    if p.get('name_assignment'):
+        lines += ['', '2-name assignment on "{novel} and {other}" images (head boxes ≥ β '
+                  'against the judge\'s, IoU ≥ 0.5; goal ≥ 0.8):', '',
+                  '| head | images | right name | other name | accuracy | top confusions |',
+                  '| --- | --- | --- | --- | --- | --- |']
+        for head, r in p['name_assignment']['heads'].items():
+            conf = ', '.join(f"{c['ref']}→{c['pred']} {c['boxes']}" for c in r['confusions'][:3])
+            lines.append(f"| {head} | {r['images']} | {r['agree']} | {r['other_class']} | "
+                         f"{'n/a' if r['accuracy'] is None else r['accuracy']} | {conf} |")
     if p.get('novel_grounding'):
         lines += ['', 'Novel prompts (unlabelled novel-image run): how often the judge finds the '
                   'prompted class, and each head\'s best score for the name where the judge '

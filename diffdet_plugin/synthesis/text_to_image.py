@@ -4,9 +4,12 @@ InstaGen (CVPR 2024, Sec. 3.2, "base triplets") makes its first training data th
 
 1. a source = 1–2 categories (``categories_per_prompt``), drawn per item from the run's
    ``categories`` (deterministic in seed and item; with one category per prompt the items
-   cycle through the categories, so N · K images give N per category);
+   cycle through the categories, so N · K images give N per category); with
+   ``lead_categories`` every source names one of those first (cycling through them) and
+   draws the rest from ``categories``: InstaGen's novel images, "{novel} [and {any}]";
 2. the prompt ``a photograph of [c1] and [c2]`` (``prompt_template``, ``name_format``,
-   ``name_joiner``);
+   ``name_joiner``); ``name_attributes`` puts a word drawn per name before it (e.g. the toy
+   LDM's colours: ``a red triangle and a blue circle``, its own grammar);
 3. text-to-image from pure noise with classifier-free guidance (the same loop as every mode,
    :func:`diffdet_plugin.ldm.img2img_denoise` at r = 1), decoded by the VAE;
 4. the mode's labeller boxes the image; the skeleton keeps boxes with score ≥ ``score_thr``
@@ -38,6 +41,8 @@ class TextToImageConfig(SynthesisConfig):
     """Text-to-image synthesis from category names (InstaGen's defaults)."""
     categories: list = field(default_factory=list)  # the names to synthesize (any text)
     categories_per_prompt: tuple = (1, 2)
+    lead_categories: list = field(default_factory=list)  # each prompt names one of these first
+    name_attributes: list = field(default_factory=list)  # a word drawn before each name
     prompt_template: str = 'a photograph of {}'
     name_format: str = '{}'
     name_joiner: str = ' and '
@@ -46,7 +51,8 @@ class TextToImageConfig(SynthesisConfig):
     score_thr: float = 0.8
 
     FIELD_ORDER = (
-        'categories', 'categories_per_prompt', 'prompt_template', 'name_format', 'name_joiner',
+        'categories', 'categories_per_prompt', 'lead_categories', 'name_attributes',
+        'prompt_template', 'name_format', 'name_joiner',
         'negative_prompt', 'num_images', 'batch_size', 'seed', 'scheduler', 'scheduler_kwargs',
         'num_inference_steps', 'guidance_scale', 'image_size', 'score_thr', 'keep_negatives',
         'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
@@ -57,6 +63,14 @@ class TextToImageConfig(SynthesisConfig):
         if not 1 <= lo <= hi or hi > len(names):
             raise ValueError(f'synthesis.categories_per_prompt={self.categories_per_prompt} must '
                              f'be (lo, hi) with 1 <= lo <= hi <= {len(names)} categories.')
+        unknown = [c for c in self.lead_categories if c not in names]
+        if unknown:
+            raise ValueError(f'synthesis.lead_categories {unknown} are not in '
+                             f'synthesis.categories {names}.')
+        if self.name_attributes and not all(isinstance(a, str) and a.strip()
+                                            for a in self.name_attributes):
+            raise ValueError(f'synthesis.name_attributes {self.name_attributes} must be '
+                             'non-empty words.')
         if '{}' not in self.prompt_template:
             raise ValueError(f'synthesis.prompt_template {self.prompt_template!r} has no {{}} '
                              'for the category names.')
@@ -69,18 +83,31 @@ class PromptSource(NamedTuple):
 
 
 def prompt_sources(cfg: TextToImageConfig, count: int) -> list[PromptSource]:
-    """``count`` sources: categories cycle (1 per prompt) or are drawn (seeded) per source."""
-    names = list(cfg.categories)
+    """``count`` sources: categories cycle (1 per prompt) or are drawn (seeded) per source;
+    with ``lead_categories`` the first name cycles through them and the others are drawn
+    from the rest of ``categories``; ``name_attributes``: one drawn (seeded) per name."""
+    names, lead = list(cfg.categories), list(cfg.lead_categories)
     lo, hi = cfg.categories_per_prompt
     out = []
     for j in range(count):
-        if hi == 1:
+        rng = np.random.default_rng([cfg.seed, 2, j])
+        if lead:
+            first = lead[j % len(lead)]
+            rest = [n for n in names if n != first]
+            k = int(rng.integers(lo, hi + 1)) - 1
+            chosen = (first, ) + tuple(rest[i] for i in sorted(rng.choice(len(rest), k,
+                                                                           replace=False)))
+        elif hi == 1:
             chosen = (names[j % len(names)], )
         else:
-            rng = np.random.default_rng([cfg.seed, 2, j])
             k = int(rng.integers(lo, hi + 1))
             chosen = tuple(names[i] for i in sorted(rng.choice(len(names), k, replace=False)))
-        out.append(PromptSource(chosen, category_prompt(chosen, cfg.prompt_template,
+        words = chosen
+        if cfg.name_attributes:
+            attrs = np.random.default_rng([cfg.seed, 3, j]).integers(
+                len(cfg.name_attributes), size=len(chosen))
+            words = tuple(f'{cfg.name_attributes[a]} {n}' for a, n in zip(attrs, chosen))
+        out.append(PromptSource(chosen, category_prompt(words, cfg.prompt_template,
                                                         cfg.name_format, cfg.name_joiner)))
     return out
 
