@@ -28,8 +28,10 @@ held-out test split, one record per arm and seed under ``--work-dir``):
   4 × n_real *real* train images outside the subset: what the adapter's knowledge gives
   without generation; ``real@x1`` / ``real@x4``: real only for the iterations of real
   exposure the ×1 / ×4 arm leaves (1/2, 1/5 of them); ``real+oracle`` /
-  ``real+oracle-x4``: the ×1 / ×4 arm's synthetic images labelled by the judge instead of
-  the adapter (labels vs. generated content); ``real+de-x4-delta0.4``: the ×4 arm with the
+  ``real+oracle-x2`` / ``real+oracle-x4``: the ×1 / ×2 / ×4 arm's synthetic images labelled
+  by the judge instead of the adapter (labels vs. generated content; the judge is a pixel
+  FCOS trained on the same 100 % of toy train as the adapter, so this is also DE with a
+  pixel-space labeller of equal data); ``real+de-x4-delta0.4``: the ×4 arm with the
   adapter's boxes kept from score 0.4 (images left without one dropped) instead of δ;
   ``real+de-r0.2-0.4`` / ``real+de-r0.4-0.6``: the ×1 arm from the images synthesized at an
   encode ratio in that half of the run's U(0.2, 0.6) (the encode-ratio range, chosen on val);
@@ -79,6 +81,7 @@ ARMS = {
     'real+de-r0.2-0.4': dict(config='-de', scale=1, encode_ratio=(0.2, 0.4)),
     'real+de-r0.4-0.6': dict(config='-de', scale=1, encode_ratio=(0.4, 0.6)),
     'real+oracle': dict(config='-de', scale=1, oracle=True),
+    'real+oracle-x2': dict(config='-de', scale=2, oracle=True),
     'real+oracle-x4': dict(config='-de', scale=4, oracle=True),
 }
 PROTOCOLS = {'sparse': 0.1, 'full': 1.0}
