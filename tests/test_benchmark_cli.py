@@ -308,13 +308,16 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     assert gate['forced'] == [c for c in ('triangle', 'cross') if gate['recall'][c] < 0.7]
     # a 2-iteration judge labels some of the 4 images (those without a box are dropped)
     assert 1 <= ig['base_triplets']['images'] <= 4 and ig['novel_images']['images'] == 2
-    assert ig['novel_images']['boxes'] == 0  # unlabelled: the teacher labels them
+    from diffdet_plugin.synthesis.coco_reader import SynthesisRun
+    novel_run = SynthesisRun(ig['novel_images']['dir'])  # the base judge's boxes only
+    assert {novel_run.classes[k] for r in novel_run.image_records()
+            for k in novel_run.boxes(r)['labels']} <= {'circle', 'square', 'star', 'hexagon'}
+    assert [r['category_names'][0] for r in novel_run.image_records()] == ['triangle', 'cross']
     data = ig['instagen_data']  # 1 image per novel class; the references relabel the same 2
     assert {a: d['images'] for a, d in data.items()} == {
         'real-base+instagen-sup': 2, 'real-base+instagen-self': 2, 'real-base+naive': 2,
         'real-base+oracle': 2}
     assert data['real-base+naive']['dir'] == data['real-base+instagen-self']['dir']
-    from diffdet_plugin.synthesis.coco_reader import SynthesisRun
     run = SynthesisRun(data['real-base+instagen-self']['dir'])
     recs = run.image_records()
     assert [r['category_names'][0] for r in recs] == ['triangle', 'cross']  # novel-led prompts

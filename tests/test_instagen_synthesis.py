@@ -190,6 +190,8 @@ def test_prompt_sources_cycle_or_draw_categories():
     assert two.prompt == f'a photo of a red {two.class_names[0]} and a red {two.class_names[1]}'
     with pytest.raises(ValueError, match=r"lead_categories \['zebra'\]"):
         TextToImageConfig.from_dict(dict(categories=['a', 'b'], lead_categories=['zebra']))
+    with pytest.raises(ValueError, match=r"unlabelled_categories \['zebra'\]"):
+        TextToImageConfig.from_dict(dict(categories=['a', 'b'], unlabelled_categories=['zebra']))
 
 
 # ------------------------------------------------------------------ training (tools/train.py)

@@ -16,7 +16,8 @@ passes), every step a shipped config:
    novel class under 0.7 is refused with the gate's numbers (``--ig-force-gate`` goes on);
 3. base triplets: 1–2 base classes per prompt, labelled by the base judge (score ≥ α);
 4. the InstaGen head on the triplets (phase 1: supervised);
-5. novel images: "{novel} [and {any class}]" prompts, unlabelled;
+5. novel images: "{novel} [and {any class}]" prompts, with the base judge's boxes (score ≥ α)
+   of the base classes in them (official: the teacher adds the novel boxes);
 6. self-training (phase 2): the EMA teacher labels the novel images for the dropout student;
 7. InstaGen data, "{novel} [and {any class}]" prompts (``--ig-per-class`` per novel class),
    labelled by the phase-1 head and by the phase-2 teacher (same prompts, seeds and
@@ -198,19 +199,21 @@ def instagen_protocol(args, root: str) -> dict:
               f"({gate_rec['recall']})")
 
     # 3. base triplets
-    def triplets():
-        from mmengine.config import Config
-        cfg = Config.fromfile(judge['config'])  # the labelling detector ...
-        cfg.synthesis = _cfg('triplets').synthesis  # ... and the triplets' synthesis settings
-        cfg.synthesis.ldm = dict(pretrained=ldm)
-        cfg.synthesis.score_thr = alpha
-        if args.steps:
-            cfg.synthesis.num_inference_steps = args.steps
-        out = osp.join(work, 'base_triplets')
-        s = build_synthesizer(cfg, judge['checkpoint'], out).run(args.ig_triplets)
-        return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
-                    per_category=s['per_category'])
-    trip = step('base_triplets', triplets)
+    def judge_labelled(name, num, **overrides):
+        """Text-to-image labelled by the base judge (score ≥ α), the triplets' settings."""
+        def fn():
+            from mmengine.config import Config
+            cfg = Config.fromfile(judge['config'])  # the labelling detector ...
+            cfg.synthesis = _cfg('triplets').synthesis  # ... and the triplets' settings
+            cfg.synthesis.update(ldm=dict(pretrained=ldm), score_thr=alpha, **overrides)
+            if args.steps:
+                cfg.synthesis.num_inference_steps = args.steps
+            out = osp.join(work, name)
+            s = build_synthesizer(cfg, judge['checkpoint'], out).run(num)
+            return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
+                        per_category=s['per_category'])
+        return step(name, fn)
+    trip = judge_labelled('base_triplets', args.ig_triplets)
 
     # 4. phase 1: the head on the triplets
     def head():
@@ -244,10 +247,12 @@ def instagen_protocol(args, root: str) -> dict:
                         per_category=s['per_category'])
         return step(name, fn)
 
-    # 5. novel images (unlabelled) and 6. self-training
+    # 5. novel images (base boxes only) and 6. self-training
+    # (official: a novel image carries the base detector's boxes; the teacher adds the novel)
     novel_led = dict(lead_categories=list(split['novel']), categories_per_prompt=(1, 2))
-    novel = synthesize('novel_images', head_rec['checkpoint'], classes, args.ig_novel_images,
-                       with_labels=False, keep_negatives=True, **novel_led)
+    novel = judge_labelled('novel_images', args.ig_novel_images, categories=list(classes),
+                           unlabelled_categories=list(split['novel']), keep_negatives=True,
+                           **novel_led)
 
     def selftrain():
         cfg = _cfg('selftrain')

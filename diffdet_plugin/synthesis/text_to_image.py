@@ -43,6 +43,7 @@ class TextToImageConfig(SynthesisConfig):
     categories_per_prompt: tuple = (1, 2)
     lead_categories: list = field(default_factory=list)  # each prompt names one of these first
     name_attributes: list = field(default_factory=list)  # a word drawn before each name
+    unlabelled_categories: list = field(default_factory=list)  # prompted, not boxed
     prompt_template: str = 'a photograph of {}'
     name_format: str = '{}'
     name_joiner: str = ' and '
@@ -52,7 +53,7 @@ class TextToImageConfig(SynthesisConfig):
 
     FIELD_ORDER = (
         'categories', 'categories_per_prompt', 'lead_categories', 'name_attributes',
-        'prompt_template', 'name_format', 'name_joiner',
+        'unlabelled_categories', 'prompt_template', 'name_format', 'name_joiner',
         'negative_prompt', 'num_images', 'batch_size', 'seed', 'scheduler', 'scheduler_kwargs',
         'num_inference_steps', 'guidance_scale', 'image_size', 'score_thr', 'keep_negatives',
         'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
@@ -63,10 +64,11 @@ class TextToImageConfig(SynthesisConfig):
         if not 1 <= lo <= hi or hi > len(names):
             raise ValueError(f'synthesis.categories_per_prompt={self.categories_per_prompt} must '
                              f'be (lo, hi) with 1 <= lo <= hi <= {len(names)} categories.')
-        unknown = [c for c in self.lead_categories if c not in names]
-        if unknown:
-            raise ValueError(f'synthesis.lead_categories {unknown} are not in '
-                             f'synthesis.categories {names}.')
+        for key in ('lead_categories', 'unlabelled_categories'):
+            unknown = [c for c in getattr(self, key) if c not in names]
+            if unknown:
+                raise ValueError(f'synthesis.{key} {unknown} are not in '
+                                 f'synthesis.categories {names}.')
         if self.name_attributes and not all(isinstance(a, str) and a.strip()
                                             for a in self.name_attributes):
             raise ValueError(f'synthesis.name_attributes {self.name_attributes} must be '
@@ -167,7 +169,9 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
 
     InstaGen's base triplets: the detector is trained on base categories only (here: the toy
     judge restricted to them) and its boxes with score > α = 0.8 are kept. Its classes must
-    include every synthesized category; boxes of its other classes are dropped.
+    include every synthesized category but the ``unlabelled_categories`` (prompted, never
+    boxed: InstaGen's novel images carry the base detector's base boxes); boxes of its other
+    classes are dropped.
 
     Args:
         ldm: the LDM that draws.
@@ -182,7 +186,7 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
                  checkpoint: str | None = None):
         cfg = self.parse_config(cfg)
         labeller = DetectorLabeller(detector, detector_classes, cfg.categories, checkpoint,
-                                    cfg.score_thr)
+                                    cfg.score_thr, cfg.unlabelled_categories)
         super().__init__(ldm, cfg, out_dir, labeller)
 
     @classmethod
@@ -197,7 +201,7 @@ class DetectorLabelledSynthesizer(TextToImageSynthesizer):
                            "pretrained='CompVis/stable-diffusion-v1-4')")
         syn_cfg = TextToImageConfig.from_dict(synthesis)
         labeller = DetectorLabeller.from_config(cfg, checkpoint, device, syn_cfg.categories,
-                                                syn_cfg.score_thr)
+                                                syn_cfg.score_thr, syn_cfg.unlabelled_categories)
         ldm = FrozenLDM.build(**ldm_args).to(device)
         return cls(ldm, labeller.detector, labeller.detector_classes, syn_cfg, out_dir,
                    checkpoint)

@@ -21,17 +21,21 @@ class DetectorLabeller(Labeller):
         classes: the run's class names (each must be one of the detector's).
         checkpoint: its checkpoint (recorded with its sha256).
         score_thr: the lowest score it returns (the run's threshold).
+        unlabelled: run classes it does not know and is not asked to box (prompted only, as
+            InstaGen's novel images that the base detector labels with its base boxes).
     """
     kind = 'detector'
     IMAGE_FIELDS = ('labeller_checkpoint', 'labeller_sha256')
 
     def __init__(self, detector, detector_classes, classes, checkpoint: str | None = None,
-                 score_thr: float = 0.0):
-        missing = [c for c in classes if c not in list(detector_classes)]
+                 score_thr: float = 0.0, unlabelled=()):
+        missing = [c for c in classes if c not in list(detector_classes) and c not in unlabelled]
         if missing:
             raise ValueError(f'The labelling detector ({checkpoint}) knows the classes '
                              f'{list(detector_classes)}, not {missing}: label with a detector '
-                             'trained on every synthesized category, or synthesize fewer.')
+                             'trained on every synthesized category, synthesize fewer, or '
+                             'list them in synthesis.unlabelled_categories (prompted, not '
+                             'boxed).')
         super().__init__(checkpoint)
         self.detector, self.score_thr = detector, score_thr
         self.detector_classes = list(detector_classes)
@@ -41,7 +45,7 @@ class DetectorLabeller(Labeller):
 
     @classmethod
     def from_config(cls, cfg, checkpoint: str, device: str = 'cpu', classes=(),
-                    score_thr: float = 0.0):
+                    score_thr: float = 0.0, unlabelled=()):
         """``cfg.model`` loaded with ``checkpoint`` by ``init_detector``; its class names from
         the checkpoint's ``dataset_meta`` or the config's ``metainfo``."""
         import copy
@@ -59,7 +63,7 @@ class DetectorLabeller(Labeller):
             raise KeyError(f'The labelling detector {checkpoint} names no classes (no '
                            'dataset_meta.classes in the checkpoint, no metainfo.classes in the '
                            'config).')
-        return cls(detector, detector_classes, classes, checkpoint, score_thr)
+        return cls(detector, detector_classes, classes, checkpoint, score_thr, unlabelled)
 
     def label(self, batch: LabelBatch) -> list:
         from mmengine.structures import InstanceData
