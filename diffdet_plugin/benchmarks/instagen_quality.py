@@ -243,8 +243,10 @@ def instagen_protocol(args, root: str) -> dict:
                 cfg.synthesis.num_inference_steps = args.steps
             out = osp.join(work, name)
             s = build_synthesizer(cfg, ckpt, out).run(num)
+            from .diffusion_engine_quality import usable_images
             return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
-                        per_category=s['per_category'])
+                        per_category=s['per_category'], images_with_a_box=usable_images(
+                            osp.join(out, 'annotations.json'), 0.0))
         return step(name, fn)
 
     # 5. novel images (base boxes only) and 6. self-training
@@ -273,12 +275,15 @@ def instagen_protocol(args, root: str) -> dict:
         return dict(checkpoint=osp.abspath(ckpt), test=m)
     self_rec = step('selftrain', selftrain)
 
-    # 7. InstaGen data, "{novel} [and {any}]", from each head (the same images) ...
+    # 7. InstaGen data, "{novel} [and {any}]", from each head: the same images, every one
+    # written (the downstream dataset drops those without a box), so that the heads and the
+    # references label one image set ...
     num = args.ig_per_class * len(split['novel'])
     data = {'real-base+instagen-sup': synthesize('instagen_sup', head_rec['checkpoint'],
-                                                 classes, num, **novel_led),
+                                                 classes, num, keep_negatives=True, **novel_led),
             'real-base+instagen-self': synthesize('instagen_self', self_rec['checkpoint'],
-                                                  classes, num, **novel_led)}
+                                                  classes, num, keep_negatives=True,
+                                                  **novel_led)}
     # ... and the two references' labels on those images
     from .diffusion_engine_controls import oracle_label_synthesis
     from .instagen_controls import name_assignment, naive_label_synthesis
