@@ -286,7 +286,7 @@ def instagen_protocol(args, root: str) -> dict:
                                                   **novel_led)}
     # ... and the two references' labels on those images
     from .diffusion_engine_controls import oracle_label_synthesis
-    from .instagen_controls import name_assignment, naive_label_synthesis
+    from .instagen_controls import naive_label_synthesis, name_assignment
     images = data['real-base+instagen-self']['dir']
     beta = args.ig_beta if args.ig_beta is not None else _cfg('synth').synthesis.score_thr
     data['real-base+naive'] = step('naive', lambda: dict(dir=images, **naive_label_synthesis(
