@@ -264,8 +264,8 @@ def test_quality_arms_need_images_that_exist():
 def test_quality_encode_ratio_arm_filters_by_range(tmp_path):
     """The range arms' detector config keeps only the images of its encode-ratio range, and
     ``usable_images`` counts the same ones."""
-    from diffdet_plugin.benchmarks.diffusion_engine_quality import (ARMS, detector_config,
-                                                                    usable_images)
+    from diffdet_plugin.benchmarks.diffusion_engine_quality import ARMS, detector_config
+    from diffdet_plugin.benchmarks.experiment import usable_images
     spec = ARMS['real+de-r0.2-0.4']
     cfg = detector_config('data/toy_shapes/', 'data/toy_shapes/annotations/instances_train.json',
                           str(tmp_path), None, 'real+de-r0.2-0.4', max_images=400,

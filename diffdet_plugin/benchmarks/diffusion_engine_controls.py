@@ -61,23 +61,9 @@ def oracle_label_synthesis(judge, synth_dir: str, out_ann: str, score_thr: float
     ``annotations.json``). Arms on it differ from the DE arms only in who labelled the
     images: labels vs. generated content."""
     from ..synthesis.coco_reader import SynthesisRun
-    from ..synthesis.coco_writer import annotation_records
-    run = SynthesisRun(synth_dir)
-    if run.classes != tuple(judge.classes):
-        raise ValueError(f'{run.ann_file}: categories {list(run.classes)} differ from the '
-                         f'judge\'s classes {list(judge.classes)}')
-    records, anns = run.image_records(), []
-    for i in range(0, len(records), 256):  # a chunk of images in memory at a time
-        chunk = records[i:i + 256]
-        for rec, det in zip(chunk, judge.detect([run.rgb(r) for r in chunk], score_thr)):
-            for a in annotation_records(rec['id'], det['bboxes'], det['scores'],
-                                        det['labels']):
-                a.pop('rank_in_image')
-                anns.append(dict(id=len(anns) + 1, **a))
-    atomic_write_json(out_ann, dict(run.coco, annotations=anns))
-    return dict(ann_file=out_ann, images=len(records), boxes=len(anns),
-                images_with_a_box=len({a['image_id'] for a in anns}),
-                labeller_boxes=len(run.coco['annotations']), score_thr=score_thr)
+    from .experiment import relabel_synthesis
+    out = relabel_synthesis(judge, synth_dir, out_ann, score_thr)
+    return dict(out, labeller_boxes=len(SynthesisRun(synth_dir).coco['annotations']))
 
 
 def label_threshold_curve(synth_dir: str, oracle_ann: str, max_images: int,

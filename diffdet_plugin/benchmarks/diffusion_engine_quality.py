@@ -51,7 +51,7 @@ import time
 
 from .diffusion_engine_controls import label_study, pseudo_label_real
 from .experiment import (detector_runs, record, recorded_step, summarize, train_and_test,
-                         write_subset)
+                         usable_images, write_subset)
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py'
 PROTOCOL_ADAPTER_CONFIGS = {  # --adapter-data protocol: one adapter per protocol's data
@@ -118,19 +118,6 @@ def detector_config(root: str, real_ann: str, synth_dir: str | None = None,
         if encode_ratio_range is not None:
             syn_ds.encode_ratio_range = tuple(encode_ratio_range)
     return cfg
-
-
-def usable_images(ann_file: str, min_score: float, encode_ratio_range=None) -> int:
-    """Images of a COCO file with at least one box of score ≥ ``min_score`` (what a
-    ``SyntheticCocoDataset`` with ``keep_negatives=False`` keeps), synthesized at an encode
-    ratio in ``encode_ratio_range`` (lo, hi) if given."""
-    with open(ann_file) as f:
-        coco = json.load(f)
-    ids = {a['image_id'] for a in coco['annotations'] if a.get('score', 1.0) >= min_score}
-    if encode_ratio_range is not None:
-        lo, hi = encode_ratio_range
-        ids &= {im['id'] for im in coco['images'] if lo <= im.get('encode_ratio', -1) <= hi}
-    return len(ids)
 
 
 def check_arm_sizes(arms, n_real: int, synthesized, unlabelled_real: int | None):

@@ -4,6 +4,9 @@
   atomically); a rerun reads it instead of running the step again, so a protocol can be
   completed over several sessions;
 * :func:`write_subset`: a fixed random subset of a COCO file (atomic);
+* :func:`usable_images`: how many images of a synthetic COCO file an arm can draw on;
+* :func:`relabel_synthesis`: a synthesis run's images labelled anew by a detector (the
+  controls' labellers), one COCO file over the same images;
 * :func:`train_and_test`: one mmengine Runner trained, then tested on the held-out split;
 * :func:`detector_runs`: a detector per arm and seed, each recorded (test and val metrics);
 * :func:`summarize`: mean ± std per arm and whether |Δ| to the baseline exceeds two
@@ -31,6 +34,51 @@ def write_subset(src_ann: str, out_ann: str, fraction: float, seed: int) -> int:
                annotations=[a for a in coco['annotations'] if a['image_id'] in keep])
     atomic_write_json(out_ann, sub)  # a killed run never leaves a half-written subset
     return len(keep)
+
+
+def usable_images(ann_file: str, min_score: float, encode_ratio_range=None) -> int:
+    """Images of a COCO file with at least one box of score ≥ ``min_score`` (what a
+    ``SyntheticCocoDataset`` with ``keep_negatives=False`` keeps), synthesized at an encode
+    ratio in ``encode_ratio_range`` (lo, hi) if given."""
+    with open(ann_file) as f:
+        coco = json.load(f)
+    ids = {a['image_id'] for a in coco['annotations'] if a.get('score', 1.0) >= min_score}
+    if encode_ratio_range is not None:
+        lo, hi = encode_ratio_range
+        ids &= {im['id'] for im in coco['images'] if lo <= im.get('encode_ratio', -1) <= hi}
+    return len(ids)
+
+
+def relabel_synthesis(detector, synth_dir: str, out_ann: str, score_thr: float,
+                      label_fn=None, chunk: int = 256) -> dict:
+    """Every image of the synthesis run ``synth_dir`` labelled by ``detector`` (an
+    :class:`~diffdet_plugin.evaluation.judge.Judge`-like object: ``detect(images, score_thr)``
+    giving ``bboxes`` (N, 4) xyxy, ``scores``, ``labels``), written as a COCO file over the
+    same images (``out_ann``, atomic) through the one annotation writer.
+
+    ``label_fn(record, det)`` turns one image's detections into ``(bboxes, scores, labels)``
+    with labels indexing the run's categories (default: the detections as they are, which
+    needs the detector's classes to be the run's). Images are read ``chunk`` at a time.
+    Returns ``images``, ``boxes``, ``images_with_a_box``, ``score_thr``."""
+    from ..synthesis.coco_reader import SynthesisRun
+    from ..synthesis.coco_writer import annotation_records
+    run = SynthesisRun(synth_dir)
+    if label_fn is None:
+        if run.classes != tuple(detector.classes):
+            raise ValueError(f'{run.ann_file}: categories {list(run.classes)} differ from the '
+                             f'detector\'s classes {list(detector.classes)}; pass a label_fn '
+                             'that maps its labels to the run\'s categories')
+        label_fn = lambda rec, det: (det['bboxes'], det['scores'], det['labels'])  # noqa: E731
+    records, anns = run.image_records(), []
+    for i in range(0, len(records), chunk):  # a chunk of images in memory at a time
+        part = records[i:i + chunk]
+        for rec, det in zip(part, detector.detect([run.rgb(r) for r in part], score_thr)):
+            for a in annotation_records(rec['id'], *label_fn(rec, det)):
+                a.pop('rank_in_image')
+                anns.append(dict(id=len(anns) + 1, **a))
+    atomic_write_json(out_ann, dict(run.coco, annotations=anns))
+    return dict(ann_file=out_ann, images=len(records), boxes=len(anns),
+                images_with_a_box=len({a['image_id'] for a in anns}), score_thr=score_thr)
 
 
 def record(path: str, data: dict | None = None) -> dict | None:

@@ -34,40 +34,34 @@ def naive_label_synthesis(base_judge, synth_dir: str, out_ann: str, novel,
     from mmcv.ops import nms
 
     from ..synthesis.coco_reader import SynthesisRun
-    from ..synthesis.coco_writer import annotation_records
-    from ..utils.fileio import atomic_write_json
+    from .experiment import relabel_synthesis
     run = SynthesisRun(synth_dir)
     unknown = [c for c in tuple(base_judge.classes) + tuple(novel) if c not in run.classes]
     if unknown:
         raise ValueError(f'{run.ann_file}: the classes {unknown} of the base detector / novel '
                          f'split are not categories of the run {list(run.classes)}')
-    records, anns, relabelled = run.image_records(), [], 0
-    for i in range(0, len(records), 256):  # a chunk of images in memory at a time
-        chunk = records[i:i + 256]
-        for rec, det in zip(chunk, base_judge.detect([run.rgb(r) for r in chunk], score_thr)):
-            named = rec['category_names']
-            prompted = next((c for c in named if c in novel), None)
-            boxes, scores = torch.as_tensor(det['bboxes']), torch.as_tensor(det['scores'])
-            keep = nms(boxes, scores, iou_thr)[1].numpy() if len(scores) else []
-            out_boxes, out_scores, out_labels = [], [], []
-            for k in keep:
-                name = base_judge.classes[int(det['labels'][k])]
-                if name not in named:
-                    if prompted is None:
-                        continue
-                    name, relabelled = prompted, relabelled + 1
-                out_boxes.append(det['bboxes'][k])
-                out_scores.append(float(det['scores'][k]))
-                out_labels.append(run.classes.index(name))
-            for a in annotation_records(rec['id'], np.reshape(out_boxes, (-1, 4)), out_scores,
-                                        out_labels):
-                a.pop('rank_in_image')
-                anns.append(dict(id=len(anns) + 1, **a))
-    atomic_write_json(out_ann, dict(run.coco, annotations=anns))
-    return dict(ann_file=out_ann, images=len(records), boxes=len(anns),
-                boxes_given_the_novel_name=relabelled,
-                images_with_a_box=len({a['image_id'] for a in anns}), score_thr=score_thr,
-                nms_iou=iou_thr)
+    relabelled = 0
+
+    def label(rec, det):
+        nonlocal relabelled
+        named = rec['category_names']
+        prompted = next((c for c in named if c in novel), None)
+        boxes, scores = torch.as_tensor(det['bboxes']), torch.as_tensor(det['scores'])
+        keep = nms(boxes, scores, iou_thr)[1].numpy() if len(scores) else []
+        out_boxes, out_scores, out_labels = [], [], []
+        for k in keep:
+            name = base_judge.classes[int(det['labels'][k])]
+            if name not in named:
+                if prompted is None:
+                    continue
+                name, relabelled = prompted, relabelled + 1
+            out_boxes.append(det['bboxes'][k])
+            out_scores.append(float(det['scores'][k]))
+            out_labels.append(run.classes.index(name))
+        return np.reshape(out_boxes, (-1, 4)), out_scores, out_labels
+
+    out = relabel_synthesis(base_judge, synth_dir, out_ann, score_thr, label_fn=label)
+    return dict(out, boxes_given_the_novel_name=relabelled, nms_iou=iou_thr)
 
 
 def name_assignment(judge, runs: dict, novel, beta: float, judge_thr: float = 0.5,

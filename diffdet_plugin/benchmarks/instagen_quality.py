@@ -243,7 +243,7 @@ def instagen_protocol(args, root: str) -> dict:
                 cfg.synthesis.num_inference_steps = args.steps
             out = osp.join(work, name)
             s = build_synthesizer(cfg, ckpt, out).run(num)
-            from .diffusion_engine_quality import usable_images
+            from .experiment import usable_images
             return dict(dir=osp.abspath(out), images=s['images'], boxes=s['boxes'],
                         per_category=s['per_category'], images_with_a_box=usable_images(
                             osp.join(out, 'annotations.json'), 0.0))
