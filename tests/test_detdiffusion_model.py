@@ -217,3 +217,44 @@ def test_probe_a_passes_at_the_word_row_scale(toy_data):
     overfit_layouts(model, images, samples, 120)
     gap = location_token_gap(model, images, [s['prompt'] for s in samples])['gap']
     assert gap >= 0.02, gap
+
+
+def test_probe_d_draws_seeded_minibatches_of_its_layouts(toy_data):
+    """Probe D's sampler: each batch is ``batch_size`` distinct layouts among the N given, the
+    same draws on a rerun; a bad arm or an oversized batch is one clear error."""
+    import argparse
+
+    from diffdet_plugin.benchmarks.detdiffusion_quality import _probe_dataset, probe_d
+    from diffdet_plugin.evaluation.layout_probe import sampled_batches
+    dataset = _probe_dataset(toy_data + '/', 'train', image_size=(64, 64))
+    own = torch.stack([dataset[i]['inputs'] for i in range(6)])
+    draws = [sampled_batches(dataset, range(6), 4, seed=3) for _ in range(2)]
+    for step in range(3):
+        a, b = (d(step)[0] for d in draws)
+        assert torch.equal(a, b)
+        picked = [int((own == img).flatten(1).all(1).nonzero()) for img in a]
+        assert len(set(picked)) == 4
+    with pytest.raises(ValueError, match='batch_size 8 > 6'):
+        sampled_batches(dataset, range(6), 8)
+    with pytest.raises(ValueError, match='N, N\\+fg or N\\+mask'):
+        probe_d(argparse.Namespace(), toy_data + '/', '512+lr')
+
+
+def test_box_mask_control_starts_as_the_token_model_and_reads_the_masks(toy_data):
+    """Probe D's control adds the layout as pixels through a zero-initialised conv: at init the
+    loss is the token-only model's; once the conv is non-zero, another image's masks change it."""
+    from diffdet_plugin.benchmarks.detdiffusion_quality import _probe_model
+    from diffdet_plugin.evaluation.layout_probe import BoxMaskInput, denoising_loss
+    model, dataset, images, samples = _probe_model(toy_data + '/', 'auto', 3,
+                                                   image_size=(64, 64))
+    prompts = [s['prompt'] for s in samples]
+    plain = denoising_loss(model, images, prompts)
+    control = BoxMaskInput(model, len(dataset.metainfo['classes']))
+    assert any(p is control.proj.weight for p in model.parameters())  # it trains
+    control.use(samples)
+    assert control.masks.shape == (3, len(dataset.metainfo['classes']), 8, 8)
+    assert denoising_loss(model, images, prompts) == pytest.approx(plain, rel=1e-6)
+    torch.nn.init.normal_(control.proj.weight, std=0.5)
+    own = denoising_loss(model, images, prompts)
+    control.use(samples[1:] + samples[:1])
+    assert abs(denoising_loss(model, images, prompts) - own) > 1e-4 * own

@@ -75,8 +75,14 @@ def detdiffusion_protocol(args, root: str) -> dict:
     # 1. the weak attribute detector and its attributes
     from ..config_package import config_dir
     detector_cfg = args.dd_attribute_detector or osp.join(config_dir(), ATTRIBUTE_DETECTOR)
-    probes = dict(a=step('probe_a', lambda: probe_a(args, root)))
-    probes['b'] = step('probe_b', lambda: probe_b(args, root, osp.join(work, 'probe_b')))
+    probes = {}
+    if 'a' in args.dd_probes:
+        probes['a'] = step('probe_a', lambda: probe_a(args, root))
+    if 'b' in args.dd_probes:
+        probes['b'] = step('probe_b', lambda: probe_b(args, root, osp.join(work, 'probe_b')))
+    if args.dd_probe_d:
+        probes['d'] = {arm: step(f'probe_d_{arm}', lambda a=arm: probe_d(args, root, a))
+                       for arm in args.dd_probe_d}
     if args.dd_probes_only:
         return dict(probes=probes)
     det = step('attribute_detector', lambda: dict(
@@ -177,27 +183,44 @@ def add_arguments(p):
                     help='toy train layouts the probes overfit')
     dd.add_argument('--dd-probe-a-iters', type=int, default=240)
     dd.add_argument('--dd-probe-b-iters', type=int, default=1200)
+    dd.add_argument('--dd-probes', nargs='*', default=['a', 'b'], choices=['a', 'b'],
+                    help='which of probes A and B to run first (default both; the full '
+                    'protocol needs them passed in spirit, see docs/detdiffusion.md)')
+    dd.add_argument('--dd-probe-d', nargs='*', default=[], metavar='N[+fg]',
+                    help='probe D arms: the location-token gap after training on N train '
+                    'layouts (+fg: with foreground re-weighting; +mask: the control given the '
+                    'layout as pixels too), e.g. 8 64 512 4000 512+fg 512+mask')
+    dd.add_argument('--dd-probe-d-iters', type=int, default=1200)
+    dd.add_argument('--dd-probe-d-batch', type=int, default=8)
     dd.add_argument('--dd-probes-only', action='store_true',
-                    help='stop after probes A and B (minutes, before any long run)')
+                    help='stop after the probes (minutes, before any long run)')
 
 
-def _probe_model(root: str, scale, n: int, image_size=None):
-    """The L2I toy model and ``n`` fixed train layouts (unshuffled, unflipped, seed 0), at
-    the config's image size or ``image_size`` (W, H)."""
-    import torch
-
-    from mmdet.registry import DATASETS, MODELS
-
-    from ..evaluation.layout_probe import probe_batch
-    cfg = _config(DD_CONFIGS['l2i'])
-    ds = dict(cfg.train_dataloader.dataset, data_root=root, shuffle_objects=False,
-              hflip_prob=0.0, seed=0)
+def _probe_dataset(root: str, split: str = 'train', image_size=None):
+    """The L2I config's layout dataset on ``split``, unshuffled and unflipped (seed 0), at the
+    config's image size or ``image_size`` (W, H)."""
+    from mmdet.registry import DATASETS
+    ds = dict(_config(DD_CONFIGS['l2i']).train_dataloader.dataset, data_root=root,
+              shuffle_objects=False, hflip_prob=0.0, seed=0,
+              ann_file=f'annotations/instances_{split}.json', img_dir=f'{split}/')
     if image_size is not None:
         ds['image_size'] = tuple(image_size)
-    dataset = DATASETS.build(ds)
+    return DATASETS.build(ds)
+
+
+def _probe_model(root: str, scale, n: int, image_size=None, **model_options):
+    """The L2I toy model and ``n`` fixed train layouts (:func:`_probe_dataset`);
+    ``model_options`` override the config's model (e.g. ``foreground_weight``)."""
+    import torch
+
+    from mmdet.registry import MODELS
+
+    from ..evaluation.layout_probe import probe_batch
+    dataset = _probe_dataset(root, 'train', image_size)
     torch.manual_seed(0)
-    model = MODELS.build(dict(cfg.model, location_token_scale=scale, latent_cache_size=0))
-    images, samples = probe_batch(dataset, range(n))
+    model = MODELS.build(dict(_config(DD_CONFIGS['l2i']).model, location_token_scale=scale,
+                              latent_cache_size=0, **model_options))
+    images, samples = probe_batch(dataset, range(n)) if n else (None, [])
     return model, dataset, images, samples
 
 
@@ -213,6 +236,63 @@ def probe_a(args, root: str) -> dict:
         after = location_token_gap(model, images, prompts)
         out[str(scale)] = dict(after, gap_before=before, passed=after['gap'] >= 0.10)
     return dict(out, layouts=args.dd_probe_layouts, iters=args.dd_probe_a_iters)
+
+
+def probe_d(args, root: str, arm: str) -> dict:
+    """Probe D, one arm: the location-token gap against the number of train layouts N.
+
+    ``arm`` is ``'N'``, ``'N+fg'`` (GeoDiffusion's foreground re-weighting, weight 2) or
+    ``'N+mask'`` (the control: the same model also given the layout as pixels,
+    :class:`~diffdet_plugin.evaluation.layout_probe.BoxMaskInput`). The model of probe A
+    (scale ``auto``) trains ``--dd-probe-d-iters`` steps on random minibatches of
+    ``--dd-probe-d-batch`` of the first N toy train layouts (no flip, objects unshuffled);
+    the gaps are then measured on the first 8 of those train layouts (every arm's N includes
+    them) and on the first 32 toy *val* layouts. Probe A is the point N = 8 with a fixed batch;
+    probe C's run the point N = 4000 with the config's full recipe. The mask arm also reports
+    the mask gap: the loss rise when each image gets the next image's masks (own prompts).
+    """
+    import statistics
+
+    from ..evaluation.layout_probe import (BoxMaskInput, denoising_loss, fit_layouts,
+                                           location_token_gap, probe_batch, sampled_batches)
+    n_text, _, option = arm.partition('+')
+    if not n_text.isdigit() or option not in ('', 'fg', 'mask'):
+        raise ValueError(f'--dd-probe-d arm {arm!r}: write N, N+fg or N+mask (e.g. 512+fg)')
+    n = int(n_text)
+    fg = 2.0 if option == 'fg' else None
+    model, dataset, _, _ = _probe_model(root, 'auto', 0, foreground_weight=fg)
+    control = (BoxMaskInput(model, len(dataset.metainfo['classes'])) if option == 'mask'
+               else None)
+    evals = dict(train=probe_batch(dataset, range(min(n, 8))),
+                 val=probe_batch(_probe_dataset(root, 'val'), range(32)))
+
+    def gaps():
+        out = {}
+        for split, (images, samples) in evals.items():
+            prompts = [s['prompt'] for s in samples]
+            if control is not None:
+                control.use(samples)
+            out[f'gap_{split}'] = location_token_gap(model, images, prompts)['gap']
+            if control is not None:
+                own = denoising_loss(model, images, prompts)
+                control.use(samples[1:] + samples[:1])
+                out[f'mask_gap_{split}'] = denoising_loss(model, images, prompts) / own - 1
+        return out
+    batch = min(n, args.dd_probe_d_batch)
+    draw = sampled_batches(dataset, range(n), batch)
+
+    def next_batch(i):
+        images, samples = draw(i)
+        if control is not None:
+            control.use(samples)
+        return images, samples
+    before = gaps()
+    history = fit_layouts(model, next_batch, args.dd_probe_d_iters, log_every=100)
+    return dict(gaps(), layouts=n, option=option or None, foreground_weight=fg,
+                iters=args.dd_probe_d_iters, batch_size=batch,
+                epochs=round(args.dd_probe_d_iters * batch / n, 1),
+                before={k: round(v, 5) for k, v in before.items()},
+                final_loss=statistics.mean(history[-100:]))
 
 
 def probe_b(args, root: str, out_dir: str) -> dict:
@@ -282,20 +362,36 @@ def markdown(p: dict) -> str:
     from .experiment import summarize, summary_table
     lines = []
     if 'probes' in p:
-        a, b = p['probes']['a'], p['probes']['b']
-        lines += [f"**detdiffusion: pipeline probes** ({a['layouts']} toy train layouts)", '',
-                  '| probe | setting | result | pass |', '| --- | --- | --- | --- |']
-        for scale in ('auto', '1.0'):
+        a, b = p['probes'].get('a'), p['probes'].get('b')
+        if a or b:
+            lines += ["**detdiffusion: pipeline probes** (toy train layouts)", '',
+                      '| probe | setting | result | pass |', '| --- | --- | --- | --- |']
+        for scale in ('auto', '1.0') if a else ():
             r = a[scale]
-            lines.append(f"| A: location-token gap after {a['iters']} it (≥ 0.10) | scale "
-                         f"{scale} | {r['gap']:.3f} (before {r['gap_before']:.3f}) | "
-                         f"{'yes' if r['passed'] else 'no'} |")
-        lines.append(f"| B: generation overfit, {b['iters']} it (own ≥ {b['layouts'] - 1}, "
-                     f"swapped new ≥ {b['layouts'] - 2}, old ≤ 1) | scale auto | own prompts: "
-                     f"{b['own']['at_own_box']} at their box; swapped tokens: "
-                     f"{b['swapped']['at_new_box']} at the new box, "
-                     f"{b['swapped']['at_own_box']} at the old | "
-                     f"{'yes' if b['passed'] else 'no'} |")
+            lines.append(f"| A: location-token gap on {a['layouts']} layouts after "
+                         f"{a['iters']} it (≥ 0.10) | scale {scale} | {r['gap']:.3f} (before "
+                         f"{r['gap_before']:.3f}) | {'yes' if r['passed'] else 'no'} |")
+        if b:
+            lines.append(f"| B: generation overfit, {b['layouts']} layouts, {b['iters']} it "
+                         f"(own ≥ {b['layouts'] - 1}, swapped new ≥ {b['layouts'] - 2}, "
+                         f"old ≤ 1) | scale auto | own prompts: {b['own']['at_own_box']} at "
+                         f"their box; swapped tokens: {b['swapped']['at_new_box']} at the new "
+                         f"box, {b['swapped']['at_own_box']} at the old | "
+                         f"{'yes' if b['passed'] else 'no'} |")
+        if 'd' in p['probes']:
+            lines += ['', '**probe D**: the location-token gap after training on N train layouts '
+                      '(first 8 of them: train gap; 32 val layouts: held-out gap)', '',
+                      '| N | option | iterations × batch (epochs) | token gap: train | held-out | '
+                      'mask gap: train | held-out | final loss |',
+                      '| --- | --- | --- | --- | --- | --- | --- | --- |']
+            for r in p['probes']['d'].values():
+                masks = (f"{r['mask_gap_train']:.4f} | {r['mask_gap_val']:.4f}"
+                         if 'mask_gap_train' in r else '– | –')
+                option = r.get('option') or ('fg' if r.get('foreground_weight') else '–')
+                lines.append(f"| {r['layouts']} | {option} | "
+                             f"{r['iters']} × {r['batch_size']} ({r['epochs']}) | "
+                             f"{r['gap_train']:.4f} | {r['gap_val']:.4f} | {masks} | "
+                             f"{r['final_loss']:.4f} |")
         lines.append('')
         if 'fidelity' not in p:
             return '\n'.join(lines)

@@ -15,8 +15,13 @@ all (docs/detdiffusion.md, "Pipeline probes"):
   generalises (probe C).
 * **B, generation overfit** (in the benchmark): the overfit model draws its 8 layouts, and
   with swapped tokens the objects move.
+* **D, the gap against the number of layouts**: the same budget spent on minibatches of N
+  layouts (:func:`fit_layouts` with :func:`sampled_batches`), the gap on train and on
+  held-out layouts: where memorising stops and learning what a token means would have to
+  start. Its control, :class:`BoxMaskInput`, gives the same model the layout as pixels: if
+  that gap rises where the token gap does not, the token pathway is what limits.
 
-Nothing here builds a Runner: :func:`overfit_layouts` is the training step of ``LayoutLDM``
+Nothing here builds a Runner: :func:`fit_layouts` is the training step of ``LayoutLDM``
 (its ``forward(mode='loss')``) in a plain AdamW loop with the configs' clip, so the probe
 measures exactly the model a config trains.
 """
@@ -68,32 +73,77 @@ def location_token_gap(model, images: torch.Tensor, prompts: Sequence[str],
         ``dict(gap, loss_own, loss_swapped)``, the losses the mean over images and timesteps
         of the plain noise-prediction MSE (z0 the VAE posterior mean).
     """
-    from ..models.ldm_trainers.ldm_parts_model import to_unit_range
     if len(prompts) < 2:
         raise ValueError('location_token_gap needs at least 2 layouts to swap tokens between')
+    own = denoising_loss(model, images, prompts, timesteps, seed)
+    swapped = denoising_loss(model, images, swap_location_tokens(prompts), timesteps, seed)
+    return dict(gap=(swapped - own) / own, loss_own=own, loss_swapped=swapped)
+
+
+@torch.no_grad()
+def denoising_loss(model, images: torch.Tensor, prompts: Sequence[str],
+                   timesteps=(400, 600, 800), seed: int = 0) -> float:
+    """The plain noise-prediction MSE of ``model.ldm`` on ``images`` (B, 3, H, W) uint8 under
+    ``prompts``, averaged over ``timesteps``, z0 the VAE posterior mean and the noise fixed
+    by ``seed`` (so two calls differ only in what they condition on)."""
+    from ..models.ldm_trainers.ldm_parts_model import to_unit_range
     ldm = model.ldm
     was_training = model.training
     model.eval()
     try:
         x = to_unit_range(images).to(ldm.device, ldm.dtype)
         z0 = ldm.scale_latents(ldm.vae.encode(x).latent_dist.mean)
-        g = torch.Generator().manual_seed(seed)
-        losses = {}
-        for name, ps in (('own', list(prompts)), ('swapped', swap_location_tokens(prompts))):
-            ctx = ldm.encode_prompt(ps)
-            total = 0.0
-            for t_val in timesteps:
-                g.manual_seed(seed + int(t_val))
-                noise = torch.randn(z0.shape, generator=g).to(z0)
-                t = torch.full((len(ps),), int(t_val), device=ldm.device, dtype=torch.long)
-                pred = ldm.unet(ldm.add_noise(z0, noise, t), t, encoder_hidden_states=ctx).sample
-                target = ldm.training_target(z0, noise, t)
-                total += torch.nn.functional.mse_loss(pred.float(), target.float()).item()
-            losses[name] = total / len(timesteps)
+        g = torch.Generator()
+        ctx = ldm.encode_prompt(list(prompts))
+        total = 0.0
+        for t_val in timesteps:
+            g.manual_seed(seed + int(t_val))
+            noise = torch.randn(z0.shape, generator=g).to(z0)
+            t = torch.full((len(prompts),), int(t_val), device=ldm.device, dtype=torch.long)
+            pred = ldm.unet(ldm.add_noise(z0, noise, t), t, encoder_hidden_states=ctx).sample
+            target = ldm.training_target(z0, noise, t)
+            total += torch.nn.functional.mse_loss(pred.float(), target.float()).item()
     finally:
         model.train(was_training)
-    return dict(gap=(losses['swapped'] - losses['own']) / losses['own'],
-                loss_own=losses['own'], loss_swapped=losses['swapped'])
+    return total / len(timesteps)
+
+
+class BoxMaskInput(torch.nn.Module):
+    """Probe D's control: the layout given to the UNet as pixels instead of tokens.
+
+    One channel per class (the objects' masks, average-pooled to the latent grid:
+    (B, C, H/s, W/s)) through a zero-initialised 3×3 conv added to the UNet's ``conv_in``
+    output, so the model starts as the token-only one. Attached as ``model.box_mask_input``
+    (its conv trains with the model); :meth:`use` sets the masks of the next UNet calls.
+    """
+
+    def __init__(self, model, num_classes: int):
+        super().__init__()
+        conv_in = model.ldm.unet.conv_in
+        self.num_classes = num_classes
+        self.stride = model.ldm.latent_stride
+        self.proj = torch.nn.Conv2d(num_classes, conv_in.out_channels, 3, padding=1)
+        torch.nn.init.zeros_(self.proj.weight)
+        torch.nn.init.zeros_(self.proj.bias)
+        self.masks = None
+        conv_in.register_forward_hook(self._add)
+        model.box_mask_input = self
+
+    def use(self, data_samples: Sequence[dict]) -> None:
+        """Condition the next calls on these samples' ``masks`` (N, H, W) and ``labels``."""
+        maps = []
+        for s in data_samples:
+            m = torch.zeros(self.num_classes, *s['masks'].shape[-2:])
+            for mask, label in zip(s['masks'], s['labels'].tolist()):
+                m[label] = torch.maximum(m[label], mask.float())
+            maps.append(m)
+        self.masks = torch.nn.functional.avg_pool2d(torch.stack(maps), self.stride)
+
+    def _add(self, module, inputs, out):
+        if self.masks is None:
+            return out
+        m = self.masks.to(out)
+        return out + self.proj(m.repeat(out.shape[0] // m.shape[0], 1, 1, 1))
 
 
 def overfit_layouts(model, images: torch.Tensor, data_samples: list[dict], iters: int,
@@ -105,12 +155,23 @@ def overfit_layouts(model, images: torch.Tensor, data_samples: list[dict], iters
     Args:
         images: (B, 3, H, W) uint8; data_samples: the dataset's ``data_samples`` dicts.
     """
+    return fit_layouts(model, lambda i: (images, data_samples), iters, lr, weight_decay,
+                       max_norm, seed, log_every)
+
+
+def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: float = 1e-2,
+                max_norm: float = 1.0, seed: int = 0, log_every: int = 0) -> list[float]:
+    """The probes' training loop: ``iters`` AdamW steps of ``model(..., mode='loss')`` with the
+    toy configs' optimizer and clip, on ``next_batch(i) -> (images, data_samples)``
+    (a fixed batch: :func:`overfit_layouts`; minibatches of N layouts:
+    :func:`sampled_batches`). Returns the total loss per step."""
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     model.train()
     history = []
     for i in range(iters):
+        images, data_samples = next_batch(i)
         losses = model(images, data_samples, mode='loss')
         loss = sum(v for k, v in losses.items() if k.startswith('loss'))
         opt.zero_grad(set_to_none=True)
@@ -120,9 +181,23 @@ def overfit_layouts(model, images: torch.Tensor, data_samples: list[dict], iters
         history.append(loss.item())
         if log_every and (i + 1) % log_every == 0:
             from mmengine.logging import print_log
-            print_log(f'overfit_layouts: iteration {i + 1}/{iters}, loss {loss.item():.4f}',
+            print_log(f'fit_layouts: iteration {i + 1}/{iters}, loss {loss.item():.4f}',
                       logger='current')
     return history
+
+
+def sampled_batches(dataset, indices: Sequence[int], batch_size: int, seed: int = 0):
+    """``next_batch`` for :func:`fit_layouts`: each call a random ``batch_size`` of
+    ``indices`` (without replacement within a batch; a seeded generator, so reruns match)."""
+    indices = list(indices)
+    if batch_size > len(indices):
+        raise ValueError(f'sampled_batches: batch_size {batch_size} > {len(indices)} layouts')
+    g = torch.Generator().manual_seed(seed)
+
+    def next_batch(i):
+        pick = torch.randperm(len(indices), generator=g)[:batch_size].tolist()
+        return probe_batch(dataset, [indices[k] for k in pick])
+    return next_batch
 
 
 def probe_batch(dataset, indices: Sequence[int]) -> tuple[torch.Tensor, list[dict]]:
