@@ -364,15 +364,16 @@ def markdown(p: dict) -> str:
     if 'probes' in p:
         a, b = p['probes'].get('a'), p['probes'].get('b')
         if a or b:
-            lines += ["**detdiffusion: pipeline probes** (toy train layouts)", '',
+            n = (a or b)['layouts']
+            lines += [f"**detdiffusion: pipeline probes** ({n} toy train layouts)", '',
                       '| probe | setting | result | pass |', '| --- | --- | --- | --- |']
         for scale in ('auto', '1.0') if a else ():
             r = a[scale]
-            lines.append(f"| A: location-token gap on {a['layouts']} layouts after "
-                         f"{a['iters']} it (≥ 0.10) | scale {scale} | {r['gap']:.3f} (before "
-                         f"{r['gap_before']:.3f}) | {'yes' if r['passed'] else 'no'} |")
+            lines.append(f"| A: location-token gap after {a['iters']} it (≥ 0.10) | scale "
+                         f"{scale} | {r['gap']:.3f} (before {r['gap_before']:.3f}) | "
+                         f"{'yes' if r['passed'] else 'no'} |")
         if b:
-            lines.append(f"| B: generation overfit, {b['layouts']} layouts, {b['iters']} it "
+            lines.append(f"| B: generation overfit, {b['iters']} it "
                          f"(own ≥ {b['layouts'] - 1}, swapped new ≥ {b['layouts'] - 2}, "
                          f"old ≤ 1) | scale auto | own prompts: {b['own']['at_own_box']} at "
                          f"their box; swapped tokens: {b['swapped']['at_new_box']} at the new "
