@@ -15,6 +15,9 @@
 #   PYTHON       the interpreter that creates .venv (default python3).
 #   VENV         the virtual environment folder (default .venv).
 #   PYTEST_ARGS  extra pytest arguments.
+#   PYTEST_WORKERS  test processes (pytest-xdist; default: one per core, at most 4; 0 runs the
+#                suite in this process, e.g. to use pdb). conftest.py gives each worker its
+#                share of the cores' threads.
 # A prebuilt mmcv 2.1.0 wheel is taken through PIP_FIND_LINKS when one matches torch/Python
 # (../shared/wheels/cpu-torch2.13.0-py311 is added when it exists); otherwise mmcv is built
 # from source with its C++ ops (about 7 minutes on 2 cores).
@@ -23,6 +26,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 SHARED_WHEELS := $(abspath ../shared/wheels/cpu-torch2.13.0-py311)
 export PIP_FIND_LINKS := $(strip $(PIP_FIND_LINKS) $(if $(wildcard $(SHARED_WHEELS)/*.whl),$(SHARED_WHEELS)))
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -54,7 +58,7 @@ $(STAMP): $(PY) setup.py requirements/build.txt requirements/runtime.txt require
 	touch $(STAMP)
 
 test: install
-	$(PY) -m pytest -q tests $(PYTEST_ARGS)
+	$(PY) -m pytest -q tests -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 demo: install
 	$(PY) tools/demo.py

@@ -15,10 +15,21 @@ SD2_BASE_CONFIG = osp.join(REPO, 'configs', 'diffusion_engine',
 # Tests must never reach a model hub.
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
+# Under pytest-xdist (`make test` runs a worker per core), each worker takes its share of the
+# cores' threads: two workers of 2 torch threads each on 2 cores oversubscribe them. Set before
+# torch is imported; the processes a test starts inherit it.
+_WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT') or 1)
+if _WORKERS > 1:
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ.setdefault(_var, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
 
 def pytest_configure(config):
     # Build with mmdet's registries as the default scope, as mmdet's tools do.
     import diffdet_plugin  # noqa: F401
+    import torch
+    if _WORKERS > 1:
+        torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
