@@ -236,8 +236,25 @@ def test_probe_d_draws_seeded_minibatches_of_its_layouts(toy_data):
         assert len(set(picked)) == 4
     with pytest.raises(ValueError, match='batch_size 8 > 6'):
         sampled_batches(dataset, range(6), 8)
-    with pytest.raises(ValueError, match='N, N\\+fg or N\\+mask'):
+    with pytest.raises(ValueError, match='N, N\\+fg, N\\+teK or N\\+mask'):
         probe_d(argparse.Namespace(), toy_data + '/', '512+lr')
+
+
+def test_fit_layouts_lr_mults_set_the_text_encoders_lr(toy_data):
+    """Probe D's ``+teK`` arms: ``lr_mults`` gives the text encoder (location-token rows
+    included) its own lr, as ``paramwise_cfg.custom_keys``; at 0 it stays as it was while the
+    UNet learns. A key no trainable parameter has (the frozen VAE) is one clear error."""
+    from diffdet_plugin.benchmarks.detdiffusion_quality import _probe_model
+    from diffdet_plugin.evaluation.layout_probe import fit_layouts
+    model, _, images, samples = _probe_model(toy_data + '/', 'auto', 2, image_size=(64, 64))
+    text = {k: v.clone() for k, v in model.ldm.text_encoder.state_dict().items()}
+    unet = model.ldm.unet.conv_in.weight.clone()
+    fit_layouts(model, lambda i: (images, samples), 2, lr_mults={'ldm.text_encoder': 0.0})
+    assert all(torch.equal(v, text[k]) for k, v in model.ldm.text_encoder.state_dict().items())
+    assert not torch.equal(model.ldm.unet.conv_in.weight, unet)
+    with pytest.raises(ValueError, match="no trainable parameter name contains any of "
+                       "\\['ldm.vae'\\]"):
+        fit_layouts(model, lambda i: (images, samples), 1, lr_mults={'ldm.vae': 2.0})
 
 
 def test_box_mask_control_starts_as_the_token_model_and_reads_the_masks(toy_data):

@@ -186,10 +186,11 @@ def add_arguments(p):
     dd.add_argument('--dd-probes', nargs='*', default=['a', 'b'], choices=['a', 'b'],
                     help='which of probes A and B to run first (default both; the full '
                     'protocol needs them passed in spirit, see docs/detdiffusion.md)')
-    dd.add_argument('--dd-probe-d', nargs='*', default=[], metavar='N[+fg]',
+    dd.add_argument('--dd-probe-d', nargs='*', default=[], metavar='N[+OPTION]',
                     help='probe D arms: the location-token gap after training on N train '
-                    'layouts (+fg: with foreground re-weighting; +mask: the control given the '
-                    'layout as pixels too), e.g. 8 64 512 4000 512+fg 512+mask')
+                    'layouts (+fg: with foreground re-weighting; +teK: the text encoder at K x '
+                    'the lr; +mask: the control given the layout as pixels too), e.g. '
+                    '8 64 512 4000 512+fg 512+te10 512+mask')
     dd.add_argument('--dd-probe-d-iters', type=int, default=1200)
     dd.add_argument('--dd-probe-d-batch', type=int, default=8)
     dd.add_argument('--dd-probes-only', action='store_true',
@@ -241,8 +242,10 @@ def probe_a(args, root: str) -> dict:
 def probe_d(args, root: str, arm: str) -> dict:
     """Probe D, one arm: the location-token gap against the number of train layouts N.
 
-    ``arm`` is ``'N'``, ``'N+fg'`` (GeoDiffusion's foreground re-weighting, weight 2) or
-    ``'N+mask'`` (the control: the same model also given the layout as pixels,
+    ``arm`` is ``'N'``, ``'N+fg'`` (GeoDiffusion's foreground re-weighting, weight 2),
+    ``'N+teK'`` (the text encoder, location-token rows included, at K × the lr: the config's
+    ``paramwise_cfg.custom_keys`` option; GeoDiffusion uses 0.75) or ``'N+mask'`` (the control:
+    the same model also given the layout as pixels,
     :class:`~diffdet_plugin.evaluation.layout_probe.BoxMaskInput`). The model of probe A
     (scale ``auto``) trains ``--dd-probe-d-iters`` steps on random minibatches of
     ``--dd-probe-d-batch`` of the first N toy train layouts (no flip, objects unshuffled);
@@ -251,14 +254,18 @@ def probe_d(args, root: str, arm: str) -> dict:
     probe C's run the point N = 4000 with the config's full recipe. The mask arm also reports
     the mask gap: the loss rise when each image gets the next image's masks (own prompts).
     """
+    import re
     import statistics
 
     from ..evaluation.layout_probe import (BoxMaskInput, denoising_loss, fit_layouts,
                                            location_token_gap, probe_batch, sampled_batches)
     n_text, _, option = arm.partition('+')
-    if not n_text.isdigit() or option not in ('', 'fg', 'mask'):
-        raise ValueError(f'--dd-probe-d arm {arm!r}: write N, N+fg or N+mask (e.g. 512+fg)')
+    te = re.fullmatch(r'te(\d+(?:\.\d+)?)', option)
+    if not n_text.isdigit() or not (option in ('', 'fg', 'mask') or te):
+        raise ValueError(f'--dd-probe-d arm {arm!r}: write N, N+fg, N+teK or N+mask '
+                         '(e.g. 512+fg, 512+te10)')
     n = int(n_text)
+    lr_mults = {'ldm.text_encoder': float(te.group(1))} if te else None
     fg = 2.0 if option == 'fg' else None
     model, dataset, _, _ = _probe_model(root, 'auto', 0, foreground_weight=fg)
     control = (BoxMaskInput(model, len(dataset.metainfo['classes'])) if option == 'mask'
@@ -287,8 +294,10 @@ def probe_d(args, root: str, arm: str) -> dict:
             control.use(samples)
         return images, samples
     before = gaps()
-    history = fit_layouts(model, next_batch, args.dd_probe_d_iters, log_every=100)
+    history = fit_layouts(model, next_batch, args.dd_probe_d_iters, log_every=100,
+                          lr_mults=lr_mults)
     return dict(gaps(), layouts=n, option=option or None, foreground_weight=fg,
+                text_encoder_lr_mult=lr_mults and lr_mults['ldm.text_encoder'],
                 iters=args.dd_probe_d_iters, batch_size=batch,
                 epochs=round(args.dd_probe_d_iters * batch / n, 1),
                 before={k: round(v, 5) for k, v in before.items()},

@@ -160,14 +160,29 @@ def overfit_layouts(model, images: torch.Tensor, data_samples: list[dict], iters
 
 
 def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: float = 1e-2,
-                max_norm: float = 1.0, seed: int = 0, log_every: int = 0) -> list[float]:
+                max_norm: float = 1.0, seed: int = 0, log_every: int = 0,
+                lr_mults: dict | None = None) -> list[float]:
     """The probes' training loop: ``iters`` AdamW steps of ``model(..., mode='loss')`` with the
     toy configs' optimizer and clip, on ``next_batch(i) -> (images, data_samples)``
     (a fixed batch: :func:`overfit_layouts`; minibatches of N layouts:
-    :func:`sampled_batches`). Returns the total loss per step."""
+    :func:`sampled_batches`). Returns the total loss per step.
+
+    ``lr_mults``: ``{key: multiplier}``, the lr of every parameter whose name contains ``key``
+    (the first key that matches), as mmengine's ``paramwise_cfg.custom_keys`` ``lr_mult``
+    (e.g. ``{'ldm.text_encoder': 0.75}``)."""
     torch.manual_seed(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    groups, matched = {}, False
+    for name, p in named:
+        mult = next((m for key, m in (lr_mults or {}).items() if key in name), None)
+        matched |= mult is not None
+        groups.setdefault(1.0 if mult is None else mult, []).append(p)
+    if lr_mults and not matched:
+        raise ValueError(f'fit_layouts: no trainable parameter name contains any of '
+                         f'{sorted(lr_mults)}')
+    opt = torch.optim.AdamW([dict(params=ps, lr=lr * m) for m, ps in groups.items()],
+                            lr=lr, weight_decay=weight_decay)
     model.train()
     history = []
     for i in range(iters):
