@@ -45,14 +45,22 @@ def generator_gate(ldm, judge, classes, per_class: int = 64, seed: int = 0, step
     colours cycle), ``per_class`` images each, graded by the judge (issue #20's gate: a novel
     class the generator cannot draw cannot be learnt from its images, whatever the labeller).
 
+    Tier B's colour-shape pairs (every class ``"{colour} {shape}"``, graded by a
+    :class:`~.colour_shape_judge.ColourShapeJudge`) are prompted in their own colour,
+    ``"a photo of a red circle"``, and a box counts only with the pair's colour.
+
     Returns ``{'recall': {class: r}, 'per_class': n, 'prompts': [...first few]}``.
     """
-    from ..datasets.toy_shapes import TOY_SHAPES_COLORS, caption_for
+    from ..datasets.colour_shape import parse_pair_caption, split_pair
+    from ..datasets.toy_shapes import TOY_SHAPES_CLASSES, TOY_SHAPES_COLORS, caption_for
     colours = list(TOY_SHAPES_COLORS)
-    captions = [caption_for([dict(color=colours[i % len(colours)], category=c)])
-                for c in classes for i in range(per_class)]
+    pairs = all(c not in TOY_SHAPES_CLASSES for c in classes)
+    objects = [dict(zip(('color', 'category'), split_pair(c))) if pairs else
+               dict(color=colours[i % len(colours)], category=c)
+               for c in classes for i in range(per_class)]
+    captions = [caption_for([o]) for o in objects]
     res = text_to_image_fidelity(ldm, judge, captions, seed, steps, guidance, score_thr,
-                                 batch_size, progress)
+                                 batch_size, progress, parse_pair_caption if pairs else None)
     return dict(recall={c: res['per_class_recall'].get(c, 0.0) for c in classes},
                 precision=res['precision'], per_class=per_class, prompts=captions[::per_class])
 

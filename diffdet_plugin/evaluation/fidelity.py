@@ -202,13 +202,16 @@ def judge_map(judge, images, gts) -> dict:
 
 def text_to_image_fidelity(ldm, judge, captions, seed: int = 0, steps: int = 30,
                            guidance: float = 5.0, score_thr: float = 0.5, batch_size: int = 16,
-                           progress=None) -> dict:
-    """Generate one image per toy caption; judge class multisets vs. the captions'."""
+                           progress=None, parse=None) -> dict:
+    """Generate one image per toy caption; judge class multisets vs. the captions'.
+
+    ``parse``: caption → ``{class: count}`` in the judge's class names (default the toy
+    shapes' ``parse_caption``; Tier B's pair judge: ``parse_pair_caption``)."""
     from ..datasets.toy_shapes import parse_caption
     seeds = [seed * 1_000_003 + i for i in range(len(captions))]
     gen = _generate(ldm, None, list(captions), seeds, 1.0, steps, guidance, batch_size, progress)
     dets = judge.detect(gen, score_thr=score_thr)
-    expected = [parse_caption(c) for c in captions]
+    expected = [(parse or parse_caption)(c) for c in captions]
     detected = [class_counts(d['labels'], judge.classes) for d in dets]
     return dict(multiset_precision_recall(expected, detected), images=gen)
 
