@@ -326,3 +326,29 @@ def test_official_head_trains_with_per_image_text_and_the_normalised_score():
     assert torch.isfinite(total)
     total.backward()
     assert fc.scale.grad is not None and m.text_feat_map.weight.grad.abs().sum() > 0
+
+
+def test_random_names_control_keeps_norms_and_removes_the_shared_words():
+    """Tier B's arm (d): one fixed random vector per class name at the real vector's norm, the
+    same for the same name; "red circle" then no longer resembles "red triangle"."""
+    from diffdet_plugin.ldm import FrozenLDM
+    from diffdet_plugin.models import LDMTextEncoder
+    ldm = FrozenLDM.build(pretrained='embedded:toy')
+    caption = 'red circle. red triangle. blue star.'
+
+    def class_vectors(**kw):
+        enc = LDMTextEncoder(name_template='a photo of a {}', mask_special_tokens=True, **kw)
+        ids = enc.attach(ldm).tokenizer([caption]).input_ids[0]
+        special = [t in enc.special_ids for t in ids]
+        firsts = [i for i in range(1, len(ids)) if special[i - 1] and not special[i]]
+        return enc([caption])['embedded'][0, firsts]  # (3 classes, D)
+    real, rand = class_vectors(), class_vectors(random_names=True)
+    torch.testing.assert_close(rand.norm(dim=-1), real.norm(dim=-1))
+    torch.testing.assert_close(class_vectors(random_names=True), rand)  # fixed per name
+
+    def cos(v, i, j):
+        return float(torch.nn.functional.cosine_similarity(v[i], v[j], dim=0))
+    assert cos(real, 0, 1) > cos(real, 0, 2) + 0.2  # the toy encoder: "red" is shared
+    assert abs(cos(rand, 0, 1)) < 0.4 and abs(cos(rand, 0, 2)) < 0.4
+    with pytest.raises(ValueError, match='random_names=True .* needs a name_template'):
+        LDMTextEncoder(random_names=True)

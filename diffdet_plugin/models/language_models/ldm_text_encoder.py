@@ -30,6 +30,8 @@ sub-sentence is encoded once and cached, so a fixed class list costs one text pa
 """
 from __future__ import annotations
 
+import zlib
+
 import torch
 from mmengine.model import BaseModule
 
@@ -62,15 +64,25 @@ class LDMTextEncoder(BaseModule):
         mask_special_tokens (bool): leave BOS, EOS, the separators and padding out of
             ``text_token_mask``, so no special token is scored or receives a classification
             target (the official head scores one vector per class and nothing else).
+        random_names (bool): a control (issue #20's Tier B arm (d)), with ``name_template``
+            only: each class's vector is replaced by a fixed random direction (seeded by the
+            name's token ids, so the same name always gets the same vector) at the real
+            vector's norm. The head can still learn the base classes, but a novel name shares
+            nothing with the base names it resembles ("red triangle" with "red circle"): the
+            text-side transfer InstaGen relies on is removed.
     """
 
     def __init__(self, ldm: dict | None = None, max_tokens: int = 77, pad_to_max: bool = False,
                  frozen: bool = True, separator: str = '.', name_template: str | None = None,
-                 mask_special_tokens: bool = False, init_cfg=None):
+                 mask_special_tokens: bool = False, random_names: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if name_template is not None and name_template.count('{}') != 1:
             raise ValueError(f'LDMTextEncoder name_template {name_template!r} must hold one {{}} '
                              'for the class name.')
+        if random_names and name_template is None:
+            raise ValueError('LDMTextEncoder random_names=True replaces the one vector per class, '
+                             "so it needs a name_template (e.g. 'a photograph of a {}').")
+        self.random_names = random_names
         self.name_template = name_template
         self.mask_special_tokens = mask_special_tokens
         self.max_tokens = max_tokens
@@ -156,12 +168,24 @@ class LDMTextEncoder(BaseModule):
                     fresh[s] = states[i, :len(q)]
                     continue
                 name = states[i, 1 + len(pre):1 + len(pre) + len(s)]  # in context
-                one = name.mean(0, keepdim=True).expand(len(s), -1)  # one vector per class
+                one = name.mean(0, keepdim=True)  # one vector per class
+                if self.random_names:
+                    one = self._random_direction(s, one)
+                one = one.expand(len(s), -1)
                 fresh[s] = torch.cat([states[i, :1], one, states[i, len(q) - 1:len(q)]])
             if not self.frozen:
                 return [fresh[s] for s in segments]
             self._cache.update({s: v.detach() for s, v in fresh.items()})
         return [self._cache[s] for s in segments]
+
+    @staticmethod
+    def _random_direction(segment: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """``random_names``: a (1, D) Gaussian direction seeded by the name's token ids, at the
+        norm of ``like`` (the real class vector)."""
+        seed = zlib.crc32(','.join(map(str, segment)).encode())
+        g = torch.Generator().manual_seed(seed)
+        v = torch.randn(like.shape, generator=g).to(like)
+        return v * (like.norm() / v.norm())
 
     def _template_ids(self) -> tuple[list[int], list[int]]:
         """Token ids of ``name_template``'s text before and after the name (empty without)."""
