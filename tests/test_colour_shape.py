@@ -138,3 +138,21 @@ def test_pair_level_generator_gate_prompts_each_pair_in_its_own_colour(shipped_j
     res = calibration.generator_gate(None, judge, ('red star', 'blue star'), per_class=2)
     assert prompts == ['a photo of a red star'] * 2 + ['a photo of a blue star'] * 2
     assert res['recall'] == {'red star': 1.0, 'blue star': 0.0}
+
+
+def test_pair_confusion_sorts_wrong_names_by_the_word_they_share():
+    from diffdet_plugin.benchmarks.diffusion_engine_controls import disagreements
+    from diffdet_plugin.benchmarks.instagen_controls import pair_confusion
+    classes = pair_classes(('red', 'blue'), ('circle', 'triangle', 'star'))
+    idx = {c: i for i, c in enumerate(classes)}
+    boxes = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50], [60, 60, 70, 70]],
+                     np.float32)
+    ref = [dict(bboxes=boxes, labels=np.array([idx['red triangle']] * 4), scores=np.ones(4))]
+    named = ['red circle', 'blue triangle', 'blue star', 'red triangle']
+    pred = [dict(bboxes=boxes, labels=np.array([idx[n] for n in named]),
+                 scores=np.array([0.9, 0.8, 0.7, 0.6]))]
+    d = disagreements(ref, pred, classes, top=None)
+    assert d['agree'] == 1 and d['other_class'] == 3 and len(d['confusions']) == 3
+    assert pair_confusion(d['confusions'], ['red triangle', 'blue circle']) == {
+        'red triangle': dict(same_colour=1, same_shape=1, other=1),
+        'blue circle': dict(same_colour=0, same_shape=0, other=0)}

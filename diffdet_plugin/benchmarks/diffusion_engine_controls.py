@@ -90,12 +90,13 @@ def label_threshold_curve(synth_dir: str, oracle_ann: str, max_images: int,
                 lowest_threshold_precision_0_8=ok[0] if ok else None)
 
 
-def disagreements(ref: list, pred: list, classes, iou_thr: float = 0.5) -> dict:
+def disagreements(ref: list, pred: list, classes, iou_thr: float = 0.5,
+                  top: int | None = 6) -> dict:
     """Where two labellers part, per image (``ref`` / ``pred``: ``bboxes`` xyxy, ``labels``,
     ``scores``): each ``pred`` box, by score, goes to its best-overlapping ``ref`` box; at IoU
     ≥ ``iou_thr`` it ``agree``s (same class, box not taken yet) or is ``other_class``, else it
     has ``no_ref_box``; ``ref_unmatched`` counts ref boxes no pred box agreed with.
-    ``confusions``: the most frequent (ref class, pred class) pairs."""
+    ``confusions``: the ``top`` most frequent (ref class, pred class) pairs (``None``: all)."""
     import numpy as np
     import torch
 
@@ -120,8 +121,8 @@ def disagreements(ref: list, pred: list, classes, iou_thr: float = 0.5) -> dict:
                 out['agree'] += 1
                 taken.add(j)
         out['ref_unmatched'] += len(r['labels']) - len(taken)
-    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:6]
-    return dict(out, confusions=[dict(ref=a, pred=b, boxes=n) for (a, b), n in top])
+    ranked = sorted(pairs.items(), key=lambda kv: -kv[1])[:top]
+    return dict(out, confusions=[dict(ref=a, pred=b, boxes=n) for (a, b), n in ranked])
 
 
 #: the label study's regimes: synthesis overrides (same seeds and settings: the same images)

@@ -17,6 +17,9 @@ scores its name where it is drawn and where not.
 :func:`name_assignment`: on images whose prompt names a novel class and another class ("a red
 triangle and a blue circle"), does a head give each object the right one of the two names?
 Judge as referee.
+
+:func:`pair_confusion` (Tier B, colour-shape pairs): when a novel pair's object gets a wrong
+name, is it a base pair of the same colour, of the same shape, or neither?
 """
 from __future__ import annotations
 
@@ -150,3 +153,25 @@ def novel_grounding(judge, detector, heads: dict, run_dir: str, beta: float,
                              labelled=round(float((best >= beta).mean()), 3))
         out[name] = rec
     return dict(names=out)
+
+
+def pair_confusion(confusions: list, novel) -> dict:
+    """Tier B's confusion report: per novel pair, how many of its boxes a labeller named as a
+    base pair of the same colour (``same_colour``: "red triangle" → "red circle"), of the same
+    shape (``same_shape``: → "blue triangle") or neither (``other``).
+
+    Args:
+        confusions: ``disagreements(..., top=None)['confusions']`` over pair classes
+            (``ref`` the referee's class, ``pred`` the labeller's).
+        novel: the novel pair names.
+    """
+    from ..datasets.colour_shape import split_pair
+    out = {n: dict(same_colour=0, same_shape=0, other=0) for n in novel}
+    for c in confusions:
+        if c['ref'] not in out:
+            continue
+        (ref_colour, ref_shape), (colour, shape) = split_pair(c['ref']), split_pair(c['pred'])
+        kind = ('same_colour' if colour == ref_colour else
+                'same_shape' if shape == ref_shape else 'other')
+        out[c['ref']][kind] += c['boxes']
+    return out
