@@ -461,7 +461,8 @@ def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch
     _in_process('fidelity', '--data-root', toy_data, '--split', 'test', '--num-images', '4',
                 '--ratios', '0.3', '0.9', '--steps', '3', '--judge', judge, '--score-thr', '0.0',
                 '--ldm', 'a=embedded:toy', '--ldm', 'b=embedded:toy', '--out-dir', str(out),
-                '--colourless', '--gate', '1')
+                '--colourless', '--gate', '1', '--gate-pairs', '1', '--pair-shapes', 'circle',
+                'star')
     data = json.loads((out / 'fidelity.json').read_text())
     assert data['num_images'] == 4 and data['args']['split'] == 'test'
     assert set(data['ldms']) == {'a', 'b'}
@@ -480,6 +481,11 @@ def test_fidelity_runs_end_to_end_at_micro_scale(toy_data, tmp_path, monkeypatch
     assert set(t2i['per_class_recall']) <= set(a['generator_gate']['recall'])
     assert len(a['generator_gate']['recall']) == 6 and a['generator_gate']['per_class'] == 1
     assert 'Generator gate' in md and 'recall per class' in md
+    # the pair-level gate (Tier B): every colour-shape pair; 2 shapes cannot give a split
+    pairs = a['pair_gate']
+    assert len(pairs['recall']) == 12 and 'red star' in pairs['recall']
+    assert 'split' not in pairs and 'fewer than 4' in pairs['split_error']
+    assert 'Pair-level generator gate (a;' in md and '| star |' in md and 'No split:' in md
 
 
 @pytest.mark.parametrize('arm,check', [

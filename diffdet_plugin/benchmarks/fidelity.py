@@ -200,7 +200,8 @@ def run(args, parser=None) -> dict:
               f"{real['mAP']:.3f} on {len(split['images'])} images")
     result = dict(bench='fidelity', args=dict(
         split=args.split, num_images=args.num_images, ratios=args.ratios, steps=args.steps,
-        colourless=args.colourless, gate=args.gate, guidance=args.guidance,
+        colourless=args.colourless, gate=args.gate, gate_pairs=args.gate_pairs,
+        pair_shapes=args.pair_shapes, guidance=args.guidance,
         score_thr=args.score_thr, seed=args.seed,
         layout_detector=args.layout_detector, layout_checkpoint=args.layout_checkpoint,
         max_layout_images=args.max_layout_images, fid_reference=args.fid_reference,
@@ -242,6 +243,8 @@ def run(args, parser=None) -> dict:
                 ldm, judge, TOY_SHAPES_CLASSES, args.gate, args.seed, args.steps, args.guidance,
                 args.score_thr, args.batch_size,
                 progress=bar_progress(args.gate * len(TOY_SHAPES_CLASSES)))
+        if args.gate_pairs:
+            rec['pair_gate'] = pair_gate(ldm, judge, args, bar_progress)
         for r in args.ratios:
             print(f'\n[fidelity] {name}: img2img at encode ratio {r}')
             res = img2img_fidelity(ldm, judge, split, r, real['mAP'], args.seed, args.steps,
@@ -302,6 +305,30 @@ def run(args, parser=None) -> dict:
     return finish_report(osp.join(args.out_dir, 'fidelity.json'), result, markdown(result), t0)
 
 
+def pair_gate(ldm, judge, args, progress=None) -> dict:
+    """The pair-level generator gate (InstaGen Tier B, issue #20) and the split it picks:
+    ``recall`` per colour-shape pair, ``split`` (``choose_pair_split``) or ``split_error``
+    when no pair per colour passes."""
+    from ..datasets.colour_shape import choose_pair_split, pair_classes
+    from ..datasets.toy_shapes import TOY_SHAPES_COLORS
+    from ..evaluation.calibration import generator_gate
+    from ..evaluation.colour_shape_judge import ColourShapeJudge
+    colours, shapes = tuple(TOY_SHAPES_COLORS), tuple(args.pair_shapes)
+    classes = pair_classes(colours, shapes)
+    print(f'\n[fidelity] pair-level generator gate: {args.gate_pairs} prompts per pair, '
+          f'{len(classes)} pairs')
+    res = generator_gate(ldm, ColourShapeJudge(judge, colours, shapes), classes, args.gate_pairs,
+                         args.seed, args.steps, args.guidance, args.score_thr, args.batch_size,
+                         progress=progress and progress(args.gate_pairs * len(classes)))
+    out = dict(res, colours=list(colours), shapes=list(shapes))
+    try:
+        out['split'] = {k: list(v) for k, v in choose_pair_split(res['recall'], colours,
+                                                                   shapes).items()}
+    except ValueError as e:
+        out['split_error'] = str(e)
+    return out
+
+
 def add_parser(subparsers):
     from ..evaluation.fid import INCEPTION_URL
     p = subparsers.add_parser(
@@ -354,6 +381,15 @@ def add_parser(subparsers):
     p.add_argument('--gate', type=int, default=0, metavar='N',
                    help='also the generator gate: per-class recall from N single-object '
                    'prompts per class, "a photo of a {colour} {class}" (InstaGen, issue #20)')
+    p.add_argument('--gate-pairs', type=int, default=0, metavar='N',
+                   help='also the pair-level generator gate of InstaGen\'s Tier B: recall of '
+                   'each colour-shape pair from N prompts "a photo of a {colour} {shape}", '
+                   'graded by the judge with the colour read from the pixels, and the split it '
+                   'picks (one novel pair per colour; issue #20)')
+    p.add_argument('--pair-shapes', nargs='+',
+                   default=['circle', 'square', 'triangle', 'star', 'cross'],
+                   help='the shapes of the Tier B pairs (default: the five that pass the '
+                   'shape-level gate on LDM v3; hexagon does not)')
     p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
     p.add_argument('--guidance', type=float, default=5.0, help='classifier-free guidance scale')
     p.add_argument('--score-thr', type=float, default=0.5, help='judge score threshold')

@@ -79,6 +79,26 @@ def markdown(result: dict) -> str:
         for name, g in gates.items():
             cells = ' | '.join(_fmt(g['recall'][c]) for c in classes)
             lines.append(f'| {name} | {cells} |')
+    for name, r in result['ldms'].items():
+        g = r.get('pair_gate')
+        if not g:
+            continue
+        lines += ['', f"Pair-level generator gate ({name}; InstaGen Tier B): recall of the "
+                  f"prompted colour-shape pair from {g['per_class']} prompts per pair (\"a "
+                  'photo of a {colour} {shape}", the judge\'s box with the colour read from its '
+                  'pixels); **bold**: the novel pair of its colour', '',
+                  '| shape | ' + ' | '.join(g['colours']) + ' |',
+                  '| --- |' + ' --- |' * len(g['colours'])]
+        novel = set(g.get('split', {}).get('novel', ()))
+        for shape in g['shapes']:
+            cells = []
+            for colour in g['colours']:
+                pair = f'{colour} {shape}'
+                cell = _fmt(g['recall'][pair])
+                cells.append(f'**{cell}**' if pair in novel else cell)
+            lines.append(f'| {shape} | ' + ' | '.join(cells) + ' |')
+        lines += ['', f"Split: novel {sorted(novel)}" if novel else
+                  f"No split: {g.get('split_error')}"]
     if result.get('synthesis'):
         lines += ['', '| synthesis run | images | label precision | label recall | label mAP |',
                   '| --- | --- | --- | --- | --- |']
