@@ -156,3 +156,18 @@ def test_pair_confusion_sorts_wrong_names_by_the_word_they_share():
     assert pair_confusion(d['confusions'], ['red triangle', 'blue circle']) == {
         'red triangle': dict(same_colour=1, same_shape=1, other=1),
         'blue circle': dict(same_colour=0, same_shape=0, other=0)}
+
+
+def test_make_toy_pairs_writes_every_split(toy_data, tmp_path, monkeypatch):
+    import runpy
+    import shutil
+    root = tmp_path / 'toy'
+    shutil.copytree(osp.join(toy_data, 'annotations'), root / 'annotations')
+    monkeypatch.setattr('sys.argv', ['make_toy_pairs.py', str(root)])
+    tool = osp.join(osp.dirname(osp.dirname(__file__)), 'tools', 'make_toy_pairs.py')
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(tool, run_name='__main__')
+    assert done.value.code == 0
+    for split in ('train', 'val', 'test'):
+        cats = json.load(open(root / 'annotations' / f'instances_{split}_pairs.json'))
+        assert [c['name'] for c in cats['categories']] == list(pair_classes(COLOURS, SHAPES))

@@ -1,0 +1,55 @@
+"""Write the colour × shape view of the toy-shapes splits (InstaGen's Tier B, issue #20).
+
+Each box's class becomes the pair "{its colour} {its shape}" (30 classes for 5 shapes × 6
+colours); the images are the toy data's own. Objects of a shape not listed stay in their
+images unlabelled.
+
+Example::
+
+    python tools/make_toy_data.py --out data/toy_shapes
+    python tools/make_toy_pairs.py data/toy_shapes
+    # -> data/toy_shapes/annotations/instances_{train,val,test}_pairs.json
+    # then the base-only training file of the Tier B split:
+    python tools/make_ov_base_annotations.py \
+        data/toy_shapes/annotations/instances_train_pairs.json \
+        configs/_base_/datasets/toy_shapes_pairs_split.py
+"""
+import argparse
+import os.path as osp
+import sys
+
+from diffdet_plugin.datasets.colour_shape import colour_shape_annotations
+from diffdet_plugin.datasets.toy_shapes import TOY_SHAPES_COLORS
+
+DRAWABLE = ('circle', 'square', 'triangle', 'star', 'cross')  # the gate on LDM v3
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Write the colour-shape pair view of the toy-shapes annotation files')
+    parser.add_argument('data_root', help='the toy data folder (tools/make_toy_data.py --out)')
+    parser.add_argument('--splits', nargs='+', default=['train', 'val', 'test'])
+    parser.add_argument('--shapes', nargs='+', default=list(DRAWABLE),
+                        help='the pair shapes (default: the five the LDM v3 draws; hexagon '
+                        'fails the generator gate)')
+    parser.add_argument('--colours', nargs='+', default=list(TOY_SHAPES_COLORS))
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    for split in args.splits:
+        src = osp.join(args.data_root, 'annotations', f'instances_{split}.json')
+        if not osp.isfile(src):
+            raise FileNotFoundError(f'{src} does not exist: make the toy data first '
+                                    f'(python tools/make_toy_data.py --out {args.data_root}).')
+        out = osp.join(args.data_root, 'annotations', f'instances_{split}_pairs.json')
+        counts = colour_shape_annotations(src, out, args.colours, args.shapes)
+        print(f'{out}: {counts["images"]} images, {counts["boxes"]} boxes in '
+              f'{len(args.colours) * len(args.shapes)} pair classes ({counts["left_out"]} boxes '
+              'of other shapes left unlabelled)')
+
+
+if __name__ == '__main__':
+    from diffdet_plugin.utils.cli import run_tool
+    sys.exit(run_tool(main))
