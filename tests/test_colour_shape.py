@@ -171,3 +171,25 @@ def test_make_toy_pairs_writes_every_split(toy_data, tmp_path, monkeypatch):
     for split in ('train', 'val', 'test'):
         cats = json.load(open(root / 'annotations' / f'instances_{split}_pairs.json'))
         assert [c['name'] for c in cats['categories']] == list(pair_classes(COLOURS, SHAPES))
+
+
+def test_shipped_pair_split_is_the_recorded_gates_choice(repo_root):
+    """configs/_base_/datasets/toy_shapes_pairs_split.py holds what choose_pair_split picks from
+    the recorded pair-level gate on LDM v3, and the base-pair detector config trains on the
+    pair files with the base pairs only."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(repo_root, 'configs', '_base_', 'datasets',
+                                   'toy_shapes_pairs_split.py'))
+    gate = json.load(open(osp.join(repo_root, 'docs', 'results', 'instagen_pair_gate_v3',
+                                   'fidelity.json')))['ldms']['ldm0']['pair_gate']
+    split = choose_pair_split(gate['recall'], cfg.toy_pairs_colours, cfg.toy_pairs_shapes)
+    assert split == dict(base=cfg.toy_pairs_base_classes, novel=cfg.toy_pairs_novel_classes)
+    assert cfg.toy_pairs_classes == pair_classes(cfg.toy_pairs_colours, cfg.toy_pairs_shapes)
+    judge = Config.fromfile(osp.join(repo_root, 'configs', 'judge',
+                                     'fcos_r18-half_fpn_3000it_toy-shapes-pairs-base.py'))
+    assert judge.model.bbox_head.num_classes == 24
+    assert judge.train_dataloader.dataset.metainfo.classes == cfg.toy_pairs_base_classes
+    assert judge.train_dataloader.dataset.ann_file.endswith('instances_train_pairs.json')
+    hue = [t for t in judge.train_dataloader.dataset.pipeline
+           if t['type'] == 'PhotoMetricDistortion']
+    assert hue and hue[0]['hue_delta'] == 0  # the colour is part of the class
