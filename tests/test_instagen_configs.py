@@ -110,3 +110,43 @@ def test_toy_open_vocabulary_detector_gives_a_name_one_label(toy_data, tmp_path)
         syn_cfg['metainfo']['classes'])
     with pytest.raises(ValueError, match='both base and novel'):
         base_only_annotations(out, str(tmp_path / 'x.json'), base, ('star', ))
+
+
+def test_tier_b_pair_configs_give_a_pair_one_label(toy_data, tmp_path):
+    """Tier B's downstream configs: 30 pair classes in the pair files' order, the novel pairs'
+    loss masked on real images, base-only real data without a novel box."""
+    import shutil
+
+    from diffdet_plugin.datasets import base_only_annotations, split_from_config
+    from diffdet_plugin.datasets.colour_shape import colour_shape_annotations
+
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    root = tmp_path / 'toy'
+    shutil.copytree(osp.join(toy_data, 'annotations'), root / 'annotations')
+    for split in ('train', 'test'):
+        (root / split).symlink_to(osp.join(toy_data, split))
+        colour_shape_annotations(str(root / 'annotations' / f'instances_{split}.json'),
+                                 str(root / 'annotations' / f'instances_{split}_pairs.json'),
+                                 shapes=('circle', 'square', 'triangle', 'star', 'cross'))
+    base, novel = split_from_config(osp.join(REPO, 'configs', '_base_', 'datasets',
+                                             'toy_shapes_pairs_split.py'))
+    base_only_annotations(str(root / 'annotations' / 'instances_train_pairs.json'),
+                          str(root / 'annotations' / 'instances_train_pairs_ov-base.json'),
+                          base, novel)
+    cfg = Config.fromfile(osp.join(
+        INSTAGEN, 'downstream', 'fcos_r18-half_fpn_1500it_toy-shapes-pairs-base-instagen.py'))
+    head = cfg.model.bbox_head
+    assert head.num_classes == 30 and tuple(head.novel_classes) == novel
+    assert cfg.test_evaluator.type == 'OVCocoMetric'
+    real = DATASETS.build(dict(cfg.train_dataloader.dataset.real, data_root=str(root) + '/'))
+    test = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=str(root) + '/'))
+    labels = {real.metainfo['classes'][i['bbox_label']] for k in range(len(real))
+              for i in real.get_data_info(k)['instances']}
+    assert labels and labels <= set(base)
+    for ds in (real, test):  # label k is the k-th pair name in both
+        with open(ds.ann_file) as f:
+            names = {c['id']: c['name'] for c in json.load(f)['categories']}
+        assert all(ds.metainfo['classes'][lab] == names[cid] for cid, lab in ds.cat2label.items())
+    assert set(test.metainfo['novel_classes']) == set(novel)
