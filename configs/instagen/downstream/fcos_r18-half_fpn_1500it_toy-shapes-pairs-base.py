@@ -3,15 +3,17 @@
 # OV-COCO's novel objects), tested with all 30 pair names (base / novel AP50, mmdet's
 # OVCocoMetric). fcos_r18-half_fpn_1500it_toy-shapes-pairs-base-instagen.py adds InstaGen data.
 #   python tools/make_toy_pairs.py data/toy_shapes
-#   python tools/make_ov_base_annotations.py data/toy_shapes/annotations/instances_train_pairs.json \
+#   python tools/make_ov_base_annotations.py \
+#       data/toy_shapes/annotations/instances_train_pairs.json \
 #       configs/_base_/datasets/toy_shapes_pairs_split.py
-#   python tools/train.py configs/instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-pairs-base.py
+#   python tools/train.py \
+#       configs/instagen/downstream/fcos_r18-half_fpn_1500it_toy-shapes-pairs-base.py
 #
-# | hyper-parameter | value                                                    | vs Tier A (shapes) |
-# | classes         | 30 colour-shape pairs (24 base + 6 novel)                | 6 shapes           |
-# | real data       | toy train, pair view, base-pair boxes only               | base-shape boxes   |
-# | novel loss      | masked on real images (NovelMaskedFCOSHead, official)    | same               |
-# | rest            | as fcos_r18-half_fpn_1500it_toy-shapes-base.py           |                    |
+# | hyper-parameter | value                                                 | vs Tier A       |
+# | classes         | 30 colour-shape pairs (24 base + 6 novel)             | 6 shapes        |
+# | real data       | toy train, pair view, base-pair boxes only            | base shapes     |
+# | novel loss      | masked on real images (NovelMaskedFCOSHead, official) | same            |
+# | rest            | as fcos_r18-half_fpn_1500it_toy-shapes-base.py        |                 |
 _base_ = ['../../diffusion_engine/downstream/fcos_r18-half_fpn_1500it_toy-shapes.py',
           '../../_base_/datasets/toy_shapes_pairs_split.py']
 
