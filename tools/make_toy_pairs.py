@@ -18,10 +18,8 @@ import argparse
 import os.path as osp
 import sys
 
-from diffdet_plugin.datasets.colour_shape import colour_shape_annotations
+from diffdet_plugin.datasets.colour_shape import DRAWABLE_SHAPES, colour_shape_annotations
 from diffdet_plugin.datasets.toy_shapes import TOY_SHAPES_COLORS
-
-DRAWABLE = ('circle', 'square', 'triangle', 'star', 'cross')  # the gate on LDM v3
 
 
 def parse_args():
@@ -29,7 +27,7 @@ def parse_args():
         description='Write the colour-shape pair view of the toy-shapes annotation files')
     parser.add_argument('data_root', help='the toy data folder (tools/make_toy_data.py --out)')
     parser.add_argument('--splits', nargs='+', default=['train', 'val', 'test'])
-    parser.add_argument('--shapes', nargs='+', default=list(DRAWABLE),
+    parser.add_argument('--shapes', nargs='+', default=list(DRAWABLE_SHAPES),
                         help='the pair shapes (default: the five the LDM v3 draws; hexagon '
                         'fails the generator gate)')
     parser.add_argument('--colours', nargs='+', default=list(TOY_SHAPES_COLORS))

@@ -16,16 +16,9 @@ _base_ = ['./fcos_r18-half_fpn_3000it_toy-shapes.py',
           '../_base_/datasets/toy_shapes_pairs_split.py']
 
 metainfo = dict(classes=_base_.toy_pairs_base_classes)
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=[(64, 64), (128, 128)], keep_ratio=True),
-    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
-    dict(type='PhotoMetricDistortion', brightness_delta=20, contrast_range=(0.8, 1.2),
-         saturation_range=(0.7, 1.3), hue_delta=0),  # the colour is part of the class
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
+# the shape judge's pipeline with its hue jitter off: the colour is part of the class
+train_pipeline = [dict(t, hue_delta=0) if t['type'] == 'PhotoMetricDistortion' else t
+                  for t in _base_.train_pipeline]
 train_dataloader = dict(dataset=dict(metainfo=metainfo, pipeline=train_pipeline,
                                      ann_file='annotations/instances_train_pairs.json'))
 val_dataloader = dict(dataset=dict(metainfo=metainfo,

@@ -386,8 +386,8 @@ def add_parser(subparsers):
                    'each colour-shape pair from N prompts "a photo of a {colour} {shape}", '
                    'graded by the judge with the colour read from the pixels, and the split it '
                    'picks (one novel pair per colour; issue #20)')
-    p.add_argument('--pair-shapes', nargs='+',
-                   default=['circle', 'square', 'triangle', 'star', 'cross'],
+    from ..datasets.colour_shape import DRAWABLE_SHAPES
+    p.add_argument('--pair-shapes', nargs='+', default=list(DRAWABLE_SHAPES),
                    help='the shapes of the Tier B pairs (default: the five that pass the '
                    'shape-level gate on LDM v3; hexagon does not)')
     p.add_argument('--steps', type=int, default=30, help='DPM-Solver++ steps')
