@@ -21,7 +21,6 @@ from typing import Sequence
 from ..utils.fileio import atomic_write_json
 from .toy_shapes import TOY_SHAPES_CLASSES, TOY_SHAPES_COLORS
 
-
 #: the shapes of Tier B's pairs: those the shape-level generator gate passes on LDM v3 (hexagon
 #: draws at 0.30; docs/instagen.md)
 DRAWABLE_SHAPES = ('circle', 'square', 'triangle', 'star', 'cross')
