@@ -91,10 +91,11 @@ def shipped_judge():
     return load_shipped_judge()
 
 
-def write_tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py'):
-    """The shipped judge recipe cut to 2 iterations at batch 2 (a config file, as users write);
-    ``classes``: a class-restricted variant."""
-    judge = osp.join(REPO, 'configs', 'judge', 'fcos_r18-half_fpn_3000it_toy-shapes.py')
+def write_tiny_judge_config(tmp_path, classes=None, name='judge_tiny.py',
+                            base='fcos_r18-half_fpn_3000it_toy-shapes.py'):
+    """The shipped judge recipe (``base``, in configs/judge/) cut to 2 iterations at batch 2
+    (a config file, as users write); ``classes``: a class-restricted variant."""
+    judge = osp.join(REPO, 'configs', 'judge', base)
     lines = [f'_base_ = {judge!r}',
              'train_cfg = dict(max_iters=2, val_interval=1000)',
              'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)',

@@ -354,6 +354,50 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
             _in_process(*args)
 
 
+def test_quality_instagen_pairs_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch):
+    """InstaGen's Tier B (colour-shape pairs) end to end at micro scale, in process: the pair
+    view written, the base-pair detector as labeller, the pair judge as gate grader and oracle,
+    prompts from the pair names (no added colour), arm (d)'s random-name head on the same
+    images, the confusion report per head, a detector per arm on the pair view."""
+    from conftest import write_tiny_judge_config
+    from diffdet_plugin.benchmarks.instagen_quality import IG_PAIR_ARMS
+    from diffdet_plugin.synthesis.coco_reader import SynthesisRun
+    pair_judge = write_tiny_judge_config(tmp_path, name='pair_judge_tiny.py',
+                                         base='fcos_r18-half_fpn_3000it_toy-shapes-pairs-base.py')
+    grader = write_tiny_judge_config(tmp_path, name='grader_tiny.py')  # all 6 shapes
+    monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
+    _in_process('quality', '--protocols', 'instagen-pairs', '--data-root', toy_data,
+                '--ig-pair-judge', pair_judge, '--judge', grader, '--ig-gate-images', '1',
+                '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-oracle-thr', '0.0',
+                '--ig-steps', '4', '--ig-finetune-iters', '0', '--ig-triplets', '4',
+                '--ig-head-iters', '1', '--ig-novel-images', '2', '--ig-selftrain-iters', '1',
+                '--ig-per-class', '1', '--det-iters', '2', '--seeds', '0', '--ig-force-gate',
+                '--work-dir', str(tmp_path / 'work'), '--json', str(tmp_path / 'quality.json'))
+    assert osp.isfile(osp.join(toy_data, 'annotations', 'instances_test_pairs.json'))
+    ig = json.loads((tmp_path / 'quality.json').read_text())['instagen-pairs']
+    novel = ['blue circle', 'purple circle', 'green triangle', 'yellow star', 'red cross',
+             'orange cross']
+    assert ig['split']['novel'] == novel and len(ig['split']['base']) == 24
+    assert set(ig['generator_gate']['recall']) == set(novel)  # Tier B gates the novel pairs
+    assert ig['real_base']['novel_boxes_removed'] > 0
+    triplets = SynthesisRun(ig['base_triplets']['dir'])
+    assert set(triplets.classes) == set(ig['split']['base'])
+    data = ig['instagen_data']  # 1 image per novel pair; every labeller on the same 6
+    assert {a: d['images'] for a, d in data.items()} == {a: 6 for a in IG_PAIR_ARMS[1:]}
+    assert data['real-base+instagen-random']['dir'] != data['real-base+instagen-self']['dir']
+    recs = SynthesisRun(data['real-base+instagen-random']['dir']).image_records()
+    assert [r['category_names'][0] for r in recs] == novel  # novel-led, in order
+    for r in recs:  # the pair name is the prompt's own words: no colour added
+        assert r['prompt'] == 'a photo of ' + ' and '.join(f'a {c}' for c in r['category_names'])
+    assert list(ig['runs']) == list(IG_PAIR_ARMS)
+    assert 'coco/novel_ap50' in ig['head_random']['test']
+    assert set(ig['pair_confusion']) == {'sup', 'self', 'random'}
+    assert all(set(c) == set(novel) for c in ig['pair_confusion'].values())
+    md = (tmp_path / 'quality.md').read_text()
+    assert '**instagen-pairs**' in md and 'Against real-base+instagen-random' in md
+    assert '| novel pair | sup | self | random |' in md
+
+
 def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch):
     """DetDiffusion's tables end to end at micro scale, in process (attribute detector and its
     attributes, two of the ablation rows, their layout fidelity, 10 % + strategy generations

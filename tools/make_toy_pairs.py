@@ -15,10 +15,9 @@ Example::
         configs/_base_/datasets/toy_shapes_pairs_split.py
 """
 import argparse
-import os.path as osp
 import sys
 
-from diffdet_plugin.datasets.colour_shape import DRAWABLE_SHAPES, colour_shape_annotations
+from diffdet_plugin.datasets.colour_shape import DRAWABLE_SHAPES, ensure_pair_views
 from diffdet_plugin.datasets.toy_shapes import TOY_SHAPES_COLORS
 
 
@@ -36,17 +35,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for split in args.splits:
-        src = osp.join(args.data_root, 'annotations', f'instances_{split}.json')
-        if not osp.isfile(src):
-            raise FileNotFoundError(f'{src} does not exist: make the toy data first '
-                                    f'(python tools/make_toy_data.py --out {args.data_root}).')
-        out = osp.join(args.data_root, 'annotations', f'instances_{split}_pairs.json')
-        counts = colour_shape_annotations(src, out, args.colours, args.shapes)
-        print(f'{out}: {counts["images"]} images, {counts["boxes"]} boxes in '
+    written = ensure_pair_views(args.data_root, args.splits, args.colours, args.shapes,
+                                overwrite=True)
+    for counts in written.values():
+        print(f'{counts["out"]}: {counts["images"]} images, {counts["boxes"]} boxes in '
               f'{len(args.colours) * len(args.shapes)} pair classes ({counts["left_out"]} boxes '
               'of other shapes left unlabelled)')
-
 
 if __name__ == '__main__':
     from diffdet_plugin.utils.cli import run_tool

@@ -68,13 +68,14 @@ def naive_label_synthesis(base_judge, synth_dir: str, out_ann: str, novel,
 
 
 def name_assignment(judge, runs: dict, novel, beta: float, judge_thr: float = 0.5,
-                    iou_thr: float = 0.5) -> dict:
+                    iou_thr: float = 0.5, top: int | None = 6) -> dict:
     """The 2-name test: per head (``runs``: name → its synthesis folder), on the images whose
     prompt names two classes, one of them novel, each of the head's boxes (score ≥ ``beta``)
     goes to its best-overlapping judge box (score ≥ ``judge_thr``) and counts as right when
     the classes agree (``disagreements``). ``accuracy`` = right / (right + wrong class); the
     issue's goal is ≥ 0.8. The judge runs once; the runs must hold the same images.
-    Returns ``heads``: head → counts, ``accuracy`` and the top ``confusions``."""
+    Returns ``heads``: head → counts, ``accuracy`` and the ``top`` most frequent
+    ``confusions`` (``None``: all, for :func:`pair_confusion`)."""
     from ..synthesis.coco_reader import SynthesisRun
     from .diffusion_engine_controls import disagreements
     out, refs, ids = {}, None, None
@@ -92,7 +93,7 @@ def name_assignment(judge, runs: dict, novel, beta: float, judge_thr: float = 0.
                              'heads must label the same synthesis (prompts, seeds, generator)')
         preds = [{k: v[b['scores'] >= beta] for k, v in b.items()}
                  for b in (run.boxes(r) for r in recs)]
-        d = disagreements(refs, preds, run.classes, iou_thr)
+        d = disagreements(refs, preds, run.classes, iou_thr, top=top)
         judged = d['agree'] + d['other_class']
         out[head] = dict(d, images=len(recs),
                          accuracy=round(d['agree'] / judged, 3) if judged else None)

@@ -6,7 +6,8 @@ mean ± std summary):
 
 * ``sparse``, ``full``: DiffusionEngine's data-sparse and full-data protocols
   (:mod:`.diffusion_engine_quality`);
-* ``instagen``: InstaGen's novel-category ablation (:mod:`.instagen_quality`);
+* ``instagen``, ``instagen-pairs``: InstaGen's novel-category ablation, on shapes (Tier A)
+  and on colour-shape pairs (Tier B) (:mod:`.instagen_quality`);
 * ``detdiffusion``: DetDiffusion's fidelity ablation and trainability
   (:mod:`.detdiffusion_quality`).
 
@@ -84,10 +85,10 @@ def run(args, parser=None) -> dict:
           f'{args.work_dir}')
     md_parts = []
     for name in args.protocols:
-        if name == 'instagen':
+        if name in ('instagen', 'instagen-pairs'):
             from . import instagen_quality
-            p = instagen_quality.instagen_protocol(args, root)
-            result['instagen'] = p
+            p = instagen_quality.instagen_protocol(args, root, name)
+            result[name] = p
             md_parts.append(instagen_quality.markdown(p))
             continue
         if name == 'detdiffusion':
@@ -113,9 +114,10 @@ def add_parser(subparsers):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data-root', default='data/toy_shapes')
     p.add_argument('--protocols', nargs='+', default=list(PROTOCOLS),
-                   choices=list(PROTOCOLS) + ['instagen', 'detdiffusion'],
+                   choices=list(PROTOCOLS) + ['instagen', 'instagen-pairs', 'detdiffusion'],
                    help='DiffusionEngine protocols (default), and/or instagen: the InstaGen '
                    'ablation (novel / base AP50; diffdet_plugin/benchmarks/instagen_quality.py), '
+                   'instagen-pairs: the same on colour-shape pair classes (Tier B), '
                    'and/or detdiffusion: its fidelity ablation and easy / hard trainability '
                    '(diffdet_plugin/benchmarks/detdiffusion_quality.py)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])

@@ -81,6 +81,26 @@ def colour_shape_annotations(src_ann: str, out_ann: str,
                 left_out=len(coco['annotations']) - len(kept))
 
 
+def ensure_pair_views(data_root: str, splits: Sequence[str] = ('train', 'val', 'test'),
+                      colours: Sequence[str] = tuple(TOY_SHAPES_COLORS),
+                      shapes: Sequence[str] = DRAWABLE_SHAPES, overwrite: bool = False) -> dict:
+    """Write ``annotations/instances_{split}_pairs.json`` (:func:`colour_shape_annotations`)
+    for each split that lacks it (every one with ``overwrite``); returns ``{split: counts}``
+    of the files written (``tools/make_toy_pairs.py``; the Tier B protocol)."""
+    import os.path as osp
+    written = {}
+    for split in splits:
+        src = osp.join(data_root, 'annotations', f'instances_{split}.json')
+        out = osp.join(data_root, 'annotations', f'instances_{split}_pairs.json')
+        if osp.isfile(out) and not overwrite:
+            continue
+        if not osp.isfile(src):
+            raise FileNotFoundError(f'{src} does not exist: make the toy data first '
+                                    f'(python tools/make_toy_data.py --out {data_root}).')
+        written[split] = dict(colour_shape_annotations(src, out, colours, shapes), out=out)
+    return written
+
+
 def choose_pair_split(recall: dict, colours: Sequence[str] = tuple(TOY_SHAPES_COLORS),
                       shapes: Sequence[str] = TOY_SHAPES_CLASSES, threshold: float = 0.7,
                       min_base_per_word: int = 4) -> dict:
