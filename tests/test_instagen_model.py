@@ -78,13 +78,32 @@ def test_head_forward_and_loss(model):
     losses = model.loss(x, samples())
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
-    for k in ('loss_cls', 'loss_bbox', 'loss_iou', 'enc_loss_cls', 'dn_loss_cls'):
+    for k in ('loss_cls', 'loss_bbox', 'loss_iou', 'enc_loss_cls'):
         assert k in losses
+    assert not any('dn_loss' in k for k in losses), 'no denoising queries by default (official)'
     model.zero_grad()
     total.backward()
     assert model.text_feat_map.weight.grad.abs().sum() > 0
     assert model.bbox_head.reg_branches[0][-1].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.backbone.ldm.parameters())
+
+
+def test_denoising_queries_are_off_by_default_and_mmdets_when_asked(model):
+    """Official InstaGen trains without DINO's denoising queries: the decoder sees the
+    num_queries matching queries alone; ``denoising_queries=True`` adds mmdet's (their
+    losses appear)."""
+    from diffdet_plugin.models.detectors.instagen import NoDenoisingQueries
+    assert isinstance(model.dn_query_generator, NoDenoisingQueries)
+    label_q, box_q, mask, meta = model.dn_query_generator(samples())
+    assert label_q.shape == (2, 0, 256) and box_q.shape == (2, 0, 4) and mask is meta is None
+    cfg = tiny_instagen_cfg()
+    cfg.model.denoising_queries = True
+    torch.manual_seed(0)
+    m = MODELS.build(cfg.model)
+    m.init_weights()
+    m.train()
+    losses = m.loss(torch.rand(2, 3, 128, 128) * 2 - 1, samples())
+    assert 'dn_loss_cls' in losses and torch.isfinite(losses['dn_loss_cls'])
 
 
 def test_open_vocabulary_predicts_with_another_class_list(model):

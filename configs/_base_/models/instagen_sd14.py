@@ -79,6 +79,8 @@ model = dict(
                       loss_weight=1.0),
         loss_bbox=dict(type='L1Loss', loss_weight=5.0),
         loss_iou=dict(type='GIoULoss', loss_weight=2.0)),
+    # no denoising queries (official); dn_cfg is mmdet's, used with denoising_queries=True
+    denoising_queries=False,
     dn_cfg=dict(label_noise_scale=0.5, box_noise_scale=1.0,
                 group_cfg=dict(dynamic=True, num_groups=None, num_dn_queries=100)),
     train_cfg=dict(assigner=dict(type='HungarianAssigner', match_costs=[

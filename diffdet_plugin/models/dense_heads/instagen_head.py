@@ -71,6 +71,17 @@ class InstaGenHead(GroundingDINOHead):
         cfg = {**dict(max_text_len=CLIP_MAX_TOKENS, log_scale='auto', bias=True), **cfg}
         super().__init__(contrastive_cfg=cfg, **kwargs)
 
+    @staticmethod
+    def split_outputs(all_layers_cls_scores, all_layers_bbox_preds, dn_meta):
+        """DINO's split of the decoder outputs into matching and denoising parts; with no
+        denoising queries (``dn_meta`` ``None``: InstaGen's default) all are matching and the
+        denoising parts are ``None``, so ``loss_by_feat`` computes no denoising loss (mmdet
+        3.3's ``DINOHead.split_outputs`` reads ``dn_meta`` before its ``None`` check)."""
+        if dn_meta is None:
+            return all_layers_cls_scores, all_layers_bbox_preds, None, None
+        return GroundingDINOHead.split_outputs(all_layers_cls_scores, all_layers_bbox_preds,
+                                               dn_meta)
+
     def _init_layers(self) -> None:
         super()._init_layers()
         if self.norm:

@@ -17,8 +17,11 @@ model that generates the images, so a generated image is labelled from its own f
 The text is the category list written as mmdet's caption ``'c1. c2. '`` and encoded by the
 LDM's own CLIP text encoder (:class:`~diffdet_plugin.models.LDMTextEncoder`, shared with the
 backbone's LDM, never copied). Everything else is mmdet's ``GroundingDINO``: its loss,
-prediction, denoising queries and data contract (``data_sample.text`` = class names,
-``custom_entities=True``, as mmdet's datasets give with ``return_classes=True``).
+prediction and data contract (``data_sample.text`` = class names, ``custom_entities=True``, as
+mmdet's datasets give with ``return_classes=True``). DINO's denoising queries are off by
+default, as in the official code (their label embedding would be indexed by the position of a
+class in each image's caption, which means nothing across images); ``denoising_queries=True``
+turns mmdet's back on (``dn_cfg``).
 """
 from __future__ import annotations
 
@@ -38,6 +41,23 @@ from ..backbones import LDMBackbone
 from ..language_models import LDMTextEncoder
 
 
+class NoDenoisingQueries(nn.Module):
+    """Stands in for DINO's ``CdnQueryGenerator`` when InstaGen trains without denoising
+    queries: zero queries, so the decoder sees the ``num_queries`` matching queries alone,
+    no attention mask and no ``dn_meta`` (the head then computes no denoising loss)."""
+
+    def __init__(self, embed_dims: int):
+        super().__init__()
+        self.embed_dims = embed_dims
+        self.register_buffer('_probe', torch.empty(0), persistent=False)  # device and dtype
+
+    def forward(self, batch_data_samples):
+        """(B, 0, C) label queries, (B, 0, 4) box queries, no mask, no meta."""
+        bs = len(batch_data_samples)
+        empty = self._probe.new_zeros
+        return empty(bs, 0, self.embed_dims), empty(bs, 0, 4), None, None
+
+
 @MODELS.register_module()
 class InstaGen(GroundingDINO):
     """GroundingDINO on an :class:`LDMBackbone` with the LDM's text encoder.
@@ -52,19 +72,26 @@ class InstaGen(GroundingDINO):
             empty prompt for an image without one), as the official InstaGen code extracts
             its features from the generating (prompt-conditioned) UNet: the prompt's
             cross-attention then marks in the features where the named object is.
+        denoising_queries (bool): DINO's denoising queries in training (``dn_cfg``).
+            ``False`` (default, as the official code): none, every loss is on the matching
+            queries; ``dn_cfg`` is then unused.
         *args, **kwargs: ``GroundingDINO`` arguments (``backbone`` must build an
             ``LDMBackbone``).
     """
 
     FEATURE_PROMPTS = ('empty', 'image')
 
-    def __init__(self, *args, feature_prompt: str = 'empty', **kwargs):
+    def __init__(self, *args, feature_prompt: str = 'empty', denoising_queries: bool = False,
+                 **kwargs):
         if feature_prompt not in self.FEATURE_PROMPTS:
             raise ValueError(f'InstaGen feature_prompt must be one of {self.FEATURE_PROMPTS}, '
                              f'got {feature_prompt!r}.')
         self.feature_prompt = feature_prompt
         self._prompts = None  # the current batch's prompts, while loss / predict runs
         super().__init__(*args, **kwargs)
+        self.denoising_queries = denoising_queries
+        if not denoising_queries:
+            self.dn_query_generator = NoDenoisingQueries(self.embed_dims)
 
     # ------------------------------------------------------------ features
     def feature_condition(self, prompts):
