@@ -293,7 +293,7 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     args = ['quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
             '--judge', grader, '--ig-feature-prompt', 'image', '--ig-gate-images', '1',
-            '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-oracle-thr', '0.0', '--ig-steps', '4',
+            '--ig-alpha', '0.001', '--ig-beta', '0.001', '--ig-oracle-thr', '0.0', '--ig-steps', '4',
             '--ig-finetune-iters', '0', '--ig-triplets', '4', '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
             '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
@@ -354,6 +354,17 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
             _in_process(*args)
 
 
+def test_quality_instagen_refuses_alpha_or_beta_outside_the_unit_interval(tmp_path, capsys):
+    """--ig-alpha / --ig-beta outside (0, 1): one parser error naming the flag, before any
+    step runs."""
+    for flag, value in (('--ig-alpha', '0'), ('--ig-beta', '1.5')):
+        with pytest.raises(SystemExit):
+            _in_process('quality', '--protocols', 'instagen', flag, value,
+                        '--work-dir', str(tmp_path / 'work'))
+        assert f'{flag} must be in (0, 1)' in capsys.readouterr().err
+    assert not (tmp_path / 'work').exists()
+
+
 def test_quality_instagen_pairs_protocol_at_micro_scale(toy_data, tmp_path, monkeypatch):
     """InstaGen's Tier B (colour-shape pairs) end to end at micro scale, in process: the pair
     view written, the base-pair detector as labeller, the pair judge as gate grader and oracle,
@@ -368,7 +379,7 @@ def test_quality_instagen_pairs_protocol_at_micro_scale(toy_data, tmp_path, monk
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     _in_process('quality', '--protocols', 'instagen-pairs', '--data-root', toy_data,
                 '--ig-pair-judge', pair_judge, '--judge', grader, '--ig-gate-images', '1',
-                '--ig-alpha', '0.0', '--ig-beta', '0.0', '--ig-oracle-thr', '0.0',
+                '--ig-alpha', '0.001', '--ig-beta', '0.001', '--ig-oracle-thr', '0.0',
                 '--ig-steps', '4', '--ig-finetune-iters', '0', '--ig-triplets', '4',
                 '--ig-head-iters', '1', '--ig-novel-images', '2', '--ig-selftrain-iters', '1',
                 '--ig-per-class', '1', '--det-iters', '2', '--seeds', '0', '--ig-force-gate',

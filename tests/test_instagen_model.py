@@ -277,7 +277,7 @@ def test_self_training_drops_novel_images_without_a_novel_pseudo_box():
 
 
 def test_self_training_targets_keep_the_base_boxes_and_add_only_novel_teacher_boxes():
-    model = _self_training(novel_classes=['triangle'], cls_pseudo_thr=0.0)
+    model = _self_training(novel_classes=['triangle'], cls_pseudo_thr=0.001)
     circle = ([10., 10, 50, 50], 0, 1.0)
     samples = _novel_samples([[circle], [circle]])
     pseudo, _ = model.get_pseudo_instances(torch.randn(2, 3, 128, 128), samples)
@@ -371,3 +371,20 @@ def test_random_names_control_keeps_norms_and_removes_the_shared_words():
     assert abs(cos(rand, 0, 1)) < 0.4 and abs(cos(rand, 0, 2)) < 0.4
     with pytest.raises(ValueError, match='random_names=True .* needs a name_template'):
         LDMTextEncoder(random_names=True)
+
+
+def test_alpha_and_beta_outside_the_open_unit_interval_are_refused():
+    """InstaGen's β (synthesis score_thr, self-training cls_pseudo_thr) is a probability in
+    (0, 1): at 0 every box passes, at 1 none does; one clear error names the setting."""
+    from diffdet_plugin.synthesis.instagen import InstaGenConfig
+    from diffdet_plugin.utils.thresholds import check_threshold
+    assert check_threshold('0.4', 'beta') == 0.4
+    for bad in (0, 1, -0.2, 1.5, float('nan'), 'high', None):
+        with pytest.raises(ValueError, match=r'beta must be .*\(0, 1\)'):
+            check_threshold(bad, 'beta')
+    with pytest.raises(ValueError, match=r'synthesis.score_thr \(InstaGen β\) must be in'):
+        InstaGenConfig(categories=['circle'], score_thr=0.0).validate()
+    cfg = tiny_instagen_cfg()
+    with pytest.raises(ValueError, match=r'cls_pseudo_thr \(InstaGen β\) must be in'):
+        MODELS.build(dict(type='InstaGenSelfTraining', detector=cfg.model,
+                          semi_train_cfg=dict(cls_pseudo_thr=1.2, novel_classes=('cross', ))))

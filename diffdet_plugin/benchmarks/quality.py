@@ -33,6 +33,7 @@ from . import diffusion_engine_quality as de
 from .diffusion_engine_quality import detector_config  # noqa: F401  (DetDiffusion's arms)
 from .experiment import (detector_runs, record, recorded_step, summarize,  # noqa: F401
                          train_and_test, write_subset)
+from ..utils.thresholds import check_threshold
 from .harness import finish_report
 
 PROTOCOLS = dict(de.PROTOCOLS)  # + 'instagen', 'detdiffusion', run on request
@@ -57,6 +58,14 @@ def run(args, parser=None) -> dict:
         if parser is not None:
             parser.error(msg)
         raise ValueError(msg)
+    for flag in ('ig_alpha', 'ig_beta'):
+        if getattr(args, flag, None) is not None:
+            try:
+                check_threshold(getattr(args, flag), '--' + flag.replace('_', '-'))
+            except ValueError as e:
+                if parser is not None:
+                    parser.error(str(e))
+                raise
     unknown = set(args.arms or []) - set(de.ARMS)
     if unknown:
         msg = f'unknown arms {sorted(unknown)}; choose from {list(de.ARMS)}'

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from ..registry import SYNTHESIZERS
+from ..utils.thresholds import check_threshold
 from .labellers import GroundingLabeller
 from .text_to_image import TextToImageConfig, TextToImageSynthesizer
 
@@ -42,6 +43,10 @@ class InstaGenConfig(TextToImageConfig):
     generator: dict | None = None
 
     FIELD_ORDER = TextToImageConfig.FIELD_ORDER + ('generator', )
+
+    def validate(self):
+        super().validate()
+        check_threshold(self.score_thr, 'synthesis.score_thr (InstaGen β)')
 
 
 def check_same_vae(generator, head_ldm):

@@ -40,6 +40,8 @@ from mmdet.models.utils import filter_gt_instances, rename_loss_dict, reweight_l
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_project
 
+from ...utils.thresholds import check_threshold
+
 # (layer config, attention configs in it) that take the noisy student's dropout
 _DROPOUT_SITES = {
     ('encoder', 'layer_cfg'): ('self_attn_cfg', ),
@@ -94,6 +96,9 @@ class InstaGenSelfTraining(SemiBaseDetector):
         self.teacher = copy.deepcopy(self.student)
         self.semi_train_cfg = semi_train_cfg or {}
         self.semi_test_cfg = semi_test_cfg or {}
+        if self.semi_train_cfg.get('novel_classes'):  # the official rules: β a probability
+            check_threshold(self.semi_train_cfg.get('cls_pseudo_thr'),
+                            'semi_train_cfg.cls_pseudo_thr (InstaGen β)')
         if self.semi_train_cfg.get('freeze_teacher', True) is True:
             self.freeze(self.teacher)
 
