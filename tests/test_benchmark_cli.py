@@ -293,8 +293,9 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     args = ['quality', '--protocols', 'instagen', '--data-root', toy_data, '--ig-judge', judge,
             '--judge', grader, '--ig-feature-prompt', 'image', '--ig-gate-images', '1',
-            '--ig-alpha', '0.001', '--ig-beta', '0.001', '--ig-oracle-thr', '0.0', '--ig-steps', '4',
-            '--ig-finetune-iters', '0', '--ig-triplets', '4', '--ig-head-iters', '1',
+            '--ig-alpha', '0.001', '--ig-beta', '0.001', '--ig-oracle-thr', '0.0',
+            '--ig-steps', '4', '--ig-finetune-iters', '0', '--ig-triplets', '4',
+            '--ig-head-iters', '1',
             '--ig-novel-images', '2', '--ig-selftrain-iters', '1', '--ig-per-class', '1',
             '--det-iters', '2', '--seeds', '0', '--work-dir', str(tmp_path / 'work'),
             '--json', str(tmp_path / 'quality.json')]

@@ -29,11 +29,11 @@ import os.path as osp
 import time
 
 from ..evaluation.judge_filter import judged_subset  # noqa: F401
+from ..utils.thresholds import check_threshold
 from . import diffusion_engine_quality as de
 from .diffusion_engine_quality import detector_config  # noqa: F401  (DetDiffusion's arms)
 from .experiment import (detector_runs, record, recorded_step, summarize,  # noqa: F401
                          train_and_test, write_subset)
-from ..utils.thresholds import check_threshold
 from .harness import finish_report
 
 PROTOCOLS = dict(de.PROTOCOLS)  # + 'instagen', 'detdiffusion', run on request
