@@ -570,3 +570,30 @@ def test_records_are_keyed_by_the_ldm_and_never_mix(tmp_path):
     assert ldm_work_dir(str(tmp_path / '{ldm}'), a) == wa  # the same LDM finds its own again
     with pytest.raises(ValueError, match='records of another LDM'):
         ldm_work_dir(wa, b)
+
+
+def test_instagen_table_reports_per_class_novel_ap_and_the_tier_b_references():
+    """The InstaGen table from records: per-class novel AP (OVCocoMetric classwise), the goal
+    line, the paired deltas against arm (d) and naive, and Tier B's confusion table."""
+    from diffdet_plugin.benchmarks.instagen_quality import IG_PAIR_ARMS, markdown
+    novel = ('red cross', 'blue circle')
+
+    def test(n, b, seed):
+        return {'coco/novel_ap50': n + 0.01 * seed, 'coco/base_ap50': b,
+                'coco/red cross_precision': n / 2, 'coco/blue circle_precision': n / 3}
+    gains = dict(zip(IG_PAIR_ARMS, (0.0, 0.5, 0.6, 0.1, 0.2, 0.9)))
+    runs = {a: [dict(arm=a, seed=s, iters=2, test=test(g, 0.9, s)) for s in range(3)]
+            for a, g in gains.items()}
+    head = dict(test={'coco/base_ap50': 0.8, 'coco/novel_ap50': 0.3})
+    counts = dict(same_colour=2, same_shape=1, other=0)
+    p = dict(protocol='instagen-pairs', split=dict(base=('red circle', ), novel=novel),
+             alpha=dict(used=0.25), base_triplets=dict(images=10, boxes=12), head=head,
+             selftrain=head, head_random=head, runs=runs,
+             pair_confusion={h: {n: counts for n in novel} for h in ('sup', 'self', 'random')})
+    md = markdown(p)
+    assert '**instagen-pairs**' in md and 'random-name head 0.800 / 0.300' in md
+    assert '| real-base+instagen-self | 0.300 | 0.200 |' in md  # 0.6 / 2, 0.6 / 3
+    assert 'Goal (c): novel AP50 ≥ 0.5 × base AP50: 0.68 × (met)' in md
+    assert 'Against real-base+instagen-random' in md and 'Against real-base+naive' in md
+    assert 'real-base+instagen-sup − real-base+instagen-random +0.400' in md
+    assert '| red cross | 2 / 1 / 0 | 2 / 1 / 0 | 2 / 1 / 0 |' in md

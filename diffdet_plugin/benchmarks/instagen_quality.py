@@ -478,6 +478,19 @@ def markdown(p: dict) -> str:
         n, b = novel[arm], base[arm]
         d, s = fmt_delta(n)
         lines.append(f"| {arm} | {fmt_mean_std(n)} | {fmt_mean_std(b)} | {n['n']} | {d} | {s} |")
+    per_class = [a for a in p['runs'] if any(f"coco/{n}_precision" in r['test']
+                                             for r in p['runs'][a] for n in p['split']['novel'])]
+    if per_class:  # OVCocoMetric(classwise=True): per-class AP over IoU 0.50:0.95
+        lines += ['', 'Per novel class: AP (IoU 0.50:0.95, mean over seeds)', '',
+                  '| arm | ' + ' | '.join(p['split']['novel']) + ' |',
+                  '| --- |' + ' --- |' * len(p['split']['novel'])]
+        for arm in per_class:
+            cells = []
+            for n in p['split']['novel']:
+                v = [r['test'][f'coco/{n}_precision'] for r in p['runs'][arm]
+                     if r['test'].get(f'coco/{n}_precision') is not None]
+                cells.append(f'{sum(v) / len(v):.3f}' if v else 'n/a')
+            lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
     c = 'real-base+instagen-self'
     if c in novel and novel[c]['mean'] is not None and base[c]['mean']:
         ratio = novel[c]['mean'] / base[c]['mean']

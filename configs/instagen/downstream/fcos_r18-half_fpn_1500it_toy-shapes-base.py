@@ -28,7 +28,7 @@ model = dict(bbox_head=dict(type='NovelMaskedFCOSHead', novel_classes=_base_.toy
 val_dataloader = dict(dataset=dict(metainfo=_base_.toy_ov_metainfo))
 test_dataloader = dict(dataset=dict(metainfo=_base_.toy_ov_metainfo))
 val_evaluator = dict(type='OVCocoMetric')
-test_evaluator = dict(type='OVCocoMetric')
+test_evaluator = dict(type='OVCocoMetric', classwise=True)  # + per-class AP
 # the base / novel lists must not overlap (checked before anything trains)
 custom_hooks = [dict(type='CheckOpenVocabularySplitHook', base_classes=_base_.toy_base_classes,
                      novel_classes=_base_.toy_novel_classes)]

@@ -31,7 +31,7 @@ test_dataloader = dict(dataset=dict(metainfo=_base_.toy_pairs_metainfo,
                                     ann_file='annotations/instances_test_pairs.json'))
 val_evaluator = dict(type='OVCocoMetric',
                      ann_file=_base_.data_root + 'annotations/instances_val_pairs.json')
-test_evaluator = dict(type='OVCocoMetric',
+test_evaluator = dict(type='OVCocoMetric', classwise=True,  # + per-class AP
                       ann_file=_base_.data_root + 'annotations/instances_test_pairs.json')
 custom_hooks = [dict(type='CheckOpenVocabularySplitHook',
                      base_classes=_base_.toy_pairs_base_classes,
