@@ -328,11 +328,12 @@ def test_official_head_trains_with_per_image_text_and_the_normalised_score():
     m.init_weights()
     fc = m.bbox_head.cls_branches[0]
     assert isinstance(fc, NormalizedContrastiveEmbed)
-    assert float(fc.scale) == 1.0 and float(fc.bias) == pytest.approx(-4.595, abs=1e-3)
+    assert float(fc.scale) == pytest.approx(1 / 0.07)  # CLIP's, for a cosine bounded by 1
+    assert float(fc.bias) == pytest.approx(-4.595, abs=1e-3)
     q, t = torch.randn(1, 5, 256), torch.randn(1, 3, 256)
     cos = torch.nn.functional.normalize(q, dim=-1) @ torch.nn.functional.normalize(t, dim=-1)[0].T
     torch.testing.assert_close(fc(q, t, torch.ones(1, 3, dtype=torch.bool))[..., :3],
-                               cos + fc.bias)
+                               fc.scale * cos + fc.bias)
     # each image grounds only its own prompt's classes (different texts in one batch)
     batch = samples(n=2)
     batch[0].set_metainfo(dict(text=('circle', 'triangle')))
