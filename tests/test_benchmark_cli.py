@@ -597,3 +597,15 @@ def test_instagen_table_reports_per_class_novel_ap_and_the_tier_b_references():
     assert 'Against real-base+instagen-random' in md and 'Against real-base+naive' in md
     assert 'real-base+instagen-sup − real-base+instagen-random +0.400' in md
     assert '| red cross | 2 / 1 / 0 | 2 / 1 / 0 | 2 / 1 / 0 |' in md
+
+
+def test_a_protocol_step_resumes_an_interrupted_training(tmp_path):
+    """A step's Runner continues from the last checkpoint its folder holds (a session ended
+    mid-run), instead of starting again; a fresh folder starts fresh from ``load_from``."""
+    from diffdet_plugin.benchmarks.experiment import resume_if_interrupted
+    from mmengine.config import Config
+    cfg = Config(dict(load_from='head.pth'))
+    assert not resume_if_interrupted(cfg, str(tmp_path)) and cfg.load_from == 'head.pth'
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_500.pth'))
+    assert resume_if_interrupted(cfg, str(tmp_path))
+    assert cfg.resume is True and cfg.load_from is None  # mmengine would resume from load_from

@@ -7,7 +7,8 @@
 * :func:`usable_images`: how many images of a synthetic COCO file an arm can draw on;
 * :func:`relabel_synthesis`: a synthesis run's images labelled anew by a detector (the
   controls' labellers), one COCO file over the same images;
-* :func:`train_and_test`: one mmengine Runner trained, then tested on the held-out split;
+* :func:`train_and_test`: one mmengine Runner trained (an interrupted run of the same
+  folder resumed, :func:`resume_if_interrupted`), then tested on the held-out split;
 * :func:`detector_runs`: a detector per arm and seed, each recorded (test and val metrics);
 * :func:`summarize`: mean ± std per arm and whether |Δ| to the baseline exceeds two
   standard errors, |Δ| > 2·√(s_a²/n_a + s_b²/n_b).
@@ -129,12 +130,26 @@ def recorded_step(work: str, tag: str):
     return step
 
 
+def resume_if_interrupted(cfg, work_dir: str) -> bool:
+    """Set ``cfg.resume`` when ``work_dir`` holds an mmengine ``last_checkpoint`` (a run of
+    this step stopped part-way, e.g. when a session ended): the Runner then continues from
+    it instead of starting again (``load_from``, the weights a fresh run starts from, is then
+    cleared: mmengine would resume from it). Returns whether it will resume."""
+    cfg.resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
+    if cfg.resume:
+        cfg.load_from = None
+    return cfg.resume
+
+
 def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
-    """Train then test one config; (runner, test metrics + final train loss + diverged)."""
+    """Train (resuming an interrupted run of the same folder) then test one config;
+    (runner, test metrics + final train loss + diverged)."""
     from mmengine.runner import Runner
 
     from ..runner_utils import name_run
     cfg.work_dir = work_dir
+    if resume_if_interrupted(cfg, work_dir):
+        print(f'resuming {work_dir} from its last checkpoint', flush=True)
     cfg.randomness = dict(seed=seed)
     name_run(cfg, osp.basename(work_dir))
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # the test split is what counts

@@ -179,7 +179,9 @@ def train_only(cfg, work_dir: str, seed: int = 0):
     from mmengine.runner import Runner
 
     from ..runner_utils import name_run
+    from .experiment import resume_if_interrupted
     cfg.work_dir = work_dir
+    resume_if_interrupted(cfg, work_dir)
     cfg.randomness = dict(seed=seed)
     name_run(cfg, osp.basename(work_dir))
     runner = Runner.from_cfg(cfg)
