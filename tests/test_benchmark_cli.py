@@ -599,13 +599,30 @@ def test_instagen_table_reports_per_class_novel_ap_and_the_tier_b_references():
     assert '| red cross | 2 / 1 / 0 | 2 / 1 / 0 | 2 / 1 / 0 |' in md
 
 
-def test_a_protocol_step_resumes_an_interrupted_training(tmp_path):
-    """A step's Runner continues from the last checkpoint its folder holds (a session ended
-    mid-run), instead of starting again; a fresh folder starts fresh from ``load_from``."""
-    from diffdet_plugin.benchmarks.experiment import resume_if_interrupted
+def test_a_protocol_step_resumes_an_interrupted_training(toy_data, tmp_path):
+    """A step's Runner checkpoints as it goes and continues from the last checkpoint its
+    folder holds (a session ended mid-run) instead of starting again."""
+    from conftest import write_tiny_judge_config
+    from diffdet_plugin.benchmarks.experiment import make_resumable, train_and_test
+    from diffdet_plugin.runner_utils import set_coco_data_root, set_iterations
     from mmengine.config import Config
-    cfg = Config(dict(load_from='head.pth'))
-    assert not resume_if_interrupted(cfg, str(tmp_path)) and cfg.load_from == 'head.pth'
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_500.pth'))
-    assert resume_if_interrupted(cfg, str(tmp_path))
-    assert cfg.resume is True and cfg.load_from is None  # mmengine would resume from load_from
+    cfg = Config(dict(load_from='head.pth', train_cfg=dict(max_iters=1000),
+                      default_hooks=dict(checkpoint=dict(interval=1000))))
+    assert not make_resumable(cfg, str(tmp_path)) and cfg.load_from == 'head.pth'
+    assert cfg.default_hooks.checkpoint.interval == 250
+
+    def tiny(iters):
+        c = Config.fromfile(write_tiny_judge_config(tmp_path))
+        set_coco_data_root(c, toy_data)
+        set_iterations(c, iters)
+        return c
+    work = tmp_path / 'run'
+    first = tiny(3)
+    make_resumable(first, str(work), every=2)  # as if stopped after iteration 2 of 3
+    first.train_cfg.max_iters = 2
+    train_and_test(first, str(work), seed=0)
+    runner, _ = train_and_test(tiny(3), str(work), seed=0)
+    assert runner.cfg.resume is True and runner.iter == 3 and (work / 'iter_3.pth').is_file()
+    with open(runner.logger.log_file) as f:  # it went on from iteration 2, not from 0
+        assert 'resumed epoch: 0, iter: 2' in f.read()
+    assert not (work / 'iter_2.pth').exists()  # the last checkpoint alone is kept

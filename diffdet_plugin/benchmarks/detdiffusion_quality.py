@@ -63,8 +63,7 @@ def detdiffusion_protocol(args, root: str) -> dict:
     from ..ldm import FrozenLDM
     from ..runner_utils import set_iterations
     from ..synthesis import DetDiffusionSynthesizer
-    from .experiment import recorded_step, write_subset
-    from .instagen_quality import train_only
+    from .experiment import recorded_step, train_only, write_subset
     work = osp.abspath(osp.join(args.work_dir, 'detdiffusion'))  # (the L2I dataset reads
     # attribute files relative to its data_root: every path here is absolute)
     step = recorded_step(work, 'detdiffusion')

@@ -7,8 +7,9 @@
 * :func:`usable_images`: how many images of a synthetic COCO file an arm can draw on;
 * :func:`relabel_synthesis`: a synthesis run's images labelled anew by a detector (the
   controls' labellers), one COCO file over the same images;
+* :func:`train_only`: one mmengine Runner trained (resumable, as below);
 * :func:`train_and_test`: one mmengine Runner trained (an interrupted run of the same
-  folder resumed, :func:`resume_if_interrupted`), then tested on the held-out split;
+  folder resumed, :func:`make_resumable`), then tested on the held-out split;
 * :func:`detector_runs`: a detector per arm and seed, each recorded (test and val metrics);
 * :func:`summarize`: mean ± std per arm and whether |Δ| to the baseline exceeds two
   standard errors, |Δ| > 2·√(s_a²/n_a + s_b²/n_b).
@@ -130,15 +131,34 @@ def recorded_step(work: str, tag: str):
     return step
 
 
-def resume_if_interrupted(cfg, work_dir: str) -> bool:
-    """Set ``cfg.resume`` when ``work_dir`` holds an mmengine ``last_checkpoint`` (a run of
-    this step stopped part-way, e.g. when a session ended): the Runner then continues from
-    it instead of starting again (``load_from``, the weights a fresh run starts from, is then
-    cleared: mmengine would resume from it). Returns whether it will resume."""
+def make_resumable(cfg, work_dir: str, every: int = 250) -> bool:
+    """Make a step's training survive the end of a session: a checkpoint every ``every``
+    iterations (the last kept, and the final one, which the step's record may name), and
+    ``cfg.resume`` when ``work_dir`` already holds an mmengine ``last_checkpoint`` (a run of
+    this step stopped part-way): the Runner then continues from it instead of starting
+    again (``load_from``, the weights a fresh run starts from, is cleared: mmengine would
+    resume from it). Returns whether it will resume."""
+    ckpt = cfg.default_hooks.checkpoint
+    ckpt.update(interval=min(every, cfg.train_cfg.max_iters), max_keep_ckpts=1, save_last=True)
     cfg.resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
     if cfg.resume:
         cfg.load_from = None
     return cfg.resume
+
+
+def train_only(cfg, work_dir: str, seed: int = 0):
+    """Train one config in ``work_dir`` (an interrupted run of the folder resumed,
+    :func:`make_resumable`); returns the Runner."""
+    from mmengine.runner import Runner
+
+    from ..runner_utils import name_run
+    cfg.work_dir = work_dir
+    make_resumable(cfg, work_dir)
+    cfg.randomness = dict(seed=seed)
+    name_run(cfg, osp.basename(work_dir))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
 
 
 def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
@@ -148,7 +168,7 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
 
     from ..runner_utils import name_run
     cfg.work_dir = work_dir
-    if resume_if_interrupted(cfg, work_dir):
+    if make_resumable(cfg, work_dir):
         print(f'resuming {work_dir} from its last checkpoint', flush=True)
     cfg.randomness = dict(seed=seed)
     name_run(cfg, osp.basename(work_dir))

@@ -175,20 +175,6 @@ def ov_test_evaluator(cfg, root: str, split: dict, classes, ann_suffix: str = ''
                         ann_file=root + f'annotations/instances_{part}{ann_suffix}.json')
 
 
-def train_only(cfg, work_dir: str, seed: int = 0):
-    from mmengine.runner import Runner
-
-    from ..runner_utils import name_run
-    from .experiment import resume_if_interrupted
-    cfg.work_dir = work_dir
-    resume_if_interrupted(cfg, work_dir)
-    cfg.randomness = dict(seed=seed)
-    name_run(cfg, osp.basename(work_dir))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner
-
-
 def instagen_protocol(args, root: str, protocol: str = 'instagen') -> dict:
     """Steps 1–9 of the module docstring for one tier (``protocol``: ``'instagen'``, Tier A,
     or ``'instagen-pairs'``, Tier B); returns the records (see ``quality.run``)."""
@@ -197,7 +183,7 @@ def instagen_protocol(args, root: str, protocol: str = 'instagen') -> dict:
     from ..runner_utils import set_coco_data_root, set_iterations
     from ..synthesis import build_synthesizer
     from ..utils.categories import check_split
-    from .experiment import recorded_step, train_and_test
+    from .experiment import recorded_step, train_and_test, train_only
     tier = _tiers()[protocol]
     work = osp.join(args.work_dir, tier.protocol)
     if tier.pair_shapes:  # the pair view of the real splits (tools/make_toy_pairs.py)
