@@ -319,6 +319,8 @@ def test_quality_instagen_protocol_at_micro_scale(toy_data, tmp_path, monkeypatc
         'real-base+instagen-sup': 2, 'real-base+instagen-self': 2, 'real-base+naive': 2,
         'real-base+oracle': 2}
     assert data['real-base+naive']['dir'] == data['real-base+instagen-self']['dir']
+    # drawn once: the self-trained head read the supervised head's kept latents
+    assert len(list((tmp_path / 'work' / 'instagen' / 'instagen_latents').iterdir())) == 2
     run = SynthesisRun(data['real-base+instagen-self']['dir'])
     recs = run.image_records()
     assert [r['category_names'][0] for r in recs] == ['triangle', 'cross']  # novel-led prompts
@@ -397,6 +399,7 @@ def test_quality_instagen_pairs_protocol_at_micro_scale(toy_data, tmp_path, monk
     data = ig['instagen_data']  # 1 image per novel pair; every labeller on the same 6
     assert {a: d['images'] for a, d in data.items()} == {a: 6 for a in IG_PAIR_ARMS[1:]}
     assert data['real-base+instagen-random']['dir'] != data['real-base+instagen-self']['dir']
+    assert len(list((tmp_path / 'work' / 'instagen-pairs' / 'instagen_latents').iterdir())) == 6
     recs = SynthesisRun(data['real-base+instagen-random']['dir']).image_records()
     assert [r['category_names'][0] for r in recs] == novel  # novel-led, in order
     for r in recs:  # the pair name is the prompt's own words: no colour added

@@ -337,3 +337,41 @@ def test_a_new_mode_is_a_source_plus_a_labeller(tmp_path):
     info = coco['info']
     assert list(info)[:3] == ['ldm', 'ldm_fingerprint', 'labeller'] and \
         info['labeller'] == 'centre'
+
+
+def test_heads_label_one_image_set_through_kept_latents(tiny_head, tmp_path, monkeypatch):
+    """``latents_dir``: the first run keeps each item's z0 with its recipe; a second run (here
+    another head) reads them instead of drawing (the same images, no sampling at all); a run
+    with another sampler setting is refused, naming the key."""
+    import numpy as np
+    from diffdet_plugin.synthesis import text_to_image
+    from PIL import Image
+    cfg_path, ckpt = tiny_head
+    keep = str(tmp_path / 'latents')
+
+    def config(**synthesis):  # a fresh config each time: building a DINO edits cfg.model
+        cfg = Config.fromfile(cfg_path)
+        cfg.synthesis.update(num_images=2, latents_dir=keep, **synthesis)
+        return cfg
+    build_synthesizer(config(), ckpt, str(tmp_path / 'a')).run(progress=False)
+    assert sorted(os.listdir(keep)) == ['00000000.pt', '00000001.pt']
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError('the kept latents were drawn again')
+    monkeypatch.setattr(text_to_image, 'text_to_latents', no_sampling)
+    torch.manual_seed(1)  # another head: other random weights
+    det = MODELS.build(config().model)
+    det.init_weights()
+    other = str(tmp_path / 'other_head.pth')
+    torch.save(dict(state_dict=det.state_dict(), meta=dict()), other)
+    build_synthesizer(config(), other, str(tmp_path / 'b')).run(progress=False)
+    a, b = (read_json(str(tmp_path / d / 'annotations.json')) for d in 'ab')
+    assert [i['prompt'] for i in a['images']] == [i['prompt'] for i in b['images']]
+    for ia, ib in zip(a['images'], b['images']):
+        pa, pb = (np.asarray(Image.open(str(tmp_path / d / 'images' / i['file_name'])))
+                  for d, i in (('a', ia), ('b', ib)))
+        assert np.array_equal(pa, pb)
+    steps = config().synthesis.num_inference_steps
+    with pytest.raises(ValueError, match='another num_inference_steps'):
+        build_synthesizer(config(num_inference_steps=steps + 1), ckpt,
+                          str(tmp_path / 'c')).run(progress=False)

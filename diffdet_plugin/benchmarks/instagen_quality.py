@@ -22,7 +22,8 @@ passes), every step a shipped config:
 6. self-training (phase 2): the EMA teacher labels the novel images for the dropout student;
 7. InstaGen data, "{novel} [and {any class}]" prompts (``--ig-per-class`` per novel class),
    labelled by the phase-1 head and by the phase-2 teacher (same prompts, seeds and
-   generator: the same images), and two references on those images
+   generator: the same images, drawn once, ``synthesis.latents_dir``), and two references on
+   those images
    (:mod:`.instagen_controls`): *naive* (the prompt's novel name on every box the base
    detector does not give a prompted base class) and *oracle* (the full 6-class judge);
 8. diagnoses: how often the LDM draws the prompted novel class and how each head scores its
@@ -346,6 +347,7 @@ def instagen_protocol(args, root: str, protocol: str = 'instagen') -> dict:
     # written (the downstream dataset drops those without a box), so that the heads and the
     # references label one image set ...
     num = per_class * len(split['novel'])
+    novel_led = dict(novel_led, latents_dir=osp.join(work, 'instagen_latents'))  # drawn once
     heads = dict(sup=head_rec['checkpoint'], self=self_rec['checkpoint'])
     data = {'real-base+instagen-sup': synthesize('instagen_sup', head_rec['checkpoint'],
                                                  classes, num, keep_negatives=True, **novel_led),

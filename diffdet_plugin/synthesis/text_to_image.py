@@ -15,6 +15,12 @@ InstaGen (CVPR 2024, Sec. 3.2, "base triplets") makes its first training data th
 4. the mode's labeller boxes the image; the skeleton keeps boxes with score ≥ ``score_thr``
    (InstaGen's α = 0.8 for the base detector) and writes COCO.
 
+``latents_dir``: several labellers on one image set. Step 3's final latents z0 are kept there,
+one file per item with its recipe (prompt, seed, drawing LDM, sampler); a later run with the
+same recipe reads them instead of drawing again (InstaGen's supervised, self-trained and
+random-name heads label the same images, :mod:`diffdet_plugin.benchmarks.instagen_quality`).
+A stored recipe that differs is refused with the key that differs.
+
 This module owns steps 1–3 for every text-to-image mode; mode ``text_to_image`` labels with
 any mmdet detector (:class:`~.labellers.DetectorLabeller`: config + checkpoint, e.g. the judge
 restricted to base classes), mode ``instagen`` (:mod:`.instagen`) with the grounding head on
@@ -22,6 +28,9 @@ the image's own UNet features (:class:`~.labellers.GroundingLabeller`).
 """
 from __future__ import annotations
 
+import json
+import os
+import os.path as osp
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -50,13 +59,14 @@ class TextToImageConfig(SynthesisConfig):
     negative_prompt: str = ''
     image_size: int | None = None  # default: the VAE's sample_size (512 for SD)
     score_thr: float = 0.8
+    latents_dir: str | None = None  # keep / reuse the drawn z0 (module docstring)
 
     FIELD_ORDER = (
         'categories', 'categories_per_prompt', 'lead_categories', 'name_attributes',
         'unlabelled_categories', 'prompt_template', 'name_format', 'name_joiner',
         'negative_prompt', 'num_images', 'batch_size', 'seed', 'scheduler', 'scheduler_kwargs',
         'num_inference_steps', 'guidance_scale', 'image_size', 'score_thr', 'keep_negatives',
-        'balance', 'contact_sheet', 'jpeg_quality', 'with_labels')
+        'balance', 'contact_sheet', 'jpeg_quality', 'with_labels', 'latents_dir')
 
     def validate(self):
         names = check_category_names(self.categories, 'synthesis.categories')
@@ -148,9 +158,7 @@ class TextToImageSynthesizer(BaseSynthesizer):
         sources = [self.sources[s] for _, s in items]
         seeds = [item_seed(cfg.seed, item) for item, _ in items]
         prompts = [s.prompt for s in sources]
-        latents = text_to_latents(ldm, self.scheduler, prompts, seeds, cfg.num_inference_steps,
-                                  cfg.guidance_scale, cfg.image_size,
-                                  ldm.prompt_embedding(cfg.negative_prompt))
+        latents = self.draw([item for item, _ in items], prompts, seeds)
         images = decode_to_pixels(ldm, latents)
         results = self.label_batch(LabelBatch(latents, images, prompts,
                                               class_names=[s.class_names for s in sources]))
@@ -160,6 +168,46 @@ class TextToImageSynthesizer(BaseSynthesizer):
                         negative_prompt=cfg.negative_prompt, seed=seeds[j]),
             source=dict(prompt=src.prompt)) for j, ((item, _), src) in
             enumerate(zip(items, sources))])
+
+    def recipe(self, prompt: str, seed: int) -> dict:
+        """What one item's z0 is made from (a kept latent is reused only for the same)."""
+        cfg = self.cfg
+        return json.loads(json.dumps(dict(
+            prompt=prompt, seed=seed, ldm_fingerprint=self.ldm.fingerprint,
+            negative_prompt=cfg.negative_prompt, scheduler=cfg.scheduler,
+            scheduler_kwargs=cfg.scheduler_kwargs, num_inference_steps=cfg.num_inference_steps,
+            guidance_scale=cfg.guidance_scale, image_size=cfg.image_size), default=str))
+
+    def draw(self, items: list[int], prompts: list[str], seeds: list[int]) -> torch.Tensor:
+        """Step 3's final latents z0 (N, C, h, w) of these items: drawn, or read from
+        ``latents_dir`` when an earlier run kept them with the same recipe (then kept)."""
+        cfg, ldm = self.cfg, self.ldm
+        paths = [osp.join(cfg.latents_dir, f'{item:08d}.pt') if cfg.latents_dir else None
+                 for item in items]
+        recipes = [self.recipe(p, s) for p, s in zip(prompts, seeds)]
+        if cfg.latents_dir and all(osp.isfile(p) for p in paths):
+            kept = []
+            for path, want in zip(paths, recipes):
+                rec = torch.load(path, map_location='cpu', weights_only=True)
+                diff = [k for k in want if rec['recipe'].get(k) != want[k]]
+                if diff:
+                    raise ValueError(
+                        f'synthesis.latents_dir: {path} was drawn with another {diff[0]} '
+                        f"({rec['recipe'].get(diff[0])!r}, this run {want[diff[0]]!r}): use "
+                        'another synthesis.latents_dir, or the same prompts, seed, LDM and '
+                        'sampler.')
+                kept.append(rec['latents'])
+            return torch.stack(kept).to(ldm.device, ldm.dtype)
+        latents = text_to_latents(ldm, self.scheduler, prompts, seeds, cfg.num_inference_steps,
+                                  cfg.guidance_scale, cfg.image_size,
+                                  ldm.prompt_embedding(cfg.negative_prompt))
+        if cfg.latents_dir:
+            os.makedirs(cfg.latents_dir, exist_ok=True)
+            for path, z, want in zip(paths, latents, recipes):
+                tmp = path + '.tmp'
+                torch.save(dict(latents=z.detach().cpu().clone(), recipe=want), tmp)
+                os.replace(tmp, path)  # a killed run never leaves half a file
+        return latents
 
 
 @SYNTHESIZERS.register_module(name='text_to_image')
