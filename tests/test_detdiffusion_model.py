@@ -236,7 +236,7 @@ def test_probe_d_draws_seeded_minibatches_of_its_layouts(toy_data):
         assert len(set(picked)) == 4
     with pytest.raises(ValueError, match='batch_size 8 > 6'):
         sampled_batches(dataset, range(6), 8)
-    with pytest.raises(ValueError, match='N, N\\+fg, N\\+teK or N\\+mask'):
+    with pytest.raises(ValueError, match='N, N\\+fg, N\\+teK, N\\+tokK or N\\+mask'):
         probe_d(argparse.Namespace(), toy_data + '/', '512+lr')
 
 
@@ -255,6 +255,27 @@ def test_fit_layouts_lr_mults_set_the_text_encoders_lr(toy_data):
     with pytest.raises(ValueError, match="no trainable parameter name contains any of "
                        "\\['ldm.vae'\\]"):
         fit_layouts(model, lambda i: (images, samples), 1, lr_mults={'ldm.vae': 2.0})
+
+
+def test_token_lr_mult_scales_the_location_rows_step_alone(toy_data):
+    """Probe D's ``+tokK`` arms: from the same start and batch, one step moves the
+    location-token rows K times as far as at 1 x, and every other row of the table exactly as
+    far (a row-wise lr, the table still one parameter)."""
+    from diffdet_plugin.benchmarks.detdiffusion_quality import _probe_model
+    from diffdet_plugin.evaluation.layout_probe import fit_layouts
+    steps = []
+    for mult in (None, 3.0):
+        model, _, images, samples = _probe_model(toy_data + '/', 'auto', 2, image_size=(64, 64))
+        table = model.ldm.text_encoder.get_input_embeddings().weight
+        start = table.detach().clone()
+        fit_layouts(model, lambda i: (images, samples), 1, token_lr_mult=mult)
+        steps.append((table.detach() - start, model.location_token_ids))
+    (plain, ids), (scaled, _) = steps
+    others = torch.ones(plain.shape[0], dtype=torch.bool)
+    others[ids] = False
+    assert plain[ids].abs().sum() > 0
+    torch.testing.assert_close(scaled[ids], 3.0 * plain[ids], rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(scaled[others], plain[others], rtol=0, atol=1e-7)
 
 
 def test_box_mask_control_starts_as_the_token_model_and_reads_the_masks(toy_data):

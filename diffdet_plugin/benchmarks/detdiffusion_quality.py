@@ -188,8 +188,9 @@ def add_arguments(p):
     dd.add_argument('--dd-probe-d', nargs='*', default=[], metavar='N[+OPTION]',
                     help='probe D arms: the location-token gap after training on N train '
                     'layouts (+fg: with foreground re-weighting; +teK: the text encoder at K x '
-                    'the lr; +mask: the control given the layout as pixels too), e.g. '
-                    '8 64 512 4000 512+fg 512+te10 512+mask')
+                    'the lr; +tokK: the location-token rows alone at K x the lr; +mask: the '
+                    'control given the layout as pixels too), e.g. '
+                    '8 64 512 4000 512+fg 512+te10 512+tok30 512+mask')
     dd.add_argument('--dd-probe-d-iters', type=int, default=1200)
     dd.add_argument('--dd-probe-d-batch', type=int, default=8)
     dd.add_argument('--dd-probes-only', action='store_true',
@@ -243,7 +244,9 @@ def probe_d(args, root: str, arm: str) -> dict:
 
     ``arm`` is ``'N'``, ``'N+fg'`` (GeoDiffusion's foreground re-weighting, weight 2),
     ``'N+teK'`` (the text encoder, location-token rows included, at K × the lr: the config's
-    ``paramwise_cfg.custom_keys`` option; GeoDiffusion uses 0.75) or ``'N+mask'`` (the control:
+    ``paramwise_cfg.custom_keys`` option; GeoDiffusion uses 0.75), ``'N+tokK'`` (the
+    location-token rows alone at K × the lr, ``fit_layouts(token_lr_mult=K)``) or
+    ``'N+mask'`` (the control:
     the same model also given the layout as pixels,
     :class:`~diffdet_plugin.evaluation.layout_probe.BoxMaskInput`). The model of probe A
     (scale ``auto``) trains ``--dd-probe-d-iters`` steps on random minibatches of
@@ -260,11 +263,13 @@ def probe_d(args, root: str, arm: str) -> dict:
                                            location_token_gap, probe_batch, sampled_batches)
     n_text, _, option = arm.partition('+')
     te = re.fullmatch(r'te(\d+(?:\.\d+)?)', option)
-    if not n_text.isdigit() or not (option in ('', 'fg', 'mask') or te):
-        raise ValueError(f'--dd-probe-d arm {arm!r}: write N, N+fg, N+teK or N+mask '
-                         '(e.g. 512+fg, 512+te10)')
+    tok = re.fullmatch(r'tok(\d+(?:\.\d+)?)', option)
+    if not n_text.isdigit() or not (option in ('', 'fg', 'mask') or te or tok):
+        raise ValueError(f'--dd-probe-d arm {arm!r}: write N, N+fg, N+teK, N+tokK or N+mask '
+                         '(e.g. 512+fg, 512+te10, 512+tok30)')
     n = int(n_text)
     lr_mults = {'ldm.text_encoder': float(te.group(1))} if te else None
+    token_lr_mult = float(tok.group(1)) if tok else None
     fg = 2.0 if option == 'fg' else None
     model, dataset, _, _ = _probe_model(root, 'auto', 0, foreground_weight=fg)
     control = (BoxMaskInput(model, len(dataset.metainfo['classes'])) if option == 'mask'
@@ -294,9 +299,10 @@ def probe_d(args, root: str, arm: str) -> dict:
         return images, samples
     before = gaps()
     history = fit_layouts(model, next_batch, args.dd_probe_d_iters, log_every=100,
-                          lr_mults=lr_mults)
+                          lr_mults=lr_mults, token_lr_mult=token_lr_mult)
     return dict(gaps(), layouts=n, option=option or None, foreground_weight=fg,
                 text_encoder_lr_mult=lr_mults and lr_mults['ldm.text_encoder'],
+                token_lr_mult=token_lr_mult,
                 iters=args.dd_probe_d_iters, batch_size=batch,
                 epochs=round(args.dd_probe_d_iters * batch / n, 1),
                 before={k: round(v, 5) for k, v in before.items()},

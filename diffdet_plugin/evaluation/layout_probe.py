@@ -161,7 +161,8 @@ def overfit_layouts(model, images: torch.Tensor, data_samples: list[dict], iters
 
 def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: float = 1e-2,
                 max_norm: float = 1.0, seed: int = 0, log_every: int = 0,
-                lr_mults: dict | None = None) -> list[float]:
+                lr_mults: dict | None = None, token_lr_mult: float | None = None
+                ) -> list[float]:
     """The probes' training loop: ``iters`` AdamW steps of ``model(..., mode='loss')`` with the
     toy configs' optimizer and clip, on ``next_batch(i) -> (images, data_samples)``
     (a fixed batch: :func:`overfit_layouts`; minibatches of N layouts:
@@ -169,7 +170,13 @@ def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: f
 
     ``lr_mults``: ``{key: multiplier}``, the lr of every parameter whose name contains ``key``
     (the first key that matches), as mmengine's ``paramwise_cfg.custom_keys`` ``lr_mult``
-    (e.g. ``{'ldm.text_encoder': 0.75}``)."""
+    (e.g. ``{'ldm.text_encoder': 0.75}``).
+
+    ``token_lr_mult``: the location-token rows of the text encoder's table alone at that many
+    times their parameter's lr. AdamW's step is linear in the lr
+    (p ← p − lr · (m̂ / (√v̂ + ε) + wd · p)) and its moments do not depend on it, so each step's
+    change of those rows is scaled by the multiplier after ``opt.step()``: exactly a row-wise
+    lr, with the table one parameter (as transformers saves it)."""
     torch.manual_seed(seed)
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
@@ -183,6 +190,12 @@ def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: f
                          f'{sorted(lr_mults)}')
     opt = torch.optim.AdamW([dict(params=ps, lr=lr * m) for m, ps in groups.items()],
                             lr=lr, weight_decay=weight_decay)
+    rows = None
+    if token_lr_mult is not None:
+        table = model.ldm.text_encoder.get_input_embeddings().weight
+        if not table.requires_grad:
+            raise ValueError('fit_layouts: token_lr_mult needs a trainable text encoder table')
+        rows = (table, torch.as_tensor(model.location_token_ids, device=table.device))
     model.train()
     history = []
     for i in range(iters):
@@ -192,7 +205,13 @@ def fit_layouts(model, next_batch, iters: int, lr: float = 2e-4, weight_decay: f
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, max_norm)
+        if rows is not None:
+            before = rows[0].detach()[rows[1]].clone()
         opt.step()
+        if rows is not None:  # the rows' step × token_lr_mult (see above)
+            with torch.no_grad():
+                now = rows[0][rows[1]]
+                rows[0][rows[1]] = before + token_lr_mult * (now - before)
         history.append(loss.item())
         if log_every and (i + 1) % log_every == 0:
             from mmengine.logging import print_log
