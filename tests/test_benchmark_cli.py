@@ -421,14 +421,18 @@ def test_quality_detdiffusion_protocol_at_micro_scale(toy_data, tmp_path, monkey
     judge = write_tiny_judge_config(tmp_path)
     monkeypatch.setenv('DIFFDET_CACHE', str(tmp_path / 'cache'))
     monkeypatch.chdir(tmp_path)  # a relative --work-dir, as users give it
-    dd = _in_process(*[
-        'quality', '--protocols', 'detdiffusion', '--data-root', toy_data, '--judge', judge,
-        '--dd-attribute-detector', judge, '--dd-l2i-iters', '1', '--dd-fidelity-layouts', '2',
-        '--dd-per-layout', '1', '--dd-steps', '2', '--dd-rows', 'pa-attr', 'detdiffusion',
-        '--dd-arms', 'real10', 'real10+hard', '--dd-probe-layouts', '2',
-        '--dd-probe-a-iters', '1', '--dd-probe-b-iters', '1',
-        '--det-iters', '1', '--seeds', '0', '--work-dir', 'work',
-        '--json', str(tmp_path / 'quality.json')])['detdiffusion']
+    args = ['quality', '--protocols', 'detdiffusion', '--data-root', toy_data, '--judge', judge,
+            '--dd-attribute-detector', judge, '--dd-l2i-iters', '1', '--dd-fidelity-layouts',
+            '2', '--dd-per-layout', '1', '--dd-steps', '2', '--dd-rows', 'pa-attr',
+            'detdiffusion', '--dd-arms', 'real10', 'real10+hard', '--dd-probe-layouts', '2',
+            '--dd-probe-a-iters', '1', '--dd-probe-b-iters', '1',
+            '--det-iters', '1', '--seeds', '0', '--work-dir', 'work',
+            '--json', str(tmp_path / 'quality.json')]
+    # lane 1 of 2 fine-tunes the second row only and stops before fidelity
+    part = _in_process(*args, '--lane', '1', '2')['detdiffusion']
+    assert list(part['rows']) == ['detdiffusion'] and 'fidelity' not in part
+    dd = _in_process(*args)['detdiffusion']  # trains pa-attr, reads the lane's row
+    assert dd['rows']['detdiffusion'] == part['rows']['detdiffusion']
     a, b = dd['probes']['a'], dd['probes']['b']  # the pipeline probes ran first, recorded
     assert all(isinstance(a[k]['gap'], float) for k in ('auto', '1.0'))
     assert b['own']['at_own_box'] in (0, 1, 2) and isinstance(b['passed'], bool)

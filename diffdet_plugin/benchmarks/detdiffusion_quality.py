@@ -30,7 +30,9 @@ probes (docs/detdiffusion.md):
    held-out test split.
 
 Steps 1–3 run once (seed 0); step 4's detectors per seed. Every step writes a record under
-``<work-dir>/detdiffusion/`` and a rerun skips it.
+``<work-dir>/detdiffusion/`` and a rerun skips it. ``--lane I N`` splits the four rows'
+fine-tunes (row k when k % N == I; a lane stops before fidelity until every row is recorded)
+and step 4's detector runs over N processes; record the shared steps (attributes) first.
 """
 from __future__ import annotations
 
@@ -113,7 +115,18 @@ def detdiffusion_protocol(args, root: str) -> dict:
     if 'detdiffusion' not in args.dd_rows:
         raise ValueError('--dd-rows must include detdiffusion: its model makes the '
                          'trainability generations')
-    rows = {row: train_row(row) for row in DD_CONFIGS if row in args.dd_rows}
+    # with --lane I N, this process trains rows k % N == I (numbered in DD_CONFIGS order) and
+    # reads the others' records: N lanes train the rows side by side
+    lane = getattr(args, 'lane', None)
+    wanted = [row for row in DD_CONFIGS if row in args.dd_rows]
+    rows = {row: train_row(row) for k, row in enumerate(wanted)
+            if lane is None or k % lane[1] == lane[0]
+            or osp.isfile(osp.join(work, f'l2i_{row}.json'))}
+    if len(rows) < len(wanted):  # another lane's row is not finished yet
+        print(f"[quality/detdiffusion] lane {lane[0]} of {lane[1]}: rows "
+              f"{[r for r in wanted if r not in rows]} are another lane's and not recorded "
+              'yet; stopping before fidelity (rerun when they are)', flush=True)
+        return dict(probes=probes, attribute_detector=det, attributes=attr_recs, rows=rows)
 
     # 3. fidelity on toy test layouts, scored by the judge
     judge = load_judge(args.judge, root)

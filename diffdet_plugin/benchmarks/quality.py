@@ -137,7 +137,8 @@ def add_parser(subparsers):
                    'DetDiffusion); --ig-steps and --dd-steps are its former names')
     p.add_argument('--lane', type=int, nargs=2, metavar=('I', 'N'), default=None,
                    help='train only the detector runs k (numbered in arm, seed order) with '
-                   'k %% N == I, so N processes (e.g. one thread each) share them; a later run '
+                   'k %% N == I, and DetDiffusion\'s L2I rows k (in table order) likewise, so '
+                   'N processes (e.g. one thread each) share them; a later run '
                    'without --lane reads every record for the table. Record the shared steps '
                    '(adapter, synthesis) first, with one process')
     de.add_arguments(p)
