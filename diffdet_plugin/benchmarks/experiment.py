@@ -153,7 +153,8 @@ def train_only(cfg, work_dir: str, seed: int = 0):
 
     from ..runner_utils import name_run
     cfg.work_dir = work_dir
-    make_resumable(cfg, work_dir)
+    if make_resumable(cfg, work_dir):
+        print(f'resuming {work_dir} from its last checkpoint', flush=True)
     cfg.randomness = dict(seed=seed)
     name_run(cfg, osp.basename(work_dir))
     runner = Runner.from_cfg(cfg)
@@ -164,17 +165,8 @@ def train_only(cfg, work_dir: str, seed: int = 0):
 def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     """Train (resuming an interrupted run of the same folder) then test one config;
     (runner, test metrics + final train loss + diverged)."""
-    from mmengine.runner import Runner
-
-    from ..runner_utils import name_run
-    cfg.work_dir = work_dir
-    if make_resumable(cfg, work_dir):
-        print(f'resuming {work_dir} from its last checkpoint', flush=True)
-    cfg.randomness = dict(seed=seed)
-    name_run(cfg, osp.basename(work_dir))
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # the test split is what counts
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = train_only(cfg, work_dir, seed)
     metrics = runner.test()
     out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
     loss = runner.message_hub.log_scalars.get('train/loss')

@@ -28,8 +28,8 @@ the image's own UNet features (:class:`~.labellers.GroundingLabeller`).
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -40,6 +40,7 @@ import torch
 from ..ldm import decode_to_pixels, text_to_latents
 from ..registry import SYNTHESIZERS
 from ..utils.categories import check_category_names, warn_unknown_words
+from ..utils.fileio import atomic_write_bytes
 from .base import BaseSynthesizer, BatchOutput, Generated, SynthesisConfig, item_seed
 from .labellers import DetectorLabeller, LabelBatch
 from .prompts import category_prompt
@@ -201,12 +202,10 @@ class TextToImageSynthesizer(BaseSynthesizer):
         latents = text_to_latents(ldm, self.scheduler, prompts, seeds, cfg.num_inference_steps,
                                   cfg.guidance_scale, cfg.image_size,
                                   ldm.prompt_embedding(cfg.negative_prompt))
-        if cfg.latents_dir:
-            os.makedirs(cfg.latents_dir, exist_ok=True)
-            for path, z, want in zip(paths, latents, recipes):
-                tmp = path + '.tmp'
-                torch.save(dict(latents=z.detach().cpu().clone(), recipe=want), tmp)
-                os.replace(tmp, path)  # a killed run never leaves half a file
+        for path, z, want in zip(paths, latents, recipes) if cfg.latents_dir else ():
+            buf = io.BytesIO()
+            torch.save(dict(latents=z.detach().cpu().clone(), recipe=want), buf)
+            atomic_write_bytes(path, buf.getvalue())  # a killed run never leaves half a file
         return latents
 
 
