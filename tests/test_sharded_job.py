@@ -83,3 +83,30 @@ def test_benchmark_lanes_split_the_detector_runs_like_ranks(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         detector_runs(work, 'p', ['a', 'b'], [0, 1], 10, configure, lane=(0, 2))
     assert asked == ['b']  # lane 0 owns (a, 0), recorded, and (b, 0), not yet
+
+
+def test_claimed_runs_go_to_whichever_process_holds_them(tmp_path):
+    """`benchmark.py quality --claim`: a run held by another process (its lock file) is
+    skipped like another lane's; a free one is trained here; a released claim is free again."""
+    from diffdet_plugin.benchmarks.experiment import detector_runs, record
+    from diffdet_plugin.utils.sharded_job import claimed
+    work = str(tmp_path)
+    record(osp.join(work, 'runs', 'a-seed0.json'), dict(arm='a', seed=0, test={}))
+    asked = []
+
+    def configure(arm):
+        asked.append(arm)
+        raise KeyboardInterrupt  # a run would start here
+
+    lock = osp.join(work, 'runs', 'a-seed1.lock')
+    with claimed(lock) as held:  # another process (an own open file: flock conflicts)
+        assert held
+        with claimed(lock) as again:
+            assert not again
+        runs = detector_runs(work, 'p', ['a'], [0, 1], 10, configure, claim=True)
+        assert [r['seed'] for r in runs['a']] == [0] and not asked
+    with pytest.raises(KeyboardInterrupt):  # released: this process claims and trains it
+        detector_runs(work, 'p', ['a'], [0, 1], 10, configure, claim=True)
+    assert asked == ['a']
+    with claimed(lock) as held:  # the failed run's claim was let go
+        assert held

@@ -163,11 +163,11 @@ def detdiffusion_protocol(args, root: str) -> dict:
                                     args.dd_per_layout * real10['images'])
             for s in ('origin', 'easy', 'hard')}
     from .diffusion_engine_quality import detector_config
-    from .experiment import detector_runs
+    from .experiment import detector_runs, run_sharing
     runs = detector_runs(work, 'detdiffusion', args.dd_arms, args.seeds, args.det_iters,
                          lambda arm: detector_config(root, ann['real10'], None if arm == 'real10'
                                                      else data[arm]['dir'], arm='real+de-1to1'),
-                         lane=getattr(args, 'lane', None))
+                         **run_sharing(args))
     return dict(probes=probes, attribute_detector=det, attributes=attr_recs, rows=rows,
                 fidelity=fidelity, generated=data, runs=runs)
 

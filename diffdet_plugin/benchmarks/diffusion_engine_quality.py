@@ -50,8 +50,8 @@ import os.path as osp
 import time
 
 from .diffusion_engine_controls import label_study, pseudo_label_real
-from .experiment import (detector_runs, record, recorded_step, summarize, train_and_test,
-                         usable_images, write_subset)
+from .experiment import (detector_runs, record, recorded_step, run_sharing, summarize,
+                         train_and_test, usable_images, write_subset)
 
 ADAPTER_CONFIG = 'diffusion_engine/de_adapter_fcos_fpn_4500it_toy-shapes.py'
 PROTOCOL_ADAPTER_CONFIGS = {  # --adapter-data protocol: one adapter per protocol's data
@@ -327,7 +327,7 @@ def protocol(args, name: str, root: str, fingerprint: str) -> dict:
     def iters(arm):
         return max(1, int(round(args.det_iters / (1 + ARMS[arm].get('exposure', 0)))))
     runs = detector_runs(work, name, arms, args.seeds, iters, configure,
-                         lane=getattr(args, 'lane', None))
+                         **run_sharing(args))
     return dict(real_images=n_real, adapter=adapter, synthesis=synthesis, pseudo=pseudo,
                 judged=judged, oracle=oracle, label_study=study, runs=runs, summary=summarize(runs))
 

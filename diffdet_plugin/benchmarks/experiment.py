@@ -176,8 +176,14 @@ def train_and_test(cfg, work_dir: str, seed: int) -> tuple:
     return runner, out
 
 
+def run_sharing(args) -> dict:
+    """:func:`detector_runs`' ``lane`` and ``claim`` from ``benchmark.py quality``'s
+    ``--lane I N`` and ``--claim``."""
+    return dict(lane=getattr(args, 'lane', None), claim=getattr(args, 'claim', False))
+
+
 def detector_runs(work: str, protocol: str, arms, seeds, iters, configure,
-                  lane: tuple | None = None) -> dict:
+                  lane: tuple | None = None, claim: bool = False) -> dict:
     """The downstream detector per arm and seed: ``configure(arm)`` gives the arm's config
     (e.g. :func:`detector_config`); each run trains ``iters`` iterations (or ``iters(arm)``)
     with the seed, is tested on the held-out split and recorded in
@@ -187,9 +193,13 @@ def detector_runs(work: str, protocol: str, arms, seeds, iters, configure,
 
     ``lane`` = (i, n): the runs, numbered in (arm, seed) order, are split over n processes
     as the sharded-job engine splits units over ranks (:func:`rank_share`): this one trains
-    run k when k % n == i and reads the others' records where they exist."""
-    from ..runner_utils import set_iterations
-    from ..utils.sharded_job import rank_share
+    run k when k % n == i and reads the others' records where they exist.
+
+    ``claim``: a run is trained by whichever process first claims it (a lock file
+    ``<work>/runs/<arm>-seed<seed>.lock``, :func:`claimed`); runs another process holds are
+    skipped like another lane's, so any number of processes, started at any time, share the
+    runs without a fixed split, and a killed process's run is free to be taken again."""
+    from ..utils.sharded_job import claimed, rank_share
     units = [(arm, seed) for arm in arms for seed in seeds]
     mine = set(units) if lane is None else {
         u for _, u in rank_share(enumerate(units), *lane, number=lambda pair: pair[0])}
@@ -198,22 +208,30 @@ def detector_runs(work: str, protocol: str, arms, seeds, iters, configure,
         for seed in seeds:
             path = osp.join(work, 'runs', f'{arm}-seed{seed}.json')
             rec = record(path)
-            if rec is None and (arm, seed) not in mine:
-                continue  # another lane's run, not finished yet
+            if rec is None and (arm, seed) in mine:
+                with claimed(path[:-len('.json')] + '.lock' if claim else None) as held:
+                    rec = record(path)  # the previous holder may have finished it
+                    if rec is None and held:
+                        rec = _detector_run(work, protocol, arm, seed, iters, configure, path)
             if rec is None:
-                cfg = configure(arm)
-                n_iters = iters(arm) if callable(iters) else iters
-                set_iterations(cfg, n_iters)
-                print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {n_iters} it')
-                t0 = time.time()
-                runner, m = train_and_test(
-                    cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
-                val = {k: float(v) for k, v in runner.val().items()  # for choosing settings
-                       if isinstance(v, (int, float))}
-                rec = record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=n_iters,
-                                         test=m, val=val, seconds=round(time.time() - t0, 1)))
+                continue  # another lane's or process's run, not finished yet
             runs.setdefault(arm, []).append(rec)
     return runs
+
+
+def _detector_run(work, protocol, arm, seed, iters, configure, path) -> dict:
+    """Train, test and record one run of :func:`detector_runs`."""
+    from ..runner_utils import set_iterations
+    cfg = configure(arm)
+    n_iters = iters(arm) if callable(iters) else iters
+    set_iterations(cfg, n_iters)
+    print(f'[quality/{protocol}] detector: {arm}, seed {seed}, {n_iters} it')
+    t0 = time.time()
+    runner, m = train_and_test(cfg, osp.join(work, 'detectors', f'{arm}-seed{seed}'), seed)
+    val = {k: float(v) for k, v in runner.val().items()  # for choosing settings
+           if isinstance(v, (int, float))}
+    return record(path, dict(protocol=protocol, arm=arm, seed=seed, iters=n_iters,
+                             test=m, val=val, seconds=round(time.time() - t0, 1)))
 
 
 def summarize(runs: dict, key: str = 'coco/bbox_mAP', base: str = 'real') -> list[dict]:

@@ -52,11 +52,11 @@ images. Its goals: novel AP50 of (c) ≥ 0.5 × base AP50, and (b) beats (d) and
 more than 2 s.e.; a novel pair's wrong names are split into same-colour / same-shape base pairs.
 
 Steps 1–8 run once (seed 0); step 9 per seed (paired: every arm runs each seed). Every step
-writes a record under ``<work-dir>/<protocol>/`` and a rerun skips it; ``--lane`` splits step 9
-over processes. Issue #20's goal: novel AP50 of (c) ≥ 0.5 × its base AP50, and (b) and (c)
-beat naive by more than 2 s.e. Sizes: 1500 triplets, 1500 head iterations, 500 novel images,
-1000 self-training iterations, 1000 InstaGen images per novel class, 1500 detector
-iterations × 5 arms × 5 seeds.
+writes a record under ``<work-dir>/<protocol>/`` and a rerun skips it; ``--lane`` or
+``--claim`` split step 9 over processes. Issue #20's goal: novel AP50 of (c) ≥ 0.5 × its base
+AP50, and (b) and (c) beat naive by more than 2 s.e. Sizes: 1500 triplets, 1500 head
+iterations, 500 novel images, 1000 self-training iterations, 1000 InstaGen images per novel
+class, 1500 detector iterations × 5 arms × 5 seeds.
 """
 from __future__ import annotations
 
@@ -388,7 +388,7 @@ def instagen_protocol(args, root: str, protocol: str = 'instagen') -> dict:
                      for h, r in assignment['heads'].items()}
 
     # 9. the downstream detector per arm and seed
-    from .experiment import detector_runs
+    from .experiment import detector_runs, run_sharing
     base_ann = osp.join(work, 'real_base', 'instances_train.json')
     real = step('real_base', lambda: base_only_annotations(
         root + f'annotations/instances_train{tier.ann_suffix}.json', base_ann, split['base'],
@@ -404,7 +404,7 @@ def instagen_protocol(args, root: str, protocol: str = 'instagen') -> dict:
                 synthetic.ann_file = osp.basename(data[arm]['ann_file'])
         return cfg
     runs = detector_runs(work, tier.protocol, tier.arms, args.seeds, args.det_iters, configure,
-                         lane=getattr(args, 'lane', None))
+                         **run_sharing(args))
     out = dict(protocol=tier.protocol, split=split, judge=judge, alpha=dict(alpha_rec, used=alpha),
                ldm=ldm, generator_gate=dict(gate_rec, forced=forced), base_triplets=trip,
                head=head_rec, novel_images=novel, selftrain=self_rec, instagen_data=data,

@@ -141,6 +141,11 @@ def add_parser(subparsers):
                    'N processes (e.g. one thread each) share them; a later run '
                    'without --lane reads every record for the table. Record the shared steps '
                    '(adapter, synthesis) first, with one process')
+    p.add_argument('--claim', action='store_true',
+                   help='train each detector run in whichever process claims it first (a lock '
+                   'file beside its record): any number of processes, started at any time, '
+                   'share the runs without a fixed split, and a killed process frees its run '
+                   '(with --lane: within that lane\'s share)')
     de.add_arguments(p)
     from . import detdiffusion_quality, instagen_quality
     instagen_quality.add_arguments(p)

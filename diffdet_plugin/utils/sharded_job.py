@@ -21,10 +21,12 @@ identity the same way, :func:`diffdet_plugin.benchmarks.experiment.ldm_work_dir`
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
 import os.path as osp
+import socket
 from typing import Callable, Iterable
 
 from .fileio import atomic_write_json
@@ -213,6 +215,40 @@ class ShardedJob:
         result = merge(self.store.records()) if self.rank == 0 else None
         barrier()
         return result
+
+
+@contextlib.contextmanager
+def claimed(path: str | None):
+    """Claim one unit of work among processes that share its folder (the dynamic alternative
+    to :func:`rank_share`'s fixed partition: a process started later, or one that finished its
+    own units, takes what nobody holds). Yields True while this process holds the claim,
+    False when another process does; ``path=None`` always yields True (claims switched off).
+
+    The claim is an exclusive ``flock`` on the file ``path`` (created, then left in place; it
+    names the holder's host and pid for a person to read). The kernel drops the lock when its
+    process ends, however it ends, so a killed run is free to be taken again. The holder must
+    look for the unit's record again once it holds the claim: another process may have
+    finished it in between. Local filesystems (and NFS with lock support) only."""
+    if path is None:
+        yield True
+        return
+    import fcntl
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        os.ftruncate(fd, 0)
+        os.write(fd, f'{socket.gethostname()} {os.getpid()}\n'.encode())
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def check_complete(records: dict, units: Iterable, where: str):
